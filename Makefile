@@ -1,0 +1,41 @@
+# pgoutput-decoder: every task a developer or CI runs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: ## install what a fresh machine lacks (PostgreSQL server binaries, Rust tools)
+	@scripts/bootstrap.sh
+
+.PHONY: build
+build: setup ## build the release CLI
+	$(CARGO) build --release -p pgoutput-decoder-cli
+
+.PHONY: demo
+demo: build ## live CDC demo on a throwaway PostgreSQL
+	./target/release/pgoutput-decoder demo
+
+.PHONY: lint
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: test-rust
+test-rust: ## Rust unit, integration and conformance tests
+	$(CARGO) nextest run --workspace --no-fail-fast
+	$(CARGO) test --workspace --doc
+
+.PHONY: test
+test: setup lint test-rust ## everything CI runs: lint, then every test suite
+
+.PHONY: fmt
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+.PHONY: clean
+clean: ## remove build outputs
+	$(CARGO) clean

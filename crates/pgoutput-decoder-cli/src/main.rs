@@ -1,0 +1,123 @@
+//! `pgoutput-decoder`: stream a PostgreSQL replication slot as Debezium JSON lines.
+//!
+//! This file only parses arguments and dispatches; `stream_cmd` does the streaming, `demo`
+//! runs the self-contained demo.
+
+mod demo;
+mod status_line;
+mod stream_cmd;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Stream PostgreSQL changes (pgoutput logical replication) as Debezium-compatible JSON.
+#[derive(Debug, Parser)]
+#[command(name = "pgoutput-decoder", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stream a replication slot's changes as JSON lines.
+    Stream(StreamArgs),
+    /// Start a throwaway PostgreSQL, run a small e-commerce workload and show its events.
+    Demo(DemoArgs),
+}
+
+/// Output shape of each line.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+enum Format {
+    /// `{"topic": ..., "key": ..., "value": ...}` with tombstones after deletes.
+    #[default]
+    Envelope,
+    /// Only the Debezium value.
+    Value,
+}
+
+#[derive(Debug, clap::Args)]
+struct StreamArgs {
+    /// Debezium PostgreSQL connector properties (database.hostname, slot.name, ...).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Connection string (libpq URI or key=value); overrides database.* properties.
+    #[arg(long)]
+    dsn: Option<String>,
+    /// Replication slot name (slot.name).
+    #[arg(long)]
+    slot: Option<String>,
+    /// Publication name (publication.name).
+    #[arg(long)]
+    publication: Option<String>,
+    /// Create the slot when it does not exist.
+    #[arg(long)]
+    create_slot: bool,
+    /// Create the publication (FOR ALL TABLES) when it does not exist.
+    #[arg(long)]
+    create_publication: bool,
+    /// Topic prefix (topic.prefix).
+    #[arg(long)]
+    topic_prefix: Option<String>,
+    /// Where to write events: a file, or - for standard output.
+    #[arg(long, short = 'o', default_value = "-")]
+    output: String,
+    /// Line format.
+    #[arg(long, value_enum, default_value_t = Format::Envelope)]
+    format: Format,
+    /// Exit 0 once streaming has started and no change arrived for this many seconds.
+    #[arg(long, value_name = "SECS")]
+    exit_when_idle: Option<f64>,
+    /// Exit 0 once everything up to this LSN (e.g. 0/16B3748) was written and acknowledged.
+    #[arg(long, value_name = "LSN")]
+    end_lsn: Option<pgoutput_decoder::Lsn>,
+    /// Never show the live status line, even on a terminal.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// PostgreSQL server binaries to use (default: PG_BIN or the newest installed).
+    #[arg(long)]
+    pg_bin: Option<PathBuf>,
+    /// Print each event's full Debezium JSON instead of a one-line summary plus its value.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Stream(args) => stream_cmd::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line that says what is wrong and how to fix it.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `pgoutput-decoder stream`: events as JSON lines, acknowledged once written and flushed.
+
+use std::{
+    error::Error as StdError,
+    fs::File,
+    io::{BufWriter, IsTerminal, Write},
+    time::{Duration, Instant},
+};
+
+use pgoutput_decoder::{
+    conn::ConnectParams,
+    properties::{config_from_properties, parse_properties},
+    ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
+};
+use tokio::sync::watch;
+
+use crate::{status_line::StatusLine, Format, StreamArgs};
+
+pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
+
+/// Builds the configuration from the properties file and the flags (flags win).
+pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<dyn StdError>> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "could not read the configuration file {}: {e}",
+                    path.display()
+                )
+            })?;
+            let loaded = config_from_properties(&parse_properties(&text)?)?;
+            for note in &loaded.notes {
+                eprintln!("note: {note}");
+            }
+            loaded.config
+        }
+        None => {
+            let connection = ConnectParams::from_dsn(args.dsn.as_deref().unwrap_or(""))?;
+            let mut c = ReplicationConfig::new(connection);
+            // Without a Debezium configuration nothing is created unless asked for.
+            c.publication_autocreate = PublicationAutocreate::Disabled;
+            c
+        }
+    };
+    if let (Some(dsn), Some(_)) = (&args.dsn, &args.config) {
+        config.connection = ConnectParams::from_dsn(dsn)?;
+    }
+    if let Some(slot) = &args.slot {
+        config.slot_name = slot.clone();
+    }
+    if let Some(publication) = &args.publication {
+        config.publication_name = publication.clone();
+    }
+    if args.create_slot {
+        config.create_slot = true;
+    }
+    if args.create_publication {
+        config.publication_autocreate = PublicationAutocreate::AllTables;
+    }
+    if let Some(prefix) = &args.topic_prefix {
+        config.topic_prefix = prefix.clone();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub(crate) async fn run(args: StreamArgs) -> CliResult {
+    let config = build_config(&args)?;
+    let encoder = JsonEncoder::new(&config);
+    let format = match args.format {
+        Format::Envelope => RecordFormat::Envelope,
+        Format::Value => RecordFormat::Value,
+    };
+    let mut out: Box<dyn Write + Send> = if args.output == "-" {
+        Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
+    } else {
+        let file = File::create(&args.output)
+            .map_err(|e| format!("could not create the output file {}: {e}", args.output))?;
+        Box::new(BufWriter::with_capacity(1 << 16, file))
+    };
+
+    let mut stream = ChangeStream::connect(config).await?;
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+
+    let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
+    let mut status = StatusLine::new(!args.quiet && std::io::stderr().is_terminal());
+    let mut last_change = Instant::now();
+    let mut buf = Vec::with_capacity(1 << 16);
+    loop {
+        if let Some(end) = args.end_lsn {
+            if stream.positions().acknowledged >= end {
+                break;
+            }
+        }
+        let mut wait = Duration::from_millis(500);
+        if let Some(limit) = idle_limit {
+            let left = limit.saturating_sub(last_change.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            wait = wait.min(left);
+        }
+        let batch = tokio::select! {
+            biased;
+            _ = stop_rx.changed() => break,
+            batch = stream.next_batch_timeout(wait) => batch?,
+        };
+        let Some(batch) = batch else { break };
+        if let Some(last) = batch.last() {
+            buf.clear();
+            for event in &batch {
+                encoder.write_record(event, format, &mut buf)?;
+            }
+            out.write_all(&buf)
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("could not write events to {}: {e}", args.output))?;
+            // Written and flushed: now the server may forget them.
+            stream.ack(last);
+            last_change = Instant::now();
+            status.count(batch.len());
+        }
+        status.maybe_print(&stream.positions());
+    }
+    status.finish();
+    out.flush()?;
+    stream.stop().await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

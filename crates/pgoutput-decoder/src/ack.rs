@@ -1,0 +1,211 @@
+//! Acknowledgement bookkeeping: which LSN is safe to confirm to the server.
+//!
+//! The server is told `flush = X` only when every event of every transaction that committed
+//! before X was acknowledged by the consumer. Acknowledgement is cumulative over event sequence
+//! numbers; each committed transaction is recorded as (sequence of its last event, end LSN), so
+//! acknowledging an event confirms exactly the transactions that are complete up to it.
+//! Transactions are delivered in commit order, so end LSNs in the queue only grow.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use pgoutput::Lsn;
+
+/// Positions of the stream, for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Highest WAL position received from the server.
+    pub received: Lsn,
+    /// LSN of the last event handed to the consumer.
+    pub handed_out: Lsn,
+    /// Highest position confirmed (flushed) to the server, or about to be at the next update.
+    pub acknowledged: Lsn,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Committed transactions not yet fully acknowledged: (last event seq, end LSN).
+    commits: VecDeque<(u64, Lsn)>,
+    /// Every event with a sequence number up to this one was acknowledged.
+    acked_seq: u64,
+    /// Highest sequence number produced by the connection task.
+    produced_seq: u64,
+    /// Whether the connection task is inside a transaction (events may still come).
+    in_transaction: bool,
+    confirmed: Lsn,
+    positions: Positions,
+}
+
+/// Shared between the connection task (producer) and the consumer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AckTracker {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl AckTracker {
+    pub(crate) fn new(start: Lsn) -> Self {
+        let tracker = AckTracker::default();
+        {
+            let mut g = tracker.lock();
+            g.confirmed = start;
+            g.positions.acknowledged = start;
+        }
+        tracker
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock leaves plain integers behind; keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Producer: a new event with this sequence number exists.
+    pub(crate) fn produced(&self, seq: u64) {
+        self.lock().produced_seq = seq;
+    }
+
+    /// Producer: transaction state, for the idle advance.
+    pub(crate) fn set_in_transaction(&self, in_tx: bool) {
+        self.lock().in_transaction = in_tx;
+    }
+
+    /// Producer: a transaction (or non-transactional message) ended at `end`; its last event
+    /// has sequence `last_seq` (the previous sequence when it produced no event).
+    pub(crate) fn committed(&self, last_seq: u64, end: Lsn) {
+        let mut g = self.lock();
+        g.commits.push_back((last_seq, end));
+        g.in_transaction = false;
+        Self::settle(&mut g);
+    }
+
+    /// Producer: WAL received up to here.
+    pub(crate) fn received(&self, lsn: Lsn) {
+        let mut g = self.lock();
+        if lsn > g.positions.received {
+            g.positions.received = lsn;
+        }
+    }
+
+    /// Consumer: events up to this sequence number were handed out.
+    pub(crate) fn handed_out(&self, lsn: Lsn) {
+        self.lock().positions.handed_out = lsn;
+    }
+
+    /// Consumer: every event up to and including `seq` is acknowledged.
+    pub(crate) fn ack_seq(&self, seq: u64) {
+        let mut g = self.lock();
+        if seq > g.acked_seq {
+            g.acked_seq = seq;
+        }
+        Self::settle(&mut g);
+    }
+
+    /// Consumer: every transaction whose end LSN is at or before `lsn` is acknowledged.
+    pub(crate) fn ack_lsn(&self, lsn: Lsn) {
+        let mut g = self.lock();
+        while let Some(&(seq, end)) = g.commits.front() {
+            if end > lsn {
+                break;
+            }
+            g.commits.pop_front();
+            g.acked_seq = g.acked_seq.max(seq);
+            g.confirmed = g.confirmed.max(end);
+        }
+        g.positions.acknowledged = g.confirmed;
+    }
+
+    fn settle(g: &mut Inner) {
+        while let Some(&(seq, end)) = g.commits.front() {
+            if seq > g.acked_seq {
+                break;
+            }
+            g.commits.pop_front();
+            g.confirmed = g.confirmed.max(end);
+        }
+        g.positions.acknowledged = g.confirmed;
+    }
+
+    /// The position to report as flushed.
+    pub(crate) fn confirmed(&self) -> Lsn {
+        self.lock().confirmed
+    }
+
+    /// Producer, on a keepalive: when nothing is in flight (every produced event acknowledged,
+    /// no transaction open), the server's WAL end can be confirmed so an idle slot does not pin
+    /// WAL that other databases or filtered tables write.
+    pub(crate) fn advance_if_idle(&self, wal_end: Lsn) -> bool {
+        let mut g = self.lock();
+        if g.in_transaction || !g.commits.is_empty() || g.acked_seq < g.produced_seq {
+            return false;
+        }
+        if wal_end > g.confirmed {
+            g.confirmed = wal_end;
+            g.positions.acknowledged = wal_end;
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn positions(&self) -> Positions {
+        self.lock().positions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirms_only_fully_acknowledged_transactions() {
+        let t = AckTracker::new(Lsn(100));
+        for seq in 1..=3 {
+            t.produced(seq);
+        }
+        t.committed(2, Lsn(200)); // events 1, 2
+        t.committed(3, Lsn(300)); // event 3
+        assert_eq!(t.confirmed(), Lsn(100));
+        t.ack_seq(1);
+        assert_eq!(
+            t.confirmed(),
+            Lsn(100),
+            "half a transaction confirms nothing"
+        );
+        t.ack_seq(2);
+        assert_eq!(t.confirmed(), Lsn(200));
+        t.ack_seq(3);
+        assert_eq!(t.confirmed(), Lsn(300));
+    }
+
+    #[test]
+    fn ack_before_commit_arrives_is_kept() {
+        let t = AckTracker::new(Lsn(0));
+        t.produced(1);
+        t.set_in_transaction(true);
+        t.ack_seq(1);
+        assert_eq!(t.confirmed(), Lsn(0));
+        t.committed(1, Lsn(50));
+        assert_eq!(t.confirmed(), Lsn(50));
+    }
+
+    #[test]
+    fn ack_by_lsn_is_conservative() {
+        let t = AckTracker::new(Lsn(0));
+        t.produced(2);
+        t.committed(1, Lsn(200));
+        t.committed(2, Lsn(300));
+        t.ack_lsn(Lsn(250));
+        assert_eq!(t.confirmed(), Lsn(200));
+    }
+
+    #[test]
+    fn idle_advance_waits_for_acknowledgement() {
+        let t = AckTracker::new(Lsn(0));
+        t.produced(1);
+        t.committed(1, Lsn(10));
+        assert!(!t.advance_if_idle(Lsn(90)));
+        t.ack_seq(1);
+        assert!(t.advance_if_idle(Lsn(90)));
+        assert_eq!(t.confirmed(), Lsn(90));
+    }
+}

@@ -1,0 +1,293 @@
+//! What a replication stream needs to know: where to connect, which slot and publication to
+//! read, and how to shape the Debezium events.
+//!
+//! [`ReplicationConfig`] is the Rust-facing form. Debezium's connector property names map onto it
+//! in [`crate::properties`], so a Debezium user can reuse an existing `connector.properties`.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use pgoutput::Lsn;
+use regex::Regex;
+
+use crate::{conn::ConnectParams, types::ConvertOptions, Error, Result};
+
+/// Debezium's `publication.autocreate.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublicationAutocreate {
+    /// `CREATE PUBLICATION ... FOR ALL TABLES` when missing (Debezium's default).
+    #[default]
+    AllTables,
+    /// `CREATE PUBLICATION ... FOR TABLE <tables matching table.include.list>` when missing.
+    Filtered,
+    /// `CREATE PUBLICATION ...` with no tables (logical messages only).
+    NoTables,
+    /// The publication must exist.
+    Disabled,
+}
+
+impl std::str::FromStr for PublicationAutocreate {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all_tables" => Ok(Self::AllTables),
+            "filtered" => Ok(Self::Filtered),
+            "no_tables" => Ok(Self::NoTables),
+            "disabled" => Ok(Self::Disabled),
+            other => Err(Error::config(format!(
+                "publication.autocreate.mode: unknown value {other:?}; \
+                 allowed: all_tables, filtered, no_tables, disabled"
+            ))),
+        }
+    }
+}
+
+/// A change operation as Debezium names it in `skipped.operations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    /// `c`: insert.
+    Create,
+    /// `u`: update.
+    Update,
+    /// `d`: delete.
+    Delete,
+    /// `t`: truncate.
+    Truncate,
+}
+
+/// Parses Debezium's `skipped.operations` (`c,u,d,t` or `none`).
+pub fn parse_skipped_operations(s: &str) -> Result<BTreeSet<Operation>> {
+    let mut out = BTreeSet::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "none" => {}
+            "c" => {
+                out.insert(Operation::Create);
+            }
+            "u" => {
+                out.insert(Operation::Update);
+            }
+            "d" => {
+                out.insert(Operation::Delete);
+            }
+            "t" => {
+                out.insert(Operation::Truncate);
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "skipped.operations: unknown operation {other:?}; \
+                     allowed: a comma-separated list of c, u, d, t, or none"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Debezium-style include/exclude lists of anchored regular expressions.
+#[derive(Debug, Clone, Default)]
+pub struct NameFilter {
+    include: Vec<Regex>,
+    exclude: Vec<Regex>,
+}
+
+impl NameFilter {
+    /// Builds a filter; include and exclude lists are mutually exclusive, as in Debezium.
+    pub fn new(include: &[String], exclude: &[String], what: &str) -> Result<Self> {
+        if !include.is_empty() && !exclude.is_empty() {
+            return Err(Error::config(format!(
+                "{what}.include.list and {what}.exclude.list cannot both be set; use one of them"
+            )));
+        }
+        let compile = |list: &[String]| -> Result<Vec<Regex>> {
+            list.iter()
+                .map(|p| {
+                    // Debezium matches the whole name, so anchor every pattern.
+                    Regex::new(&format!("^(?:{})$", p.trim())).map_err(|e| {
+                        Error::config(format!("{what} list: invalid regular expression {p:?}"))
+                            .with_source(e)
+                    })
+                })
+                .collect()
+        };
+        Ok(NameFilter {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+        })
+    }
+
+    /// Whether `name` passes the filter.
+    pub fn matches(&self, name: &str) -> bool {
+        if !self.include.is_empty() {
+            return self.include.iter().any(|r| r.is_match(name));
+        }
+        !self.exclude.iter().any(|r| r.is_match(name))
+    }
+
+    /// Whether the filter lets everything through.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// The include patterns as given (used to build a `filtered` publication).
+    pub fn include_patterns(&self) -> impl Iterator<Item = &str> {
+        self.include.iter().map(|r| {
+            let s = r.as_str();
+            &s[4..s.len() - 2]
+        })
+    }
+}
+
+/// Where the first event comes from when the slot has no history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SnapshotMode {
+    /// Stream changes only, from the slot's confirmed position (Debezium `no_data`).
+    #[default]
+    NoData,
+}
+
+/// Everything a [`crate::ReplicationStream`] needs.
+///
+/// Build it with [`ReplicationConfig::new`] and set fields directly; the defaults are
+/// Debezium's where Debezium has one.
+#[derive(Debug, Clone)]
+pub struct ReplicationConfig {
+    /// How to reach the server (host, port, user, password, database, TLS).
+    pub connection: ConnectParams,
+    /// Replication slot name (`slot.name`, default `debezium`).
+    pub slot_name: String,
+    /// Create the slot when it does not exist. Debezium always does; the Python API defaults
+    /// to `False` so that a typo in the slot name fails instead of silently starting anew.
+    pub create_slot: bool,
+    /// Publication name (`publication.name`, default `dbz_publication`).
+    pub publication_name: String,
+    /// What to do when the publication does not exist (`publication.autocreate.mode`).
+    pub publication_autocreate: PublicationAutocreate,
+    /// Start position; `None` resumes from the slot's confirmed flush position.
+    pub start_lsn: Option<Lsn>,
+    /// `topic.prefix`: first part of topic names and `source.name`.
+    pub topic_prefix: String,
+    /// `table.include.list` / `table.exclude.list` over `schema.table`.
+    pub tables: NameFilter,
+    /// `skipped.operations` (default: `t`, truncates are not emitted).
+    pub skipped_operations: BTreeSet<Operation>,
+    /// `tombstones.on.delete` (default true): sinks write a null-valued record after deletes.
+    pub tombstones_on_delete: bool,
+    /// `provide.transaction.metadata` (default false): BEGIN/END events and `transaction` blocks.
+    pub provide_transaction_metadata: bool,
+    /// `snapshot.mode`.
+    pub snapshot_mode: SnapshotMode,
+    /// Value conversion modes (decimal, time, binary, interval, hstore handling).
+    pub convert: ConvertOptions,
+    /// `status.update.interval.ms`: how often the server hears our position even when idle or
+    /// when the consumer is slow. Keep it well inside the server's `wal_sender_timeout`.
+    pub status_interval: Duration,
+    /// `max.queue.size`: events buffered between the connection and the consumer.
+    pub max_queue_size: usize,
+    /// `max.batch.size`: most events handed out per batch.
+    pub max_batch_size: usize,
+}
+
+impl ReplicationConfig {
+    /// A configuration with Debezium's defaults for the given connection.
+    pub fn new(connection: ConnectParams) -> Self {
+        ReplicationConfig {
+            connection,
+            slot_name: "debezium".into(),
+            create_slot: false,
+            publication_name: "dbz_publication".into(),
+            publication_autocreate: PublicationAutocreate::AllTables,
+            start_lsn: None,
+            topic_prefix: "pgoutput".into(),
+            tables: NameFilter::default(),
+            skipped_operations: [Operation::Truncate].into_iter().collect(),
+            tombstones_on_delete: true,
+            provide_transaction_metadata: false,
+            snapshot_mode: SnapshotMode::NoData,
+            convert: ConvertOptions::default(),
+            status_interval: Duration::from_secs(10),
+            max_queue_size: 8192,
+            max_batch_size: 2048,
+        }
+    }
+
+    /// Checks values that cannot be checked field by field.
+    pub fn validate(&self) -> Result<()> {
+        check_identifier("slot.name", &self.slot_name)?;
+        if self
+            .slot_name
+            .bytes()
+            .any(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        {
+            return Err(Error::config(format!(
+                "slot.name {:?} is invalid: replication slot names may contain only lower-case \
+                 letters, digits and underscores",
+                self.slot_name
+            )));
+        }
+        check_identifier("publication.name", &self.publication_name)?;
+        if self.topic_prefix.is_empty() {
+            return Err(Error::config("topic.prefix must not be empty"));
+        }
+        if self.max_batch_size == 0 || self.max_queue_size == 0 {
+            return Err(Error::config(
+                "max.batch.size and max.queue.size must be positive",
+            ));
+        }
+        if self.max_queue_size < self.max_batch_size {
+            return Err(Error::config(format!(
+                "max.queue.size ({}) must be at least max.batch.size ({})",
+                self.max_queue_size, self.max_batch_size
+            )));
+        }
+        if self.status_interval.is_zero() {
+            return Err(Error::config("status.update.interval.ms must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Whether events of this operation are emitted.
+    pub fn emits(&self, op: Operation) -> bool {
+        !self.skipped_operations.contains(&op)
+    }
+}
+
+fn check_identifier(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(Error::config(format!(
+            "{what} {name:?} is invalid: it must be 1 to 63 bytes long"
+        )));
+    }
+    if name.contains('\0') {
+        return Err(Error::config(format!("{what} must not contain NUL bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_is_anchored_like_debezium() {
+        let f = NameFilter::new(&["public\\.orders".into()], &[], "table").unwrap();
+        assert!(f.matches("public.orders"));
+        assert!(!f.matches("public.orders_archive"));
+        assert_eq!(
+            f.include_patterns().collect::<Vec<_>>(),
+            ["public\\.orders"]
+        );
+    }
+
+    #[test]
+    fn include_and_exclude_are_exclusive() {
+        let e = NameFilter::new(&["a".into()], &["b".into()], "table").unwrap_err();
+        assert!(e.to_string().contains("cannot both be set"), "{e}");
+    }
+
+    #[test]
+    fn skipped_operations_parse() {
+        assert!(parse_skipped_operations("none").unwrap().is_empty());
+        assert_eq!(parse_skipped_operations("c, t").unwrap().len(), 2);
+        assert!(parse_skipped_operations("x").is_err());
+    }
+}

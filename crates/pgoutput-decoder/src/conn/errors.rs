@@ -1,0 +1,245 @@
+//! Turning server error responses and I/O failures into [`crate::Error`]s with messages
+//! that say what to fix. Messages name host, port, user and database, never the password.
+
+use std::{fmt, io, time::Duration};
+
+use super::params::{ConnectParams, SslMode};
+use crate::{DbError, Error, ErrorKind};
+
+/// Who we are talking to, for error messages.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerCtx {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) dbname: String,
+    pub(crate) sslmode: SslMode,
+}
+
+/// `host:port`, with brackets around IPv6 addresses.
+pub(crate) struct Target<'a>(&'a str, u16);
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.contains(':') {
+            write!(f, "[{}]:{}", self.0, self.1)
+        } else {
+            write!(f, "{}:{}", self.0, self.1)
+        }
+    }
+}
+
+impl ServerCtx {
+    pub(crate) fn new(params: &ConnectParams) -> Self {
+        ServerCtx {
+            host: params.host.clone(),
+            port: params.port,
+            user: params.user.clone(),
+            dbname: params.dbname.clone(),
+            sslmode: params.sslmode,
+        }
+    }
+
+    /// `host:port` for messages.
+    pub(crate) fn target(&self) -> Target<'_> {
+        Target(&self.host, self.port)
+    }
+
+    /// The peer closed the connection.
+    pub(crate) fn eof(&self) -> Error {
+        Error::new(
+            ErrorKind::Connection,
+            format!(
+                "server closed the connection unexpectedly ({})",
+                self.target()
+            ),
+        )
+    }
+
+    /// A read or write on an established connection failed.
+    pub(crate) fn io(&self, e: io::Error) -> Error {
+        // rustls errors surface as io::Error; keep them in the TLS kind.
+        if let Some(tls) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            let msg = format!("TLS error on the connection to {}: {tls}", self.target());
+            return Error::new(ErrorKind::Tls, msg).with_source(e);
+        }
+        let what = match e.kind() {
+            io::ErrorKind::UnexpectedEof => return self.eof(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                "connection reset by the server"
+            }
+            io::ErrorKind::TimedOut => "connection timed out (TCP keepalive or retransmission)",
+            _ => "I/O error",
+        };
+        Error::new(
+            ErrorKind::Connection,
+            format!("{what} on the connection to {}", self.target()),
+        )
+        .with_source(e)
+    }
+
+    /// The server sent something the protocol does not allow here.
+    pub(crate) fn protocol(&self, msg: impl fmt::Display) -> Error {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "protocol violation by the server at {}: {msg}",
+                self.target()
+            ),
+        )
+    }
+
+    /// The connection phase took longer than `connect_timeout`.
+    pub(crate) fn startup_timeout(&self, limit: Duration) -> Error {
+        Error::new(
+            ErrorKind::Connection,
+            format!(
+                "timed out after {limit:?} waiting for the server at {} to complete TLS, \
+                 authentication and startup (connect_timeout)",
+                self.target()
+            ),
+        )
+    }
+
+    /// Converts a server `ErrorResponse` into an error, choosing the kind by SQLSTATE.
+    pub(crate) fn server_error(&self, db: DbError) -> Error {
+        let target = self.target();
+        let user = &self.user;
+        let (kind, message) = match db.code.as_str() {
+            "28P01" => (
+                ErrorKind::Authentication,
+                format!(
+                    "password authentication failed for user \"{user}\" on {target}: check the \
+                     password (database.password / PGPASSWORD / .pgpass)"
+                ),
+            ),
+            "28000" => (
+                ErrorKind::Authentication,
+                format!(
+                    "the server at {target} refused user \"{user}\" for database \"{}\": {}; \
+                     check pg_hba.conf on the server (the connection used sslmode={})",
+                    self.dbname, db.message, self.sslmode
+                ),
+            ),
+            "3D000" => (
+                ErrorKind::Config,
+                format!("database \"{}\" does not exist on {target}", self.dbname),
+            ),
+            "42501" => {
+                let mut msg = format!("permission denied for user \"{user}\" on {target}: {db}");
+                if db.message.contains("replication") {
+                    msg.push_str(&format!(
+                        "; grant it with ALTER ROLE \"{user}\" REPLICATION (as a superuser)"
+                    ));
+                }
+                (ErrorKind::Permission, msg)
+            }
+            "55006" => (
+                ErrorKind::SlotInUse,
+                format!("{db} on {target}; another client is using the replication slot"),
+            ),
+            "53300" => (
+                ErrorKind::Connection,
+                format!("the server at {target} has too many connections: {db}"),
+            ),
+            "57P03" => (
+                ErrorKind::Connection,
+                format!("the server at {target} is not accepting connections now: {db}"),
+            ),
+            // Administrator command, crash recovery, server shutdown: reconnecting can help.
+            "57P01" | "57P02" => (
+                ErrorKind::Connection,
+                format!("the server at {target} ended the session: {db}"),
+            ),
+            code if code.starts_with("08") => (
+                ErrorKind::Connection,
+                format!("connection failure reported by {target}: {db}"),
+            ),
+            _ => {
+                let mut msg = format!("the server at {target} reported an error: {db}");
+                if let Some(hint) = &db.hint {
+                    msg.push_str(&format!(" (hint: {hint})"));
+                }
+                (ErrorKind::Server, msg)
+            }
+        };
+        Error::new(kind, message).with_db_error(db)
+    }
+}
+
+/// Logs a `NoticeResponse`: warnings at warn level, the rest (NOTICE, INFO, LOG, DEBUG)
+/// at debug level, so routine chatter stays out of production logs.
+pub(crate) fn log_notice(notice: &DbError) {
+    if notice.severity == "WARNING" {
+        tracing::warn!(code = %notice.code, detail = ?notice.detail, "server: {}", notice.message);
+    } else {
+        tracing::debug!(
+            severity = %notice.severity,
+            code = %notice.code,
+            detail = ?notice.detail,
+            "server: {}",
+            notice.message
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ServerCtx {
+        ServerCtx::new(&ConnectParams {
+            password: Some("s3cret".into()),
+            ..Default::default()
+        })
+    }
+
+    fn db(code: &str, message: &str) -> DbError {
+        DbError {
+            severity: "FATAL".into(),
+            code: code.into(),
+            message: message.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn classifies_by_sqlstate() {
+        let c = ctx();
+        let cases = [
+            ("28P01", ErrorKind::Authentication),
+            ("28000", ErrorKind::Authentication),
+            ("3D000", ErrorKind::Config),
+            ("42501", ErrorKind::Permission),
+            ("55006", ErrorKind::SlotInUse),
+            ("53300", ErrorKind::Connection),
+            ("57P03", ErrorKind::Connection),
+            ("42704", ErrorKind::Server),
+        ];
+        for (code, kind) in cases {
+            let e = c.server_error(db(code, "m"));
+            assert_eq!(e.kind(), kind, "{code}");
+            assert_eq!(e.code(), Some(code));
+            assert!(!e.to_string().contains("s3cret"));
+        }
+        let e = c.server_error(db(
+            "28P01",
+            "password authentication failed for user \"postgres\"",
+        ));
+        assert!(e.to_string().contains("localhost:5432"), "{e}");
+        let e = c.server_error(db("3D000", "x"));
+        assert_eq!(
+            e.to_string(),
+            "database \"postgres\" does not exist on localhost:5432"
+        );
+    }
+
+    #[test]
+    fn ipv6_target() {
+        assert_eq!(Target("::1", 5432).to_string(), "[::1]:5432");
+        assert_eq!(Target("db", 1).to_string(), "db:1");
+    }
+}

@@ -1,0 +1,142 @@
+//! The byte stream under a connection: plain TCP or TLS over TCP, whole or split into
+//! halves for the replication stream.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+        TcpStream,
+    },
+};
+use tokio_rustls::client::TlsStream;
+
+/// A connected stream, with or without TLS.
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    // Boxed: a rustls session is large and most of the enum's life is spent as a field.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// The read half of a split [`Transport`].
+pub(crate) enum ReadHalf {
+    // Plain TCP splits without a lock (separate owned halves).
+    Plain(OwnedReadHalf),
+    // A TLS session is shared state, so its halves share it through tokio's split.
+    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+}
+
+/// The write half of a split [`Transport`].
+pub(crate) enum WriteHalf {
+    Plain(OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// Whether the stream is encrypted.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
+    /// The server's end-entity certificate (DER), when on TLS.
+    pub(crate) fn peer_certificate(&self) -> Option<&[u8]> {
+        match self {
+            Transport::Plain(_) => None,
+            Transport::Tls(tls) => tls
+                .get_ref()
+                .1
+                .peer_certificates()?
+                .first()
+                .map(|c| c.as_ref()),
+        }
+    }
+
+    /// Splits into independently usable halves.
+    pub(crate) fn split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Transport::Plain(tcp) => {
+                let (r, w) = tcp.into_split();
+                (ReadHalf::Plain(r), WriteHalf::Plain(w))
+            }
+            Transport::Tls(tls) => {
+                let (r, w) = tokio::io::split(*tls);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
+        }
+    }
+
+    /// Joins halves that came from the same [`Transport::split`]; hands them back if not.
+    pub(crate) fn unsplit(
+        read: ReadHalf,
+        write: WriteHalf,
+    ) -> Result<Transport, (ReadHalf, WriteHalf)> {
+        match (read, write) {
+            (ReadHalf::Plain(r), WriteHalf::Plain(w)) => match r.reunite(w) {
+                Ok(tcp) => Ok(Transport::Plain(tcp)),
+                Err(e) => Err((ReadHalf::Plain(e.0), WriteHalf::Plain(e.1))),
+            },
+            (ReadHalf::Tls(r), WriteHalf::Tls(w)) if r.is_pair_of(&w) => {
+                Ok(Transport::Tls(Box::new(r.unsplit(w))))
+            }
+            (r, w) => Err((r, w)),
+        }
+    }
+}
+
+macro_rules! delegate_read {
+    ($ty:ty, $($variant:ident),+) => {
+        impl AsyncRead for $ty {
+            #[inline]
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(s) => Pin::new(s).poll_read(cx, buf),)+
+                }
+            }
+        }
+    };
+}
+
+macro_rules! delegate_write {
+    ($ty:ty, $($variant:ident),+) => {
+        impl AsyncWrite for $ty {
+            #[inline]
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $(Self::$variant(s) => Pin::new(s).poll_write(cx, buf),)+
+                }
+            }
+
+            #[inline]
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(s) => Pin::new(s).poll_flush(cx),)+
+                }
+            }
+
+            #[inline]
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(s) => Pin::new(s).poll_shutdown(cx),)+
+                }
+            }
+        }
+    };
+}
+
+delegate_read!(Transport, Plain, Tls);
+delegate_write!(Transport, Plain, Tls);
+delegate_read!(ReadHalf, Plain, Tls);
+delegate_write!(WriteHalf, Plain, Tls);

@@ -1,0 +1,383 @@
+//! Debezium JSON encoding of events (Kafka `JsonConverter`, schemas disabled).
+//!
+//! Everything is written straight into a caller's byte buffer: column values go from pgoutput's
+//! text to JSON without building intermediate values. Field order follows Debezium's schemas
+//! (`before, after, source, transaction, op, ts_ms, ts_us, ts_ns`).
+
+use base64::Engine as _;
+use pgoutput::ColumnData;
+
+use crate::{
+    config::ReplicationConfig,
+    event::{
+        ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionBlock,
+        TransactionEvent, TransactionStatus,
+    },
+    relation::TableSchema,
+    types::{
+        write_debezium_json, write_json_string, write_unavailable_placeholder, BinaryHandlingMode,
+        ConvertOptions,
+    },
+    Result,
+};
+
+/// Written as `source.version`: this library's version (consumers treat it as opaque).
+pub const SOURCE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How each record is written by [`JsonEncoder::write_record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordFormat {
+    /// `{"topic": ..., "key": ..., "value": ...}`, Kafka-style, tombstones included.
+    #[default]
+    Envelope,
+    /// Only the value (Debezium's change event), no tombstones.
+    Value,
+}
+
+/// Writes events as Debezium JSON.
+#[derive(Debug, Clone)]
+pub struct JsonEncoder {
+    prefix: String,
+    db: String,
+    opts: ConvertOptions,
+    tombstones_on_delete: bool,
+    /// `"source":{"version":...,"connector":"postgresql","name":...,` — the same for every event.
+    source_head: Vec<u8>,
+}
+
+impl JsonEncoder {
+    /// An encoder for events of a stream with this configuration.
+    pub fn new(config: &ReplicationConfig) -> Self {
+        Self::with_options(
+            &config.topic_prefix,
+            &config.connection.dbname,
+            config.convert.clone(),
+            config.tombstones_on_delete,
+        )
+    }
+
+    /// An encoder from its parts.
+    pub fn with_options(
+        prefix: &str,
+        db: &str,
+        opts: ConvertOptions,
+        tombstones_on_delete: bool,
+    ) -> Self {
+        let mut source_head = Vec::new();
+        source_head.extend_from_slice(b"\"source\":{\"version\":");
+        write_json_string(&mut source_head, SOURCE_VERSION);
+        source_head.extend_from_slice(b",\"connector\":\"postgresql\",\"name\":");
+        write_json_string(&mut source_head, prefix);
+        JsonEncoder {
+            prefix: prefix.to_string(),
+            db: db.to_string(),
+            opts,
+            tombstones_on_delete,
+            source_head,
+        }
+    }
+
+    /// The conversion options used for column values.
+    pub fn options(&self) -> &ConvertOptions {
+        &self.opts
+    }
+
+    /// The topic Debezium would write this event to.
+    pub fn topic(&self, event: &Event) -> String {
+        match &event.kind {
+            EventKind::Change(c) => c.table.topic.clone(),
+            EventKind::Message(_) => format!("{}.message", self.prefix),
+            EventKind::Transaction(_) => format!("{}.transaction", self.prefix),
+        }
+    }
+
+    /// Writes the record key: primary-key columns, `{"prefix"}` for messages, `{"id"}` for
+    /// transaction events, or `null`.
+    pub fn write_key(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+        match &event.kind {
+            EventKind::Change(c) => self.write_change_key(c, out),
+            EventKind::Message(m) => {
+                out.extend_from_slice(b"{\"prefix\":");
+                write_json_string(out, &m.prefix);
+                out.push(b'}');
+                Ok(())
+            }
+            EventKind::Transaction(t) => {
+                out.extend_from_slice(b"{\"id\":");
+                write_json_string(out, &t.id);
+                out.push(b'}');
+                Ok(())
+            }
+        }
+    }
+
+    fn write_change_key(&self, c: &ChangeEvent, out: &mut Vec<u8>) -> Result<()> {
+        let table = &c.table;
+        let row = match (c.op, c.key_row()) {
+            (Op::Truncate, _) | (_, None) => None,
+            (_, Some(row)) if !table.key_columns.is_empty() => Some(row),
+            _ => None,
+        };
+        let Some(row) = row else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        out.push(b'{');
+        for (n, &i) in table.key_columns.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            self.write_column(table, row, i, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes the record value (Debezium's change event).
+    pub fn write_value(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+        match &event.kind {
+            EventKind::Change(c) => self.write_change(c, out),
+            EventKind::Message(m) => self.write_message(m, out),
+            EventKind::Transaction(t) => {
+                write_transaction(t, out);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one output line for the event (and a tombstone line after a delete when
+    /// `tombstones.on.delete` is on and the format is [`RecordFormat::Envelope`]).
+    pub fn write_record(
+        &self,
+        event: &Event,
+        format: RecordFormat,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match format {
+            RecordFormat::Value => {
+                self.write_value(event, out)?;
+                out.push(b'\n');
+            }
+            RecordFormat::Envelope => {
+                let topic = self.topic(event);
+                let start = out.len();
+                out.extend_from_slice(b"{\"topic\":");
+                write_json_string(out, &topic);
+                out.extend_from_slice(b",\"key\":");
+                self.write_key(event, out)?;
+                let key_end = out.len();
+                out.extend_from_slice(b",\"value\":");
+                self.write_value(event, out)?;
+                out.extend_from_slice(b"}\n");
+                let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
+                if is_delete && self.tombstones_on_delete {
+                    // Same topic and key, null value: what compaction in Kafka needs.
+                    let head = out[start..key_end].to_vec();
+                    out.extend_from_slice(&head);
+                    out.extend_from_slice(b",\"value\":null}\n");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_row(&self, table: &TableSchema, row: Option<&Row>, out: &mut Vec<u8>) -> Result<()> {
+        let Some(row) = row else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        out.push(b'{');
+        for i in 0..table.columns.len() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write_column(table, row, i, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn write_column(
+        &self,
+        table: &TableSchema,
+        row: &Row,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let col = &table.columns[i];
+        out.extend_from_slice(&col.json_key);
+        match row.raw(i) {
+            // Debezium fills NOT NULL columns that a key-only image did not carry with the
+            // column's default; sinks with NOT NULL columns rely on it.
+            None | Some(ColumnData::Null)
+                if row.key_only && col.not_null && col.default.is_some() =>
+            {
+                let default = col.default.as_deref().unwrap_or_default();
+                write_debezium_json(out, &col.ty, default, &self.opts)?
+            }
+            None | Some(ColumnData::Null) => out.extend_from_slice(b"null"),
+            Some(ColumnData::UnchangedToast) => {
+                write_unavailable_placeholder(out, &col.ty, &self.opts)
+            }
+            Some(ColumnData::Text(text)) => write_debezium_json(out, &col.ty, text, &self.opts)?,
+            Some(ColumnData::Binary(_)) => {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Decoding,
+                    "binary-format column values are not supported",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn write_source(&self, table: Option<&TableSchema>, source: &Source, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.source_head);
+        let ts_us = source.commit_time_us;
+        out.extend_from_slice(b",\"ts_ms\":");
+        push_int(out, ts_us.div_euclid(1000));
+        out.extend_from_slice(b",\"snapshot\":");
+        write_json_string(out, source.snapshot);
+        out.extend_from_slice(b",\"db\":");
+        write_json_string(out, &self.db);
+        // Debezium's sequence is a string holding a JSON array of two LSN strings.
+        out.extend_from_slice(b",\"sequence\":\"[");
+        match source.last_commit_lsn {
+            Some(l) => {
+                out.extend_from_slice(b"\\\"");
+                push_int(out, l.0 as i64);
+                out.extend_from_slice(b"\\\"");
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\\\"");
+        push_int(out, source.lsn.0 as i64);
+        out.extend_from_slice(b"\\\"]\"");
+        out.extend_from_slice(b",\"ts_us\":");
+        push_int(out, ts_us);
+        out.extend_from_slice(b",\"ts_ns\":");
+        push_int(out, ts_us.saturating_mul(1000));
+        out.extend_from_slice(b",\"schema\":");
+        write_json_string(out, table.map(|t| t.schema.as_str()).unwrap_or(""));
+        out.extend_from_slice(b",\"table\":");
+        write_json_string(out, table.map(|t| t.table.as_str()).unwrap_or(""));
+        out.extend_from_slice(b",\"txId\":");
+        match source.tx_id {
+            Some(x) => push_int(out, i64::from(x)),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"lsn\":");
+        push_int(out, source.lsn.0 as i64);
+        out.extend_from_slice(b",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
+    }
+
+    fn write_change(&self, c: &ChangeEvent, out: &mut Vec<u8>) -> Result<()> {
+        let table = &*c.table;
+        out.extend_from_slice(b"{\"before\":");
+        self.write_row(table, c.before.as_ref(), out)?;
+        out.extend_from_slice(b",\"after\":");
+        self.write_row(table, c.after.as_ref(), out)?;
+        out.push(b',');
+        self.write_source(Some(table), &c.source, out);
+        out.extend_from_slice(b",\"transaction\":");
+        write_transaction_block(c.transaction.as_ref(), out);
+        out.extend_from_slice(b",\"op\":\"");
+        out.extend_from_slice(c.op.code().as_bytes());
+        out.push(b'"');
+        write_processing_time(c.ts_us, true, out);
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn write_message(&self, m: &MessageEvent, out: &mut Vec<u8>) -> Result<()> {
+        // Debezium's message value has no ts_us/ts_ns, and its field order differs.
+        out.extend_from_slice(b"{\"op\":\"m\"");
+        write_processing_time(m.ts_us, false, out);
+        out.push(b',');
+        self.write_source(None, &m.source, out);
+        out.extend_from_slice(b",\"transaction\":");
+        write_transaction_block(m.transaction.as_ref(), out);
+        out.extend_from_slice(b",\"message\":{\"prefix\":");
+        write_json_string(out, &m.prefix);
+        out.extend_from_slice(b",\"content\":");
+        write_binary(out, &m.content, self.opts.binary_handling_mode);
+        out.extend_from_slice(b"}}");
+        Ok(())
+    }
+}
+
+fn write_processing_time(ts_us: i64, fine: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"ts_ms\":");
+    push_int(out, ts_us.div_euclid(1000));
+    if fine {
+        out.extend_from_slice(b",\"ts_us\":");
+        push_int(out, ts_us);
+        out.extend_from_slice(b",\"ts_ns\":");
+        push_int(out, ts_us.saturating_mul(1000));
+    }
+}
+
+fn write_transaction_block(block: Option<&TransactionBlock>, out: &mut Vec<u8>) {
+    let Some(t) = block else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.extend_from_slice(b"{\"id\":");
+    write_json_string(out, &t.id);
+    out.extend_from_slice(b",\"total_order\":");
+    push_int(out, t.total_order as i64);
+    out.extend_from_slice(b",\"data_collection_order\":");
+    push_int(out, t.data_collection_order as i64);
+    out.push(b'}');
+}
+
+fn write_transaction(t: &TransactionEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"status\":");
+    out.extend_from_slice(match t.status {
+        TransactionStatus::Begin => b"\"BEGIN\"",
+        TransactionStatus::End => b"\"END\"",
+    });
+    out.extend_from_slice(b",\"id\":");
+    write_json_string(out, &t.id);
+    out.extend_from_slice(b",\"event_count\":");
+    match t.event_count {
+        Some(n) => push_int(out, n as i64),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"data_collections\":");
+    if t.status == TransactionStatus::Begin {
+        out.extend_from_slice(b"null");
+    } else {
+        out.push(b'[');
+        for (i, (name, count)) in t.data_collections.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"data_collection\":");
+            write_json_string(out, name);
+            out.extend_from_slice(b",\"event_count\":");
+            push_int(out, *count as i64);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"ts_ms\":");
+    push_int(out, t.commit_time_us.div_euclid(1000));
+    out.push(b'}');
+}
+
+fn write_binary(out: &mut Vec<u8>, bytes: &[u8], mode: BinaryHandlingMode) {
+    let text = match mode {
+        BinaryHandlingMode::Bytes | BinaryHandlingMode::Base64 => {
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        }
+        BinaryHandlingMode::Base64UrlSafe => {
+            base64::engine::general_purpose::URL_SAFE.encode(bytes)
+        }
+        BinaryHandlingMode::Hex => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    write_json_string(out, &text);
+}
+
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}

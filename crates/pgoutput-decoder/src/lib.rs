@@ -1,0 +1,52 @@
+//! Stream a PostgreSQL logical replication slot (the built-in `pgoutput` plugin) as
+//! Debezium-compatible change events.
+//!
+//! # Layout
+//! - [`conn`]: our own async wire-protocol client (TLS, SCRAM, replication commands, CopyBoth).
+//! - [`config`] and [`properties`]: what to stream and how, in Rust or with Debezium's
+//!   connector property names.
+//! - [`ChangeStream`]: connects, checks the server, manages the publication and slot, and hands
+//!   out [`Event`]s decoded on a background task; acknowledgements decide what is confirmed.
+//! - [`relation`], [`types`]: table schemas and value conversion (typed [`types::Value`]s or
+//!   Debezium JSON).
+//! - [`JsonEncoder`]: Debezium JSON (Kafka `JsonConverter`, schemas disabled).
+//!
+//! Decoding of the pgoutput protocol itself lives in the sans-IO crate `pgoutput`.
+//!
+//! # Example
+//! ```no_run
+//! use pgoutput_decoder::{conn::ConnectParams, ChangeStream, ReplicationConfig};
+//!
+//! # async fn run() -> pgoutput_decoder::Result<()> {
+//! let mut config = ReplicationConfig::new(ConnectParams::from_dsn("postgresql://postgres@localhost/shop")?);
+//! config.slot_name = "shop_slot".into();
+//! config.create_slot = true;
+//! let mut stream = ChangeStream::connect(config).await?;
+//! while let Some(event) = stream.next_event().await? {
+//!     if let Some(change) = event.as_change() {
+//!         println!("{} on {}", change.op.code(), change.table.data_collection);
+//!     }
+//!     stream.ack(&event);
+//! }
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod ack;
+mod catalog;
+pub mod config;
+pub mod conn;
+mod debezium;
+pub mod error;
+pub mod event;
+pub mod properties;
+pub mod relation;
+mod stream;
+pub mod types;
+
+pub use config::{Operation, PublicationAutocreate, ReplicationConfig};
+pub use debezium::{JsonEncoder, RecordFormat, SOURCE_VERSION};
+pub use error::{DbError, Error, ErrorKind, Result};
+pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
+pub use pgoutput::Lsn;
+pub use stream::{ChangeStream, Positions, StopHandle};

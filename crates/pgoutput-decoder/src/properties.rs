@@ -1,0 +1,507 @@
+//! Debezium connector properties → [`ReplicationConfig`].
+//!
+//! A Debezium PostgreSQL connector's `.properties` file works as it is: the keys are Debezium's
+//! (`database.hostname`, `slot.name`, `table.include.list`, ...). Every key is accounted for:
+//! supported keys are applied; Kafka Connect and engine keys that have no meaning here are
+//! ignored with a note; Debezium keys we do not implement yet and that would change the output
+//! are errors (silently ignoring `column.exclude.list` could leak data); anything else is an
+//! error that names the key.
+
+use std::{fmt::Display, str::FromStr, time::Duration};
+
+use pgoutput::Lsn;
+
+use crate::{
+    config::{parse_skipped_operations, NameFilter, ReplicationConfig},
+    conn::{ConnectParams, Password},
+    Error, Result,
+};
+
+/// Parses the Java `.properties` format: `key=value`, `key: value` or `key value`, `#` and `!`
+/// comments, backslash line continuations and escapes (`\t`, `\n`, `\uXXXX`, `\\`).
+pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut logical = String::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = if logical.is_empty() {
+            raw.trim_start()
+        } else {
+            raw.trim_start()
+        };
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
+            continue;
+        }
+        // An odd number of trailing backslashes continues the line.
+        let trailing = line.chars().rev().take_while(|&c| c == '\\').count();
+        if trailing % 2 == 1 {
+            logical.push_str(&line[..line.len() - 1]);
+            continue;
+        }
+        logical.push_str(line);
+        let entry = std::mem::take(&mut logical);
+        out.push(split_entry(&entry).map_err(|e| Error::config(format!("line {}: {e}", n + 1)))?);
+    }
+    if !logical.is_empty() {
+        out.push(split_entry(&logical).map_err(Error::config)?);
+    }
+    Ok(out)
+}
+
+fn split_entry(entry: &str) -> std::result::Result<(String, String), String> {
+    let mut key = String::new();
+    let mut chars = entry.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => key.push(unescape(&mut chars)?),
+            '=' | ':' => break,
+            c if c.is_whitespace() => {
+                while matches!(chars.peek(), Some(c) if c.is_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('=') | Some(':')) {
+                    chars.next();
+                }
+                break;
+            }
+            c => key.push(c),
+        }
+    }
+    while matches!(chars.peek(), Some(c) if c.is_whitespace()) {
+        chars.next();
+    }
+    let mut value = String::new();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            value.push(unescape(&mut chars)?);
+        } else {
+            value.push(c);
+        }
+    }
+    if key.is_empty() {
+        return Err(format!("no key in {entry:?}"));
+    }
+    Ok((key, value.trim_end().to_string()))
+}
+
+fn unescape(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+) -> std::result::Result<char, String> {
+    match chars.next() {
+        Some('t') => Ok('\t'),
+        Some('n') => Ok('\n'),
+        Some('r') => Ok('\r'),
+        Some('f') => Ok('\u{c}'),
+        Some('u') => {
+            let hex: String = chars.by_ref().take(4).collect();
+            u32::from_str_radix(&hex, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad \\u escape \\u{hex}"))
+        }
+        Some(c) => Ok(c),
+        None => Ok('\\'),
+    }
+}
+
+/// Keys of Kafka Connect, the embedded engine or converters: meaningless here, ignored.
+const IGNORED_PREFIXES: &[&str] = &[
+    "name",
+    "connector.class",
+    "tasks.max",
+    "key.converter",
+    "value.converter",
+    "header.converter",
+    "offset.",
+    "transforms",
+    "predicates",
+    "errors.",
+    "topic.creation.",
+    "config.action.reload",
+    "plugin.name",
+    "poll.interval.ms",
+    "database.tcpKeepAlive",
+    "snapshot.fetch.size",
+    "snapshot.max.threads",
+    "snapshot.delay.ms",
+    "streaming.delay.ms",
+    "slot.max.retries",
+    "slot.retry.delay.ms",
+    "schema.refresh.mode",
+    "retriable.restart.connector.wait.ms",
+    "max.queue.size.in.bytes",
+    "query.fetch.size",
+    "extended.headers.enabled",
+    "notification.enabled.channels",
+    "custom.metric.tags",
+];
+
+/// Debezium keys that would change the output and are not implemented yet.
+const UNSUPPORTED: &[&str] = &[
+    "column.include.list",
+    "column.exclude.list",
+    "message.key.columns",
+    "column.mask.",
+    "column.truncate.",
+    "column.propagate.source.type",
+    "datatype.propagate.source.type",
+    "heartbeat.interval.ms",
+    "heartbeat.action.query",
+    "topic.delimiter",
+    "topic.transaction",
+    "topic.naming.strategy",
+    "topic.heartbeat.",
+    "message.prefix.include.list",
+    "message.prefix.exclude.list",
+    "publish.via.partition.root",
+    "slot.stream.params",
+    "slot.drop.on.stop",
+    "slot.failover",
+    "signal.",
+    "incremental.snapshot.",
+    "snapshot.select.statement.overrides",
+    "snapshot.include.collection.list",
+    "snapshot.isolation.mode",
+    "snapshot.locking.mode",
+    "xmin.fetch.interval.ms",
+    "include.unknown.datatypes",
+    "converters",
+    "replica.identity.autoset.values",
+    "skip.messages.without.change",
+    "lsn.flush.mode",
+    "offset.mismatch.strategy",
+    "schema.name.adjustment.mode",
+    "field.name.adjustment.mode",
+    "event.processing.failure.handling.mode",
+    "database.sslcert",
+    "database.sslkey",
+    "database.sslpassword",
+    "database.sslfactory",
+    "database.initial.statements",
+    "database.server.name",
+    "post.processors",
+];
+
+/// Supported keys, for "did you mean" suggestions and the docs.
+pub const SUPPORTED_KEYS: &[&str] = &[
+    "database.hostname",
+    "database.port",
+    "database.user",
+    "database.password",
+    "database.dbname",
+    "database.sslmode",
+    "database.sslrootcert",
+    "database.connect.timeout.ms",
+    "topic.prefix",
+    "slot.name",
+    "publication.name",
+    "publication.autocreate.mode",
+    "table.include.list",
+    "table.exclude.list",
+    "schema.include.list",
+    "schema.exclude.list",
+    "snapshot.mode",
+    "tombstones.on.delete",
+    "skipped.operations",
+    "provide.transaction.metadata",
+    "decimal.handling.mode",
+    "time.precision.mode",
+    "binary.handling.mode",
+    "interval.handling.mode",
+    "hstore.handling.mode",
+    "money.fraction.digits",
+    "unavailable.value.placeholder",
+    "status.update.interval.ms",
+    "max.queue.size",
+    "max.batch.size",
+    "plugin.name",
+    "slot.create",
+    "start.lsn",
+];
+
+/// The result of reading a properties file: the configuration and notes about keys that were
+/// ignored (to be shown to the user).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: ReplicationConfig,
+    /// One line per ignored key.
+    pub notes: Vec<String>,
+}
+
+fn parse<T: FromStr>(key: &str, value: &str) -> Result<T>
+where
+    T::Err: Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| Error::config(format!("{key}: {e}")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(Error::config(format!(
+            "{key}: expected true or false, got {other:?}"
+        ))),
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds a configuration from Debezium properties. Connection settings missing from the
+/// properties come from the libpq environment (`PGHOST`, `PGPASSWORD`, `~/.pgpass`, ...).
+pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
+    let mut connection = ConnectParams::default();
+    let mut notes = Vec::new();
+    let mut unknown = Vec::new();
+    let mut unsupported = Vec::new();
+    let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
+    let mut config = ReplicationConfig::new(ConnectParams::default());
+    // Debezium creates a missing slot; so does this loader.
+    config.create_slot = true;
+    let mut topic_prefix_set = false;
+
+    for (key, value) in props {
+        let k = key.as_str();
+        let v = value.as_str();
+        match k {
+            "database.hostname" => connection.host = v.trim().to_string(),
+            "database.port" => connection.port = parse(k, v)?,
+            "database.user" => connection.user = v.trim().to_string(),
+            "database.password" => {
+                connection.password = Some(Password::new(v.to_string()));
+            }
+            "database.dbname" => connection.dbname = v.trim().to_string(),
+            "database.sslmode" => connection.sslmode = parse(k, v)?,
+            "database.sslrootcert" => connection.sslrootcert = Some(v.trim().into()),
+            "database.connect.timeout.ms" => {
+                connection.connect_timeout = Duration::from_millis(parse(k, v)?)
+            }
+            "topic.prefix" => {
+                config.topic_prefix = v.trim().to_string();
+                topic_prefix_set = true;
+            }
+            "slot.name" => config.slot_name = v.trim().to_string(),
+            "slot.create" => config.create_slot = parse_bool(k, v)?,
+            "start.lsn" => config.start_lsn = Some(parse::<Lsn>(k, v)?),
+            "publication.name" => config.publication_name = v.trim().to_string(),
+            "publication.autocreate.mode" => config.publication_autocreate = parse(k, v)?,
+            "table.include.list" => t_inc = list(v),
+            "table.exclude.list" => t_exc = list(v),
+            "schema.include.list" => s_inc = list(v),
+            "schema.exclude.list" => s_exc = list(v),
+            "snapshot.mode" => match v.trim() {
+                "no_data" | "never" => {}
+                other => {
+                    return Err(Error::config(format!(
+                        "snapshot.mode={other} is not supported yet: only no_data (stream \
+                         changes from the slot's position) is; set snapshot.mode=no_data"
+                    )))
+                }
+            },
+            "tombstones.on.delete" => config.tombstones_on_delete = parse_bool(k, v)?,
+            "skipped.operations" => config.skipped_operations = parse_skipped_operations(v)?,
+            "provide.transaction.metadata" => {
+                config.provide_transaction_metadata = parse_bool(k, v)?
+            }
+            "decimal.handling.mode" => config.convert.decimal_handling_mode = parse(k, v)?,
+            "time.precision.mode" => config.convert.time_precision_mode = parse(k, v)?,
+            "binary.handling.mode" => config.convert.binary_handling_mode = parse(k, v)?,
+            "interval.handling.mode" => config.convert.interval_handling_mode = parse(k, v)?,
+            "hstore.handling.mode" => config.convert.hstore_handling_mode = parse(k, v)?,
+            "money.fraction.digits" => config.convert.money_fraction_digits = parse(k, v)?,
+            "unavailable.value.placeholder" => {
+                config.convert.unavailable_value_placeholder = v.to_string()
+            }
+            "status.update.interval.ms" => {
+                config.status_interval = Duration::from_millis(parse(k, v)?)
+            }
+            "max.queue.size" => config.max_queue_size = parse(k, v)?,
+            "max.batch.size" => config.max_batch_size = parse(k, v)?,
+            _ if k == "plugin.name" => {}
+            _ if UNSUPPORTED
+                .iter()
+                .any(|p| k == *p || (p.ends_with('.') && k.starts_with(p))) =>
+            {
+                unsupported.push(k.to_string())
+            }
+            _ if IGNORED_PREFIXES.iter().any(|p| {
+                k == *p || k.starts_with(&format!("{p}.")) || (p.ends_with('.') && k.starts_with(p))
+            }) =>
+            {
+                notes.push(format!(
+                    "ignoring {k}: it has no meaning outside Kafka Connect or is not needed here"
+                ))
+            }
+            _ => unknown.push(k.to_string()),
+        }
+    }
+    if let Some((_, v)) = props.iter().find(|(k, _)| k == "plugin.name") {
+        if v.trim() != "pgoutput" {
+            return Err(Error::config(format!(
+                "plugin.name={} is not supported: this library reads the built-in pgoutput plugin; \
+                 set plugin.name=pgoutput",
+                v.trim()
+            )));
+        }
+    }
+    if !unknown.is_empty() {
+        let detail: Vec<String> = unknown
+            .iter()
+            .map(|k| match suggest(k) {
+                Some(s) => format!("{k} (did you mean {s}?)"),
+                None => k.clone(),
+            })
+            .collect();
+        return Err(Error::config(format!(
+            "unknown configuration key(s): {}; supported keys are listed in the README's \
+             configuration table",
+            detail.join(", ")
+        )));
+    }
+    if !unsupported.is_empty() {
+        return Err(Error::config(format!(
+            "these Debezium settings are not supported yet and would change the events: {}; \
+             remove them (see the README's configuration table)",
+            unsupported.join(", ")
+        )));
+    }
+    if !topic_prefix_set {
+        return Err(Error::config("topic.prefix is required (as in Debezium): it names the topics, e.g. topic.prefix=dbserver1"));
+    }
+    config.tables = combined_filter(&t_inc, &t_exc, &s_inc, &s_exc)?;
+    connection.apply_env_and_passfile()?;
+    config.connection = connection;
+    config.validate()?;
+    Ok(Loaded { config, notes })
+}
+
+/// Table filters, with schema lists turned into table patterns (`schema\..*`).
+pub fn combined_filter(
+    t_inc: &[String],
+    t_exc: &[String],
+    s_inc: &[String],
+    s_exc: &[String],
+) -> Result<NameFilter> {
+    if (!t_inc.is_empty() || !t_exc.is_empty()) && (!s_inc.is_empty() || !s_exc.is_empty()) {
+        // Debezium applies both; our single filter cannot, so say so rather than guess.
+        if !(t_exc.is_empty() && s_exc.is_empty()) {
+            return Err(Error::config(
+                "combining schema.*.list with table.*.list is only supported for include lists",
+            ));
+        }
+    }
+    if !s_inc.is_empty() && t_inc.is_empty() {
+        let inc: Vec<String> = s_inc.iter().map(|s| format!("(?:{s})\\..*")).collect();
+        return NameFilter::new(&inc, &[], "table");
+    }
+    if !s_exc.is_empty() {
+        let exc: Vec<String> = s_exc.iter().map(|s| format!("(?:{s})\\..*")).collect();
+        return NameFilter::new(&[], &exc, "table");
+    }
+    NameFilter::new(t_inc, t_exc, "table")
+}
+
+fn suggest(key: &str) -> Option<&'static str> {
+    SUPPORTED_KEYS
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(text: &str) -> Vec<(String, String)> {
+        parse_properties(text).unwrap()
+    }
+
+    #[test]
+    fn java_properties_syntax() {
+        let p = props("# c\n! c\na=1\nb : 2\nc 3\nd=x\\\n  y\ne=\\u0041\\t\n");
+        assert_eq!(
+            p,
+            [
+                ("a", "1"),
+                ("b", "2"),
+                ("c", "3"),
+                ("d", "xy"),
+                ("e", "A\t")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn debezium_config_maps() {
+        let loaded = config_from_properties(&props(
+            "connector.class=io.debezium.connector.postgresql.PostgresConnector\n\
+             database.hostname=db\ndatabase.port=5433\ndatabase.user=u\ndatabase.password=secret\n\
+             database.dbname=shop\ntopic.prefix=dbz\nslot.name=s1\npublication.name=p1\n\
+             skipped.operations=none\nplugin.name=pgoutput\n",
+        ))
+        .unwrap();
+        let c = loaded.config;
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("db", 5433)
+        );
+        assert!(c.skipped_operations.is_empty());
+        assert!(c.create_slot);
+        assert_eq!(loaded.notes.len(), 1);
+        assert!(
+            !format!("{c:?}").contains("secret"),
+            "password must not leak into Debug"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_suggestions() {
+        let e = config_from_properties(&props("topic.prefix=x\nslot.nme=a\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("slot.nme (did you mean slot.name?)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unsupported_keys_are_errors() {
+        let e = config_from_properties(&props("topic.prefix=x\ncolumn.exclude.list=a.b.c\n"))
+            .unwrap_err();
+        assert!(e.to_string().contains("column.exclude.list"), "{e}");
+    }
+
+    #[test]
+    fn snapshot_mode_initial_is_refused_clearly() {
+        let e =
+            config_from_properties(&props("topic.prefix=x\nsnapshot.mode=initial\n")).unwrap_err();
+        assert!(e.to_string().contains("snapshot.mode=no_data"), "{e}");
+    }
+}

@@ -1,0 +1,158 @@
+//! The relation cache: table schemas as pgoutput describes them in Relation messages, joined
+//! with what only the catalog knows (the primary key, resolved types).
+//!
+//! pgoutput sends a Relation message before the first change of a table in a session and again
+//! after every schema change, so the cache always reflects the schema that produced the row.
+
+use std::{collections::HashMap, sync::Arc};
+
+use pgoutput::{ColumnData, ReplicaIdentity};
+
+use crate::{
+    event::{column_value, Row},
+    types::{ColumnType, ConvertOptions, Value},
+    Result,
+};
+
+/// One column of a captured table.
+#[derive(Debug, Clone)]
+pub struct ColumnSchema {
+    /// Column name.
+    pub name: String,
+    /// Resolved type (domains resolved to their base type).
+    pub ty: ColumnType,
+    /// The type OID pgoutput sent.
+    pub type_oid: u32,
+    /// The type modifier pgoutput sent (`-1` when none).
+    pub type_modifier: i32,
+    /// Whether the column is part of the replica identity pgoutput uses.
+    pub in_replica_identity: bool,
+    /// Whether the column is declared NOT NULL.
+    pub not_null: bool,
+    /// The column's literal default in the type's text form (not for expressions such as
+    /// `nextval()` or `now()`).
+    pub default: Option<bytes::Bytes>,
+    /// The column name as a JSON string, quotes and colon included, ready to copy into output.
+    pub(crate) json_key: Box<[u8]>,
+}
+
+/// A captured table's schema.
+#[derive(Debug, Clone)]
+pub struct TableSchema {
+    /// The table's OID.
+    pub relation_id: u32,
+    /// Schema (namespace) name.
+    pub schema: String,
+    /// Table name.
+    pub table: String,
+    /// Columns in table order.
+    pub columns: Vec<ColumnSchema>,
+    /// Positions of the record key's columns (the primary key, in key order); empty when the
+    /// table has no primary key, which gives a null key as in Debezium.
+    pub key_columns: Vec<usize>,
+    /// The table's REPLICA IDENTITY setting.
+    pub replica_identity: ReplicaIdentity,
+    /// `<prefix>.<schema>.<table>`.
+    pub topic: String,
+    /// `<schema>.<table>`, Debezium's data collection name.
+    pub data_collection: String,
+    /// Whether `table.include.list`/`table.exclude.list` let the table's events through
+    /// (decided once per Relation message, not per event).
+    pub captured: bool,
+}
+
+impl TableSchema {
+    /// Builds a schema; `key_names` are the primary-key column names in key order.
+    pub fn new(
+        relation_id: u32,
+        schema: String,
+        table: String,
+        columns: Vec<ColumnSchema>,
+        key_names: &[String],
+        replica_identity: ReplicaIdentity,
+        topic_prefix: &str,
+    ) -> Self {
+        let key_columns = key_names
+            .iter()
+            .filter_map(|k| columns.iter().position(|c| &c.name == k))
+            .collect();
+        TableSchema {
+            relation_id,
+            topic: format!("{topic_prefix}.{schema}.{table}"),
+            data_collection: format!("{schema}.{table}"),
+            schema,
+            table,
+            columns,
+            key_columns,
+            replica_identity,
+            captured: true,
+        }
+    }
+
+    /// Typed values of a row as `(column name, value)` pairs, in table order.
+    pub fn row_values(&self, row: &Row, opts: &ConvertOptions) -> Result<Vec<(String, Value)>> {
+        let mut out = Vec::with_capacity(self.columns.len());
+        for (i, col) in self.columns.iter().enumerate() {
+            let value = match row.raw(i) {
+                Some(c) => column_value(&col.ty, c, opts)?,
+                None => Value::Null,
+            };
+            out.push((col.name.clone(), value));
+        }
+        Ok(out)
+    }
+
+    /// Whether the key columns differ between two row images (a primary-key change).
+    pub(crate) fn key_differs(&self, old: &Row, new: &Row) -> bool {
+        self.key_columns
+            .iter()
+            .any(|&i| match (old.raw(i), new.raw(i)) {
+                (Some(ColumnData::Text(a)), Some(ColumnData::Text(b))) => a != b,
+                (Some(ColumnData::Binary(a)), Some(ColumnData::Binary(b))) => a != b,
+                // An unchanged-TOAST key column did not change.
+                (_, Some(ColumnData::UnchangedToast)) | (Some(ColumnData::UnchangedToast), _) => {
+                    false
+                }
+                (a, b) => {
+                    std::mem::discriminant(a.unwrap_or(&ColumnData::Null))
+                        != std::mem::discriminant(b.unwrap_or(&ColumnData::Null))
+                }
+            })
+    }
+}
+
+pub(crate) fn json_key(name: &str) -> Box<[u8]> {
+    let mut out = serde_json::to_vec(name).unwrap_or_else(|_| b"\"\"".to_vec());
+    out.push(b':');
+    out.into_boxed_slice()
+}
+
+/// Table schemas by relation OID.
+#[derive(Debug, Default)]
+pub struct RelationCache {
+    tables: HashMap<u32, Arc<TableSchema>>,
+}
+
+impl RelationCache {
+    /// The schema of a relation, if a Relation message announced it.
+    pub fn get(&self, relation_id: u32) -> Option<&Arc<TableSchema>> {
+        self.tables.get(&relation_id)
+    }
+
+    /// Stores (or replaces, after a schema change) a relation's schema.
+    pub fn insert(&mut self, schema: TableSchema) -> Arc<TableSchema> {
+        let schema = Arc::new(schema);
+        self.tables.insert(schema.relation_id, schema.clone());
+        schema
+    }
+
+    /// Number of cached relations.
+    pub fn len(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}

@@ -1,0 +1,259 @@
+//! [`ChangeStream`]: the consumer's side of a replication slot.
+
+mod assemble;
+mod session;
+mod setup;
+
+use std::{collections::VecDeque, pin::Pin, task::Poll};
+
+use futures_core::Stream;
+use pgoutput::Lsn;
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
+
+pub use crate::ack::Positions;
+use crate::{
+    ack::AckTracker, config::ReplicationConfig, event::Event, types::TypeRegistry, Error,
+    ErrorKind, Result,
+};
+
+use session::{Batch, Session};
+
+/// A live replication stream of Debezium-style change events.
+///
+/// Events are decoded on a background task and handed out in order, one at a time
+/// ([`next_event`](Self::next_event)) or in batches ([`next_batch`](Self::next_batch)); the
+/// type is also a [`Stream`] of events. Nothing is confirmed to the server until the consumer
+/// acknowledges it with [`ack`](Self::ack) (or [`ack_lsn`](Self::ack_lsn)); a restart with the
+/// same slot resumes after the last acknowledged transaction.
+///
+/// ```no_run
+/// use pgoutput_decoder::{conn::ConnectParams, ChangeStream, JsonEncoder, ReplicationConfig};
+///
+/// # async fn run() -> pgoutput_decoder::Result<()> {
+/// let mut config = ReplicationConfig::new(ConnectParams::from_dsn(
+///     "host=localhost user=postgres dbname=shop",
+/// )?);
+/// config.slot_name = "shop_slot".into();
+/// config.publication_name = "shop_pub".into();
+/// config.create_slot = true;
+/// let encoder = JsonEncoder::new(&config);
+/// let mut stream = ChangeStream::connect(config).await?;
+/// while let Some(event) = stream.next_event().await? {
+///     let mut line = Vec::new();
+///     encoder.write_value(&event, &mut line)?;
+///     println!("{}", String::from_utf8_lossy(&line));
+///     stream.ack(&event); // confirmed to the server at the next status update
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ChangeStream {
+    rx: mpsc::Receiver<Batch>,
+    buffered: VecDeque<Event>,
+    acks: AckTracker,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    done: bool,
+    start_lsn: Lsn,
+    server_version: u32,
+}
+
+impl ChangeStream {
+    /// Connects, checks the server, makes sure the publication and slot exist (creating them
+    /// when the configuration says so) and starts streaming.
+    ///
+    /// # Errors
+    /// Configuration, connection, authentication and TLS errors; a missing slot or publication;
+    /// a server whose `wal_level` is not `logical`. Each says what to fix.
+    pub async fn connect(config: ReplicationConfig) -> Result<Self> {
+        let started = setup::start(&config).await?;
+        let (reader, writer) = started.stream.split();
+        let acks = AckTracker::new(started.start_lsn);
+        // The queue is counted in batches; max_queue_size/max_batch_size of them hold at most
+        // max_queue_size events.
+        let depth = (config.max_queue_size / config.max_batch_size).max(1);
+        let (tx, rx) = mpsc::channel(depth);
+        let (stop, stop_rx) = watch::channel(false);
+        let session = Session {
+            config,
+            catalog: started.catalog,
+            reader,
+            writer,
+            acks: acks.clone(),
+            tx,
+            registry: TypeRegistry::new(),
+        };
+        let task = tokio::spawn(session.run(stop_rx));
+        Ok(ChangeStream {
+            rx,
+            buffered: VecDeque::new(),
+            acks,
+            stop,
+            task: Some(task),
+            done: false,
+            start_lsn: started.start_lsn,
+            server_version: started.server.version_num,
+        })
+    }
+
+    /// The next event, waiting for one if needed; `None` once the stream was stopped.
+    pub async fn next_event(&mut self) -> Result<Option<Event>> {
+        if self.buffered.is_empty() && !self.fill().await? {
+            return Ok(None);
+        }
+        let event = self.buffered.pop_front();
+        if let Some(e) = &event {
+            self.acks.handed_out(e.lsn());
+        }
+        Ok(event)
+    }
+
+    /// The next batch of events (everything ready, at least one), waiting if none is;
+    /// `None` once the stream was stopped.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Event>>> {
+        if self.buffered.is_empty() && !self.fill().await? {
+            return Ok(None);
+        }
+        let batch: Vec<Event> = self.buffered.drain(..).collect();
+        if let Some(e) = batch.last() {
+            self.acks.handed_out(e.lsn());
+        }
+        Ok(Some(batch))
+    }
+
+    /// Like [`next_batch`](Self::next_batch) but gives up after `timeout`, returning an empty
+    /// batch; useful for consumers that must do periodic work.
+    pub async fn next_batch_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Vec<Event>>> {
+        match tokio::time::timeout(timeout, self.next_batch()).await {
+            Ok(r) => r,
+            Err(_) => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn fill(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        match self.rx.recv().await {
+            Some(Ok(batch)) => {
+                self.buffered.extend(batch);
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            None => {
+                self.done = true;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Acknowledges `event` and every event before it. Transactions whose events are all
+    /// acknowledged are confirmed to the server at the next status update.
+    pub fn ack(&self, event: &Event) {
+        self.acks.ack_seq(event.seq);
+    }
+
+    /// Acknowledges every transaction whose commit ended at or before `lsn`.
+    pub fn ack_lsn(&self, lsn: Lsn) {
+        self.acks.ack_lsn(lsn);
+    }
+
+    /// Received, handed-out and acknowledged positions.
+    pub fn positions(&self) -> Positions {
+        self.acks.positions()
+    }
+
+    /// The position streaming started from (`0/0`: the slot's confirmed position).
+    pub fn start_lsn(&self) -> Lsn {
+        self.start_lsn
+    }
+
+    /// The server's `server_version_num`.
+    pub fn server_version(&self) -> u32 {
+        self.server_version
+    }
+
+    /// A handle that stops the stream from elsewhere (a signal handler, another task).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.stop.clone())
+    }
+
+    /// Stops gracefully: the server is told what was acknowledged and the connection is closed,
+    /// so the slot is free at once. Events not yet acknowledged are delivered again next time.
+    pub async fn stop(mut self) -> Result<()> {
+        self.shutdown().await
+    }
+
+    async fn shutdown(&mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.done = true;
+        if let Some(task) = self.task.take() {
+            task.await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Closed,
+                    "the replication task failed while stopping",
+                )
+                .with_source(e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ChangeStream {
+    fn drop(&mut self) {
+        // Ask the task to leave; it sends a final status update and closes the connection.
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Stops a [`ChangeStream`] from another task.
+#[derive(Debug, Clone)]
+pub struct StopHandle(watch::Sender<bool>);
+
+impl StopHandle {
+    /// Requests a graceful stop; the stream then ends (`next_event` returns `None`).
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Stream for ChangeStream {
+    type Item = Result<Event>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(e) = this.buffered.pop_front() {
+                this.acks.handed_out(e.lsn());
+                return Poll::Ready(Some(Ok(e)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(batch))) => this.buffered.extend(batch),
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! Integration tests: real changes through the real replication protocol, against throwaway
+//! PostgreSQL clusters.
+
+use std::time::Duration;
+
+use pgoutput_decoder::{
+    conn::ConnectParams, ChangeStream, ErrorKind, Event, EventKind, JsonEncoder, Op,
+    PublicationAutocreate, RecordFormat, ReplicationConfig,
+};
+use serde_json::Value as Json;
+use throwaway_postgres::{Cluster, ClusterBuilder};
+
+fn cluster() -> Cluster {
+    ClusterBuilder::new()
+        .start()
+        .expect("start a throwaway PostgreSQL")
+}
+
+fn config(cluster: &Cluster, db: &str, slot: &str) -> ReplicationConfig {
+    let mut c = ReplicationConfig::new(ConnectParams::from_dsn(&cluster.dsn(db)).unwrap());
+    c.slot_name = slot.into();
+    c.publication_name = "test_pub".into();
+    c.publication_autocreate = PublicationAutocreate::AllTables;
+    c.create_slot = true;
+    c.topic_prefix = "t".into();
+    c.status_interval = Duration::from_millis(200);
+    c
+}
+
+fn setup(cluster: &Cluster, db: &str, sql: &str) {
+    cluster.create_database(db).unwrap();
+    cluster.psql(db, sql).unwrap();
+}
+
+/// Collects exactly `n` events (acknowledging nothing), failing after a generous timeout.
+async fn take(stream: &mut ChangeStream, n: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while out.len() < n {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "timed out with {} of {n} events: {:?}",
+            out.len(),
+            summary(&out)
+        );
+        match tokio::time::timeout(left, stream.next_event()).await {
+            Ok(Ok(Some(e))) => out.push(e),
+            Ok(Ok(None)) => panic!("stream ended after {} events", out.len()),
+            Ok(Err(e)) => panic!("stream failed: {e}"),
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// Asserts that no further event arrives within `wait`.
+async fn assert_quiet(stream: &mut ChangeStream, wait: Duration) {
+    let batch = stream.next_batch_timeout(wait).await.unwrap().unwrap();
+    assert!(batch.is_empty(), "unexpected events: {:?}", summary(&batch));
+}
+
+fn summary(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Change(c) => format!("{}:{}", c.op.code(), c.table.data_collection),
+            EventKind::Message(m) => format!("m:{}", m.prefix),
+            EventKind::Transaction(t) => format!("tx:{:?}", t.status),
+        })
+        .collect()
+}
+
+fn value_json(encoder: &JsonEncoder, e: &Event) -> Json {
+    let mut buf = Vec::new();
+    encoder.write_value(e, &mut buf).unwrap();
+    serde_json::from_slice(&buf).unwrap()
+}
+
+fn key_json(encoder: &JsonEncoder, e: &Event) -> Json {
+    let mut buf = Vec::new();
+    encoder.write_key(e, &mut buf).unwrap();
+    serde_json::from_slice(&buf).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_changes_of_several_tables_and_transactions() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "shop",
+        "create table customers (id serial primary key, name text not null, vip boolean not null default false);
+         create table orders (id bigserial primary key, customer_id int not null, total numeric(10,2));",
+    );
+    let cfg = config(&pg, "shop", "s1");
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql(
+        "shop",
+        "insert into customers(name) values ('ann');
+         begin;
+         insert into customers(name, vip) values ('ben', true);
+         insert into orders(customer_id, total) values (2, 12.50), (2, 7.00);
+         update customers set name = 'ann b' where id = 1;
+         commit;
+         delete from orders where id = 2;",
+    )
+    .unwrap();
+    let events = take(&mut stream, 6).await;
+    assert_eq!(
+        summary(&events),
+        [
+            "c:public.customers",
+            "c:public.customers",
+            "c:public.orders",
+            "c:public.orders",
+            "u:public.customers",
+            "d:public.orders"
+        ]
+    );
+    let first = value_json(&encoder, &events[0]);
+    assert_eq!(
+        first["after"],
+        serde_json::json!({"id": 1, "name": "ann", "vip": false})
+    );
+    assert_eq!(first["before"], Json::Null);
+    assert_eq!(first["op"], "c");
+    assert_eq!(first["source"]["db"], "shop");
+    assert_eq!(first["source"]["table"], "customers");
+    assert_eq!(first["source"]["snapshot"], "false");
+    assert!(first["source"]["lsn"].is_u64() && first["source"]["txId"].is_u64());
+    assert_eq!(key_json(&encoder, &events[0]), serde_json::json!({"id": 1}));
+
+    // One transaction: one txId and one commit time for all four events.
+    let tx: Vec<Json> = events[1..5]
+        .iter()
+        .map(|e| value_json(&encoder, e)["source"]["txId"].clone())
+        .collect();
+    assert!(tx.windows(2).all(|w| w[0] == w[1]), "{tx:?}");
+    assert_ne!(tx[0], value_json(&encoder, &events[0])["source"]["txId"]);
+
+    // numeric(10,2) is Debezium's Decimal: base64 of the unscaled value (1250 -> "BOI=").
+    assert_eq!(value_json(&encoder, &events[2])["after"]["total"], "BOI=");
+    // REPLICA IDENTITY DEFAULT: an update has no before image; a delete has the key.
+    assert_eq!(value_json(&encoder, &events[4])["before"], Json::Null);
+    let delete = value_json(&encoder, &events[5]);
+    assert_eq!(delete["before"]["id"], 2);
+    assert_eq!(delete["after"], Json::Null);
+
+    // Kafka-style record with a tombstone after the delete.
+    let mut line = Vec::new();
+    encoder
+        .write_record(&events[5], RecordFormat::Envelope, &mut line)
+        .unwrap();
+    let lines: Vec<Json> = line
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["topic"], "t.public.orders");
+    assert_eq!(lines[1]["value"], Json::Null);
+    assert_eq!(lines[1]["key"], serde_json::json!({"id": 2}));
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_change_mid_stream_is_used_for_later_rows() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "db",
+        "create table items (id int primary key, name text not null);",
+    );
+    let cfg = config(&pg, "db", "s1");
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql(
+        "db",
+        "insert into items values (1, 'one');
+         alter table items add column price numeric(8,2) default 1.00;
+         insert into items values (2, 'two', 2.50);
+         alter table items rename column name to label;
+         insert into items values (3, 'three', 3.00);
+         alter table items drop column price;
+         alter table items alter column id type bigint;
+         insert into items values (4, 'four');",
+    )
+    .unwrap();
+    let events = take(&mut stream, 4).await;
+    let after: Vec<Json> = events
+        .iter()
+        .map(|e| value_json(&encoder, e)["after"].clone())
+        .collect();
+    assert_eq!(after[0], serde_json::json!({"id": 1, "name": "one"}));
+    assert_eq!(
+        after[1],
+        serde_json::json!({"id": 2, "name": "two", "price": "APo="})
+    );
+    assert_eq!(
+        after[2],
+        serde_json::json!({"id": 3, "label": "three", "price": "ASw="})
+    );
+    assert_eq!(after[3], serde_json::json!({"id": 4, "label": "four"}));
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_resumes_after_the_last_acknowledged_transaction() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key);");
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    for i in 1..=5 {
+        pg.psql("db", &format!("insert into t values ({i})"))
+            .unwrap();
+    }
+    let events = take(&mut stream, 5).await;
+    // Acknowledge the first three transactions only, then stop gracefully.
+    stream.ack(&events[2]);
+    stream.stop().await.unwrap();
+    let confirmed = pg
+        .psql(
+            "postgres",
+            "select confirmed_flush_lsn > '0/0' from pg_replication_slots where slot_name = 's1'",
+        )
+        .unwrap();
+    assert_eq!(confirmed, "t");
+
+    // Unacknowledged events come again; acknowledged ones never do.
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    let again = take(&mut stream, 2).await;
+    let ids: Vec<String> = again
+        .iter()
+        .map(|e| {
+            String::from_utf8_lossy(
+                e.as_change()
+                    .unwrap()
+                    .after
+                    .as_ref()
+                    .unwrap()
+                    .text(0)
+                    .unwrap(),
+            )
+            .into_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["4", "5"]);
+    stream.ack(&again[1]);
+    pg.psql("db", "insert into t values (6)").unwrap();
+    let next = take(&mut stream, 1).await;
+    assert_eq!(
+        next[0].as_change().unwrap().after.as_ref().unwrap().text(0),
+        Some(&b"6"[..])
+    );
+    stream.ack(&next[0]);
+    stream.stop().await.unwrap();
+
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    assert_quiet(&mut stream, Duration::from_secs(2)).await;
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_position_reaches_the_server_while_streaming() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key);");
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    pg.psql("db", "insert into t values (1)").unwrap();
+    let events = take(&mut stream, 1).await;
+    let before = pg
+        .psql(
+            "postgres",
+            "select confirmed_flush_lsn from pg_replication_slots",
+        )
+        .unwrap();
+    stream.ack(&events[0]);
+    let mut advanced = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = pg
+            .psql(
+                "postgres",
+                "select confirmed_flush_lsn from pg_replication_slots",
+            )
+            .unwrap();
+        if now != before {
+            advanced = true;
+            break;
+        }
+    }
+    assert!(
+        advanced,
+        "confirmed_flush_lsn did not move after the acknowledgement"
+    );
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clear_errors_for_common_mistakes() {
+    let pg = ClusterBuilder::new()
+        .superuser_password("right-pw")
+        .start()
+        .unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let base = |password: &str| {
+        let mut p = ConnectParams::from_dsn(&format!(
+            "host={} port={} user=postgres dbname=db password={password}",
+            pg.host(),
+            pg.port()
+        ))
+        .unwrap();
+        p.connect_timeout = Duration::from_secs(3);
+        let mut c = ReplicationConfig::new(p);
+        c.slot_name = "s".into();
+        c.publication_name = "p".into();
+        c
+    };
+
+    let err = ChangeStream::connect(base("wrong-pw"))
+        .await
+        .err()
+        .expect("wrong password must fail");
+    assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
+    assert!(
+        !err.to_string().contains("wrong-pw"),
+        "the password leaked: {err}"
+    );
+
+    let mut c = base("right-pw");
+    c.publication_autocreate = PublicationAutocreate::Disabled;
+    let err = ChangeStream::connect(c)
+        .await
+        .err()
+        .expect("missing publication");
+    assert_eq!(err.kind(), ErrorKind::PublicationNotFound, "{err}");
+    assert!(err.to_string().contains("CREATE PUBLICATION"), "{err}");
+
+    let mut c = base("right-pw");
+    c.publication_autocreate = PublicationAutocreate::AllTables;
+    let err = ChangeStream::connect(c).await.err().expect("missing slot");
+    assert_eq!(err.kind(), ErrorKind::SlotNotFound, "{err}");
+    assert!(
+        err.to_string()
+            .contains("pg_create_logical_replication_slot"),
+        "{err}"
+    );
+
+    let mut c = base("right-pw");
+    c.connection.port = free_port();
+    let started = std::time::Instant::now();
+    let err = ChangeStream::connect(c)
+        .await
+        .err()
+        .expect("unreachable host");
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wal_level_replica_is_reported_with_the_fix() {
+    let pg = ClusterBuilder::new()
+        .setting("wal_level", "replica")
+        .start()
+        .unwrap();
+    let mut c = ReplicationConfig::new(ConnectParams::from_dsn(&pg.dsn("postgres")).unwrap());
+    c.create_slot = true;
+    let err = ChangeStream::connect(c)
+        .await
+        .err()
+        .expect("wal_level=replica must fail");
+    assert_eq!(err.kind(), ErrorKind::ServerConfiguration, "{err}");
+    assert!(err.to_string().contains("wal_level = logical"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replica_identity_full_and_primary_key_changes() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "db",
+        "create table p (id int primary key, v text); alter table p replica identity full;
+         create table q (a int, b int, primary key (a, b));",
+    );
+    let cfg = config(&pg, "db", "s1");
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql(
+        "db",
+        "insert into p values (1, 'x'); update p set v = 'y' where id = 1; update p set id = 2 where id = 1;
+         insert into q values (1, 1); update q set b = 2;",
+    )
+    .unwrap();
+    let events = take(&mut stream, 7).await;
+    let ops: Vec<Op> = events.iter().map(|e| e.as_change().unwrap().op).collect();
+    assert_eq!(
+        ops,
+        [
+            Op::Create,
+            Op::Update,
+            Op::Delete,
+            Op::Create,
+            Op::Create,
+            Op::Delete,
+            Op::Create
+        ]
+    );
+    let update = value_json(&encoder, &events[1]);
+    assert_eq!(update["before"], serde_json::json!({"id": 1, "v": "x"}));
+    assert_eq!(update["after"], serde_json::json!({"id": 1, "v": "y"}));
+    assert_eq!(key_json(&encoder, &events[2]), serde_json::json!({"id": 1}));
+    assert_eq!(key_json(&encoder, &events[3]), serde_json::json!({"id": 2}));
+    assert_eq!(
+        key_json(&encoder, &events[5]),
+        serde_json::json!({"a": 1, "b": 1})
+    );
+    assert_eq!(
+        key_json(&encoder, &events[6]),
+        serde_json::json!({"a": 1, "b": 2})
+    );
+    stream.stop().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

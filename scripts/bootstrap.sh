@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the project needs and a fresh machine may lack. Idempotent and quiet when
+# everything is there. Runs as root (CI) or as a user with sudo.
+set -euo pipefail
+
+need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" -eq 0 ]; then need_root apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl, postgres) and psql: the demo and the tests start
+# throwaway clusters from them.
+if [ -z "${PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "bootstrap: installing PostgreSQL server binaries" >&2
+    apt_install postgresql
+fi
+command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+
+# The Rust toolchain comes with the machine; cargo-nextest runs the test suites.
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "bootstrap: cargo is missing; install Rust (https://rustup.rs) and retry" >&2
+    exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "bootstrap: installing cargo-nextest" >&2
+    cargo install --locked cargo-nextest >/dev/null
+fi
