@@ -23,11 +23,7 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut logical = String::new();
     for (n, raw) in text.lines().enumerate() {
-        let line = if logical.is_empty() {
-            raw.trim_start()
-        } else {
-            raw.trim_start()
-        };
+        let line = raw.trim_start();
         if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
         {
             continue;
