@@ -145,7 +145,54 @@ pub enum SnapshotMode {
     NoData,
 }
 
-/// Everything a [`crate::ReplicationStream`] needs.
+/// How the stream reconnects after losing its connection (server restart, network cut,
+/// `wal_sender_timeout`): exponential backoff with jitter, resuming after the last
+/// acknowledged transaction without delivering again what was already handed out.
+/// Authentication errors and a missing slot or publication are not retried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReconnectPolicy {
+    /// Reconnect at all (default true).
+    pub enabled: bool,
+    /// Delay before the first attempt (default 0.5 s).
+    pub initial_delay: Duration,
+    /// Longest delay between attempts (default 30 s).
+    pub max_delay: Duration,
+    /// Attempts before giving up; `None` retries forever (the default, like Debezium's
+    /// `errors.max.retries=-1`).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            enabled: true,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before attempt `attempt` (0-based): doubling from `initial_delay`, capped at
+    /// `max_delay`, with up to 25% random jitter so that many consumers do not reconnect in
+    /// lockstep.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self
+            .initial_delay
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max_delay);
+        let jitter = base.mul_f64(rand::random::<f64>() * 0.25);
+        base.saturating_sub(jitter)
+    }
+
+    /// Whether another attempt is allowed after `attempts` failed ones.
+    pub fn allows(&self, attempts: u32) -> bool {
+        self.enabled && self.max_attempts.is_none_or(|max| attempts < max)
+    }
+}
+
+/// Everything a [`crate::ChangeStream`] needs.
 ///
 /// Build it with [`ReplicationConfig::new`] and set fields directly; the defaults are
 /// Debezium's where Debezium has one.
@@ -185,6 +232,8 @@ pub struct ReplicationConfig {
     pub max_queue_size: usize,
     /// `max.batch.size`: most events handed out per batch.
     pub max_batch_size: usize,
+    /// Reconnection after a lost connection.
+    pub reconnect: ReconnectPolicy,
 }
 
 impl ReplicationConfig {
@@ -207,6 +256,7 @@ impl ReplicationConfig {
             status_interval: Duration::from_secs(10),
             max_queue_size: 8192,
             max_batch_size: 2048,
+            reconnect: ReconnectPolicy::default(),
         }
     }
 
@@ -282,6 +332,20 @@ mod tests {
     fn include_and_exclude_are_exclusive() {
         let e = NameFilter::new(&["a".into()], &["b".into()], "table").unwrap_err();
         assert!(e.to_string().contains("cannot both be set"), "{e}");
+    }
+
+    #[test]
+    fn reconnect_backoff_grows_and_is_capped() {
+        let p = ReconnectPolicy::default();
+        assert!(p.delay(0) <= Duration::from_millis(500));
+        assert!(p.delay(0) >= Duration::from_millis(375));
+        assert!(p.delay(3) >= Duration::from_millis(3000));
+        assert!(p.delay(30) <= Duration::from_secs(30));
+        let limited = ReconnectPolicy {
+            max_attempts: Some(2),
+            ..p
+        };
+        assert!(limited.allows(1) && !limited.allows(2));
     }
 
     #[test]

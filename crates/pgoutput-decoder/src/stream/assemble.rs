@@ -30,7 +30,15 @@ pub(crate) fn now_us() -> i64 {
 #[derive(Debug)]
 struct OpenTransaction {
     xid: u32,
+    /// LSN of the commit record (pgoutput's BEGIN says it up front).
+    commit_lsn: Lsn,
     commit_time_us: i64,
+    /// Events of this transaction so far, delivered or skipped.
+    emitted: u64,
+    /// After a reconnect: how many of this transaction's events were already produced.
+    skip_events: u64,
+    /// After a reconnect: the whole transaction was already produced.
+    skip_all: bool,
     total_order: u64,
     /// Events per data collection, in order of first appearance.
     per_table: Vec<(String, u64)>,
@@ -45,6 +53,12 @@ pub(crate) struct Assembler {
     acks: AckTracker,
     tx_metadata: bool,
     emit: [bool; 4],
+    /// Output position of the last fully produced unit (a transaction's commit LSN, or a
+    /// non-transactional message's LSN). The server sends units in this order, so after a
+    /// reconnect everything at or before it was already produced and is skipped.
+    produced_upto: Lsn,
+    /// A transaction cut by a disconnect: (commit LSN, events already produced).
+    partial: Option<(Lsn, u64)>,
 }
 
 impl Assembler {
@@ -55,6 +69,8 @@ impl Assembler {
             seq: 0,
             acks,
             tx_metadata: config.provide_transaction_metadata,
+            produced_upto: Lsn::ZERO,
+            partial: None,
             emit: [
                 config.emits(Operation::Create),
                 config.emits(Operation::Update),
@@ -73,6 +89,28 @@ impl Assembler {
         self.seq += 1;
         self.acks.produced(self.seq);
         self.seq
+    }
+
+    /// Appends an event, unless a reconnect replays a part that was already produced.
+    fn push(&mut self, kind: EventKind, out: &mut Vec<Event>) {
+        if let Some(tx) = self.tx.as_mut() {
+            tx.emitted += 1;
+            if tx.skip_all || tx.emitted <= tx.skip_events {
+                return;
+            }
+        }
+        let seq = self.next_seq();
+        out.push(Event { kind, seq });
+    }
+
+    /// The connection was lost: remember how far an open transaction got, so that its replay
+    /// after the reconnect does not deliver those events twice.
+    pub(crate) fn disconnected(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            if !tx.skip_all {
+                self.partial = Some((tx.commit_lsn, tx.emitted));
+            }
+        }
     }
 
     fn source(&self, lsn: Lsn) -> Source {
@@ -96,17 +134,24 @@ impl Assembler {
         match message {
             Message::Begin(b) => {
                 let begin_lsn = if lsn == Lsn::ZERO { b.final_lsn } else { lsn };
+                let skip_events = match self.partial.take() {
+                    Some((commit, n)) if commit == b.final_lsn => n,
+                    _ => 0,
+                };
                 self.tx = Some(OpenTransaction {
                     xid: b.xid,
+                    commit_lsn: b.final_lsn,
+                    emitted: 0,
+                    skip_events,
+                    skip_all: b.final_lsn <= self.produced_upto,
                     commit_time_us: pgoutput::pg_to_unix_micros(b.commit_time),
                     total_order: 0,
                     per_table: Vec::new(),
                 });
                 self.acks.set_in_transaction(true);
                 if self.tx_metadata {
-                    let seq = self.next_seq();
-                    out.push(Event {
-                        kind: EventKind::Transaction(TransactionEvent {
+                    self.push(
+                        EventKind::Transaction(TransactionEvent {
                             status: TransactionStatus::Begin,
                             id: format!("{}:{}", b.xid, begin_lsn.0),
                             tx_id: b.xid,
@@ -114,28 +159,41 @@ impl Assembler {
                             data_collections: Vec::new(),
                             commit_time_us: pgoutput::pg_to_unix_micros(b.commit_time),
                         }),
-                        seq,
-                    });
+                        out,
+                    );
                 }
             }
             Message::Commit(c) => {
-                let Some(tx) = self.tx.take() else {
+                let Some(tx) = self.tx.as_ref() else {
                     return Err(protocol("COMMIT without BEGIN"));
                 };
-                if self.tx_metadata {
-                    let seq = self.next_seq();
-                    out.push(Event {
-                        kind: EventKind::Transaction(TransactionEvent {
-                            status: TransactionStatus::End,
-                            id: format!("{}:{}", tx.xid, c.commit_lsn.0),
-                            tx_id: tx.xid,
-                            event_count: Some(tx.total_order),
-                            data_collections: tx.per_table,
-                            commit_time_us: tx.commit_time_us,
-                        }),
-                        seq,
-                    });
+                if tx.skip_all {
+                    // Produced before the reconnect (and its commit recorded then).
+                    self.tx = None;
+                    self.acks.set_in_transaction(false);
+                    return Ok(());
                 }
+                if self.tx_metadata {
+                    let (xid, total, per_table, commit_time_us) = (
+                        tx.xid,
+                        tx.total_order,
+                        tx.per_table.clone(),
+                        tx.commit_time_us,
+                    );
+                    self.push(
+                        EventKind::Transaction(TransactionEvent {
+                            status: TransactionStatus::End,
+                            id: format!("{xid}:{}", c.commit_lsn.0),
+                            tx_id: xid,
+                            event_count: Some(total),
+                            data_collections: per_table,
+                            commit_time_us,
+                        }),
+                        out,
+                    );
+                }
+                self.tx = None;
+                self.produced_upto = c.commit_lsn;
                 self.last_commit_lsn = Some(c.commit_lsn);
                 self.acks.committed(self.seq, c.end_lsn);
             }
@@ -203,6 +261,10 @@ impl Assembler {
             }
             Message::LogicalMessage(m) => {
                 let transactional = m.transactional;
+                let outside_tx = !transactional && self.tx.is_none();
+                if outside_tx && m.lsn <= self.produced_upto {
+                    return Ok(()); // produced before a reconnect
+                }
                 let mut source = self.source(m.lsn);
                 let transaction = if transactional {
                     self.tx.as_mut().map(|tx| {
@@ -219,9 +281,8 @@ impl Assembler {
                     source.commit_time_us = now_us();
                     None
                 };
-                let seq = self.next_seq();
-                out.push(Event {
-                    kind: EventKind::Message(MessageEvent {
+                self.push(
+                    EventKind::Message(MessageEvent {
                         prefix: m.prefix.as_str().to_string(),
                         content: m.content,
                         transactional,
@@ -229,12 +290,13 @@ impl Assembler {
                         transaction: transaction.filter(|_| self.tx_metadata),
                         ts_us: now_us(),
                     }),
-                    seq,
-                });
-                if !transactional && self.tx.is_none() {
+                    out,
+                );
+                if outside_tx {
                     // Confirming just past the message's record skips it on restart; confirming
                     // its start would replay it.
-                    self.acks.committed(seq, Lsn(m.lsn.0 + 1));
+                    self.produced_upto = m.lsn;
+                    self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
                 }
             }
             Message::Relation(_) | Message::Type(_) | Message::Origin(_) => {}
@@ -294,9 +356,8 @@ impl Assembler {
             }
             _ => None,
         };
-        let seq = self.next_seq();
-        out.push(Event {
-            kind: EventKind::Change(ChangeEvent {
+        self.push(
+            EventKind::Change(ChangeEvent {
                 op,
                 table,
                 before,
@@ -305,8 +366,8 @@ impl Assembler {
                 transaction,
                 ts_us: now_us(),
             }),
-            seq,
-        });
+            out,
+        );
     }
 }
 

@@ -55,11 +55,14 @@ struct State {
     last_status: Instant,
     last_sent_flush: Lsn,
     status_buf: BytesMut,
+    /// Events produced but not yet handed to the queue; kept across reconnects (they were
+    /// counted as produced, so the replay after a reconnect skips them).
+    pending: Vec<Event>,
 }
 
 impl Session {
-    /// Runs until stopped, until the consumer goes away, or until an error (which is delivered
-    /// to the consumer before the task ends).
+    /// Runs until stopped, until the consumer goes away, or until an error that reconnecting
+    /// cannot fix (delivered to the consumer before the task ends).
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut state = State {
             decoder: Decoder::new(1),
@@ -68,28 +71,103 @@ impl Session {
             last_status: Instant::now(),
             last_sent_flush: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
+            pending: Vec::with_capacity(self.config.max_batch_size),
         };
-        let result = self.stream(&mut state, &mut stop).await;
-        match result {
-            Ok(()) => {
-                // Graceful: tell the server what was acknowledged, then leave so the slot is
-                // free at once.
-                let _ = self.send_status(&mut state, false).await;
-                self.writer.close().await;
+        loop {
+            let error = match self.stream(&mut state, &mut stop).await {
+                Ok(()) => {
+                    // Graceful: tell the server what was acknowledged, then leave so the slot
+                    // is free at once.
+                    let _ = self.send_status(&mut state, false).await;
+                    self.writer.close().await;
+                    return;
+                }
+                Err(e) => setup::classify(e, &self.config),
+            };
+            if !error.is_retryable() || !self.config.reconnect.enabled {
+                tracing::warn!(error = %error, "replication stream failed");
+                let _ = self.tx.send(Err(error)).await;
+                return;
             }
-            Err(e) => {
-                let e = setup::classify(e, &self.config);
-                tracing::warn!(error = %e, "replication stream failed");
-                let _ = self.tx.send(Err(e)).await;
+            tracing::warn!(error = %error, "replication connection lost; reconnecting");
+            state.assembler.disconnected();
+            match self.reconnect(&mut state, &mut stop).await {
+                Ok(true) => {}
+                Ok(false) => return, // stopped while reconnecting
+                Err(e) => {
+                    tracing::warn!(error = %e, "giving up reconnecting");
+                    let _ = self.tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reconnects with backoff and resumes after the last acknowledged transaction. Returns
+    /// `Ok(false)` when a stop was requested meanwhile.
+    async fn reconnect(
+        &mut self,
+        state: &mut State,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<bool> {
+        let policy = self.config.reconnect;
+        let lost_at = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let delay = policy.delay(attempt);
+            tokio::select! {
+                _ = stop.changed() => return Ok(false),
+                _ = tokio::time::sleep(delay) => {}
+            }
+            attempt += 1;
+            // Resume where the consumer's acknowledgements say; what was produced after that
+            // and comes again is skipped by the assembler.
+            let mut config = self.config.clone();
+            config.create_slot = false;
+            let confirmed = self.acks.confirmed();
+            if confirmed > Lsn::ZERO {
+                config.start_lsn = Some(confirmed);
+            }
+            match setup::start(&config).await {
+                Ok(started) => {
+                    let (reader, writer) = started.stream.split();
+                    self.reader = reader;
+                    self.writer = writer;
+                    self.catalog = started.catalog;
+                    state.decoder = Decoder::new(1);
+                    state.last_status = Instant::now();
+                    tracing::info!(
+                        attempts = attempt,
+                        seconds = lost_at.elapsed().as_secs_f64(),
+                        resume = %confirmed,
+                        "reconnected"
+                    );
+                    return Ok(true);
+                }
+                Err(e) if e.is_retryable() && policy.allows(attempt) => {
+                    tracing::info!(error = %e, attempt, "reconnect attempt failed; retrying");
+                }
+                Err(e) => return Err(e),
             }
         }
     }
 
     async fn stream(&mut self, state: &mut State, stop: &mut watch::Receiver<bool>) -> Result<()> {
+        let mut pending = std::mem::take(&mut state.pending);
+        let result = self.stream_into(state, stop, &mut pending).await;
+        state.pending = pending;
+        result
+    }
+
+    async fn stream_into(
+        &mut self,
+        state: &mut State,
+        stop: &mut watch::Receiver<bool>,
+        pending: &mut Vec<Event>,
+    ) -> Result<()> {
         let interval = self.config.status_interval;
         let max_batch = self.config.max_batch_size;
         let tx = self.tx.clone();
-        let mut pending: Vec<Event> = Vec::with_capacity(max_batch);
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -107,7 +185,7 @@ impl Session {
                 // have.
                 permit = tx.reserve(), if !pending.is_empty() => match permit {
                     Ok(p) => {
-                        p.send(Ok(std::mem::replace(&mut pending, Vec::with_capacity(max_batch))));
+                        p.send(Ok(std::mem::replace(pending, Vec::with_capacity(max_batch))));
                         Step::Sent
                     }
                     Err(_) => Step::Stop, // the consumer is gone
@@ -116,7 +194,7 @@ impl Session {
             match step {
                 Step::Stop => return Ok(()),
                 Step::StatusDue => self.send_status(state, false).await?,
-                Step::Frame(Some(frame)) => self.handle_frame(state, frame, &mut pending).await?,
+                Step::Frame(Some(frame)) => self.handle_frame(state, frame, pending).await?,
                 Step::Frame(None) => {
                     return Err(Error::new(
                         crate::ErrorKind::Connection,
