@@ -66,18 +66,20 @@ fn split_entry(entry: &str) -> std::result::Result<(String, String), String> {
     while matches!(chars.peek(), Some(c) if c.is_whitespace()) {
         chars.next();
     }
-    let mut value = String::new();
+    // Unescaped trailing whitespace is dropped (Kafka trims values too); escaped stays.
+    let mut value: Vec<(char, bool)> = Vec::new();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            value.push(unescape(&mut chars)?);
+            value.push((unescape(&mut chars)?, true));
         } else {
-            value.push(c);
+            value.push((c, false));
         }
     }
-    if key.is_empty() {
-        return Err(format!("no key in {entry:?}"));
+    while matches!(value.last(), Some((c, false)) if c.is_whitespace()) {
+        value.pop();
     }
-    Ok((key, value.trim_end().to_string()))
+    let value: String = value.into_iter().map(|(c, _)| c).collect();
+    Ok((key, value))
 }
 
 fn unescape(
