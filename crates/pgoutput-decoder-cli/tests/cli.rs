@@ -1,0 +1,254 @@
+//! The `pgoutput-decoder` binary end to end: options, output formats, exit conditions, and the
+//! one-line errors for common mistakes.
+
+use std::{
+    path::Path,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use throwaway_postgres::{Cluster, ClusterBuilder};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the CLI")
+}
+
+fn write_config(dir: &Path, pg: &Cluster, extra: &str) -> String {
+    let path = dir.join("connector.properties");
+    std::fs::write(
+        &path,
+        format!(
+            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
+             topic.prefix=cli\nslot.name=cli_slot\npublication.name=cli_pub\n{extra}",
+            pg.host(),
+            pg.port()
+        ),
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Asserts the failure is a single `error: ...` line on stderr containing `needle`.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got:\n{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "expected {needle:?} in:\n{stderr}"
+    );
+}
+
+fn slot_active(pg: &Cluster) -> bool {
+    pg.psql("postgres", "select coalesce(bool_or(active), false) from pg_replication_slots where slot_name = 'cli_slot'")
+        .map(|s| s == "t")
+        .unwrap_or(false)
+}
+
+#[test]
+fn streams_value_format_and_exits_at_end_lsn() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key, v text)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    // Create the slot first, so that the workload below is after its start.
+    let first = run(&[
+        "stream",
+        "--config",
+        &config,
+        "--output",
+        output.to_str().unwrap(),
+        "--exit-when-idle",
+        "0.5",
+    ]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    pg.psql(
+        "db",
+        "insert into t values (1, 'a'), (2, 'b'); delete from t where id = 1;",
+    )
+    .unwrap();
+    let end = pg.psql("db", "select pg_current_wal_lsn()").unwrap();
+    let started = Instant::now();
+    let out = run(&[
+        "stream",
+        "--config",
+        &config,
+        "--format",
+        "value",
+        "--end-lsn",
+        &end,
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let text = std::fs::read_to_string(&output).unwrap();
+    let ops: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["op"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // Value format: no envelope and no tombstone lines.
+    assert_eq!(ops, ["c", "c", "d"]);
+    // Everything was acknowledged: a third run sees nothing.
+    let again = dir.path().join("again.jsonl");
+    let out = run(&[
+        "stream",
+        "--config",
+        &config,
+        "--output",
+        again.to_str().unwrap(),
+        "--exit-when-idle",
+        "1",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), "");
+}
+
+#[test]
+fn envelope_format_has_topic_key_and_tombstones() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    let mut child = Command::new(BIN)
+        .args([
+            "stream",
+            "--config",
+            &config,
+            "--output",
+            output.to_str().unwrap(),
+            "--exit-when-idle",
+            "2",
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slot_active(&pg) {
+        assert!(Instant::now() < deadline, "the slot never became active");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.psql("db", "insert into t values (7); delete from t;")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert_eq!(records[0]["topic"], "cli.public.t");
+    assert_eq!(records[0]["key"], serde_json::json!({"id": 7}));
+    assert_eq!(records[1]["value"]["op"], "d");
+    assert_eq!(records[2]["key"], serde_json::json!({"id": 7}));
+    assert_eq!(records[2]["value"], serde_json::Value::Null);
+}
+
+#[test]
+fn common_mistakes_give_one_clear_error_line() {
+    let pg = ClusterBuilder::new()
+        .superuser_password("s3cret-pw")
+        .start()
+        .unwrap();
+    pg.create_database("db").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let config = write_config(dir.path(), &pg, "database.password=wrong-pw\n");
+    let out = run(&["stream", "--config", &config, "--exit-when-idle", "1"]);
+    assert_one_line_error(&out, "password authentication failed");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-pw"));
+
+    let config = write_config(
+        dir.path(),
+        &pg,
+        "database.password=s3cret-pw\npublication.autocreate.mode=disabled\n",
+    );
+    assert_one_line_error(&run(&["stream", "--config", &config]), "CREATE PUBLICATION");
+
+    let dsn = format!(
+        "host={} port={} user=postgres dbname=db password=s3cret-pw",
+        pg.host(),
+        pg.port()
+    );
+    pg.psql("db", "create publication p for all tables")
+        .unwrap();
+    assert_one_line_error(
+        &run(&[
+            "stream",
+            "--dsn",
+            &dsn,
+            "--slot",
+            "nope",
+            "--publication",
+            "p",
+        ]),
+        "pg_create_logical_replication_slot",
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dsn = format!("host=127.0.0.1 port={port} user=postgres dbname=db connect_timeout=3");
+    assert_one_line_error(
+        &run(&["stream", "--dsn", &dsn, "--slot", "s", "--publication", "p"]),
+        "could not connect",
+    );
+
+    let config = write_config(dir.path(), &pg, "slot.nmae=x\n");
+    assert_one_line_error(
+        &run(&["stream", "--config", &config]),
+        "did you mean slot.name?",
+    );
+
+    let replica = ClusterBuilder::new()
+        .setting("wal_level", "replica")
+        .start()
+        .unwrap();
+    let dsn = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        replica.host(),
+        replica.port()
+    );
+    assert_one_line_error(
+        &run(&[
+            "stream",
+            "--dsn",
+            &dsn,
+            "--slot",
+            "s",
+            "--publication",
+            "p",
+            "--create-slot",
+            "--create-publication",
+        ]),
+        "wal_level",
+    );
+}
