@@ -294,3 +294,118 @@ async fn connection_cut_mid_transaction_is_resumed_without_gaps_or_duplicates() 
     assert_exactly_once(&pg, &seen);
     stream.stop().await.unwrap();
 }
+
+fn walsender_pids(pg: &Cluster) -> String {
+    pg.psql(
+        "postgres",
+        "select string_agg(pid::text, ',') from pg_stat_replication",
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_consumer_outlives_wal_sender_timeout() {
+    let pg = Arc::new(
+        ClusterBuilder::new()
+            .setting("wal_sender_timeout", "2s")
+            .start()
+            .unwrap(),
+    );
+    prepare(&pg);
+    let mut cfg = config(pg.host(), pg.port(), "db");
+    // A small queue, so the connection task is held back by the slow consumer.
+    cfg.max_batch_size = 4;
+    cfg.max_queue_size = 8;
+    cfg.status_interval = Duration::from_millis(500);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql(
+        "db",
+        "insert into t (batch, pad) select 1, repeat('z', 2000) from generate_series(1, 2000)",
+    )
+    .unwrap();
+    let pid = walsender_pids(&pg);
+    let started = Instant::now();
+    let mut seen = BTreeMap::new();
+    // Sleep per event for well over wal_sender_timeout in total.
+    while started.elapsed() < Duration::from_secs(6) {
+        let event = stream.next_event().await.unwrap().unwrap();
+        record(std::slice::from_ref(&event), &mut seen);
+        stream.ack(&event);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        walsender_pids(&pg),
+        pid,
+        "the walsender was replaced: the connection timed out"
+    );
+    drain_until_complete(&mut stream, &pg, &mut seen).await;
+    assert_exactly_once(&pg, &seen);
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_slot_advances_while_another_database_writes() {
+    let pg = Arc::new(ClusterBuilder::new().start().unwrap());
+    prepare(&pg);
+    pg.create_database("busy").unwrap();
+    pg.psql(
+        "busy",
+        "create table noise (id bigserial primary key, pad text)",
+    )
+    .unwrap();
+    let mut stream = ChangeStream::connect(config(pg.host(), pg.port(), "db"))
+        .await
+        .unwrap();
+    let confirmed = || {
+        pg.psql("postgres", "select confirmed_flush_lsn - '0/0' from pg_replication_slots where slot_name = 'faults'")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let start = confirmed();
+    let noise = {
+        let pg = pg.clone();
+        std::thread::spawn(move || {
+            pg.psql(
+                "busy",
+                "do $$ begin for i in 1..60 loop insert into noise (pad) select repeat('n', 500) \
+                 from generate_series(1, 100); commit; perform pg_sleep(0.05); end loop; end $$;",
+            )
+            .unwrap();
+        })
+    };
+    // Nothing arrives for the captured database, yet its slot keeps up with the WAL.
+    assert!(stream
+        .next_batch_timeout(Duration::from_secs(3))
+        .await
+        .unwrap()
+        .unwrap()
+        .is_empty());
+    noise.join().unwrap();
+    let wal_now: u64 = pg
+        .psql("postgres", "select pg_current_wal_lsn() - '0/0'")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let c = confirmed();
+        if c > start && wal_now.saturating_sub(c) < 1 << 20 {
+            eprintln!(
+                "idle slot advanced by {} bytes (WAL written meanwhile: {})",
+                c - start,
+                wal_now - start
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "confirmed_flush_lsn stayed at {c} while WAL reached {wal_now}"
+        );
+        let _ = stream
+            .next_batch_timeout(Duration::from_millis(200))
+            .await
+            .unwrap();
+    }
+    stream.stop().await.unwrap();
+}
