@@ -234,6 +234,12 @@ pub struct ReplicationConfig {
     pub max_batch_size: usize,
     /// Reconnection after a lost connection.
     pub reconnect: ReconnectPolicy,
+    /// Ask the server to stream large transactions before they commit (pgoutput protocol 2,
+    /// PostgreSQL 14+), so they never spill to the server's disk. Default true.
+    pub streaming: bool,
+    /// Memory for streamed transactions awaiting their commit; past it they go to a temporary
+    /// file. Default 64 MiB.
+    pub stream_buffer_bytes: usize,
 }
 
 impl ReplicationConfig {
@@ -257,6 +263,8 @@ impl ReplicationConfig {
             max_queue_size: 8192,
             max_batch_size: 2048,
             reconnect: ReconnectPolicy::default(),
+            streaming: true,
+            stream_buffer_bytes: 64 << 20,
         }
     }
 

@@ -409,3 +409,144 @@ async fn idle_slot_advances_while_another_database_writes() {
     }
     stream.stop().await.unwrap();
 }
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn large_transaction(rows: u64) {
+    // A small logical_decoding_work_mem makes the server stream the transaction early.
+    let pg = Arc::new(
+        ClusterBuilder::new()
+            .setting("logical_decoding_work_mem", "64kB")
+            .start()
+            .unwrap(),
+    );
+    prepare(&pg);
+    let mut cfg = config(pg.host(), pg.port(), "db");
+    cfg.stream_buffer_bytes = 8 << 20; // spill to a temporary file past 8 MiB
+    cfg.max_batch_size = 1024;
+    cfg.max_queue_size = 4096;
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let baseline = rss_kib();
+    let workload = {
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || {
+            pg.psql(
+                "db",
+                &format!(
+                    "begin; insert into t (batch, pad) select 1, repeat('w', 100) from generate_series(1, {rows}); \
+                     commit; insert into t (batch) values (2);"
+                ),
+            )
+        })
+    };
+    let started = Instant::now();
+    let (mut count, mut peak) = (0u64, baseline);
+    let mut last_id = 0i64;
+    while count < rows + 1 {
+        let batch = stream
+            .next_batch_timeout(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !batch.is_empty(),
+            "stalled after {count} of {} events",
+            rows + 1
+        );
+        for e in &batch {
+            let id: i64 = std::str::from_utf8(
+                e.as_change()
+                    .unwrap()
+                    .after
+                    .as_ref()
+                    .unwrap()
+                    .text(0)
+                    .unwrap(),
+            )
+            .unwrap()
+            .parse()
+            .unwrap();
+            assert_eq!(id, last_id + 1, "events out of order or duplicated");
+            last_id = id;
+        }
+        count += batch.len() as u64;
+        stream.ack(batch.last().unwrap());
+        peak = peak.max(rss_kib());
+    }
+    workload.await.unwrap().unwrap();
+    let stats = pg
+        .psql("postgres", "select spill_bytes, stream_bytes from pg_stat_replication_slots where slot_name = 'faults'")
+        .unwrap();
+    let (spill, streamed) = stats.split_once('|').unwrap();
+    eprintln!(
+        "{rows}-row transaction: {count} events in {:.1}s, client RSS grew {} MiB, server spill_bytes={spill} stream_bytes={streamed}",
+        started.elapsed().as_secs_f64(),
+        (peak - baseline) / 1024
+    );
+    assert_eq!(spill, "0", "the server spilled the transaction to disk");
+    assert_ne!(streamed, "0", "the server did not stream the transaction");
+    assert!(
+        peak - baseline < 200 * 1024,
+        "client memory grew by {} MiB",
+        (peak - baseline) / 1024
+    );
+    stream.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_transaction_is_streamed_and_memory_stays_bounded() {
+    large_transaction(200_000).await;
+}
+
+/// The full-size version (make test-faults).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "long: run with make test-faults"]
+async fn million_row_transaction_is_streamed_and_memory_stays_bounded() {
+    large_transaction(1_000_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streamed_transactions_drop_aborted_work() {
+    let pg = Arc::new(
+        ClusterBuilder::new()
+            .setting("logical_decoding_work_mem", "64kB")
+            .start()
+            .unwrap(),
+    );
+    prepare(&pg);
+    let mut stream = ChangeStream::connect(config(pg.host(), pg.port(), "db"))
+        .await
+        .unwrap();
+    // A large transaction that rolls back, then one whose large subtransaction rolls back.
+    pg.psql(
+        "db",
+        "begin; insert into t (batch, pad) select 1, repeat('a', 100) from generate_series(1, 20000); rollback;
+         begin;
+         insert into t (batch) select 2 from generate_series(1, 3000);
+         savepoint s;
+         insert into t (batch) select 3 from generate_series(1, 20000);
+         rollback to savepoint s;
+         insert into t (batch) select 4 from generate_series(1, 3000);
+         commit;",
+    )
+    .unwrap();
+    let mut seen = BTreeMap::new();
+    drain_until_complete(&mut stream, &pg, &mut seen).await;
+    assert_exactly_once(&pg, &seen);
+    assert_eq!(seen.len(), 6000);
+    let stats = pg
+        .psql(
+            "postgres",
+            "select stream_txns from pg_stat_replication_slots",
+        )
+        .unwrap();
+    assert_ne!(stats, "0", "the transactions were not streamed");
+    stream.stop().await.unwrap();
+}

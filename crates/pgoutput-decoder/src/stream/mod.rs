@@ -3,6 +3,7 @@
 mod assemble;
 mod session;
 mod setup;
+mod spool;
 
 use std::{collections::VecDeque, pin::Pin, task::Poll};
 
@@ -76,7 +77,9 @@ impl ChangeStream {
         let depth = (config.max_queue_size / config.max_batch_size).max(1);
         let (tx, rx) = mpsc::channel(depth);
         let (stop, stop_rx) = watch::channel(false);
+        let proto_version = setup::protocol_version(&config, started.server.version_num);
         let session = Session {
+            proto_version,
             config,
             catalog: started.catalog,
             reader,

@@ -24,6 +24,7 @@ use crate::{
     stream::{
         assemble::{now_us, Assembler},
         setup,
+        spool::{Replay, Spool},
     },
     types::TypeRegistry,
     Error, Result,
@@ -46,6 +47,7 @@ pub(crate) struct Session {
     pub acks: AckTracker,
     pub tx: mpsc::Sender<Batch>,
     pub registry: TypeRegistry,
+    pub proto_version: u32,
 }
 
 struct State {
@@ -58,7 +60,19 @@ struct State {
     /// Events produced but not yet handed to the queue; kept across reconnects (they were
     /// counted as produced, so the replay after a reconnect skips them).
     pending: Vec<Event>,
+    /// pgoutput protocol version of the current connection.
+    proto_version: u32,
+    /// The streamed transaction whose chunk is being received (between Stream Start/Stop).
+    stream_xid: Option<u32>,
+    /// Chunks of streamed transactions awaiting their commit.
+    spool: Spool,
+    /// A committed streamed transaction being turned into events, a slice at a time.
+    replay: Option<(Replay, pgoutput::StreamCommit)>,
 }
+
+/// Messages replayed per step, so status updates and queue hand-offs keep flowing during the
+/// replay of a very large transaction.
+const REPLAY_SLICE: usize = 256;
 
 impl Session {
     /// Runs until stopped, until the consumer goes away, or until an error that reconnecting
@@ -72,7 +86,12 @@ impl Session {
             last_sent_flush: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
             pending: Vec::with_capacity(self.config.max_batch_size),
+            proto_version: self.proto_version,
+            stream_xid: None,
+            spool: Spool::new(self.config.stream_buffer_bytes),
+            replay: None,
         };
+        state.decoder = Decoder::new(state.proto_version);
         loop {
             let error = match self.stream(&mut state, &mut stop).await {
                 Ok(()) => {
@@ -134,7 +153,13 @@ impl Session {
                     self.reader = reader;
                     self.writer = writer;
                     self.catalog = started.catalog;
-                    state.decoder = Decoder::new(1);
+                    // The server streams open transactions again from their start.
+                    state.proto_version =
+                        setup::protocol_version(&self.config, started.server.version_num);
+                    state.decoder = Decoder::new(state.proto_version);
+                    state.stream_xid = None;
+                    state.spool.clear();
+                    state.replay = None;
                     state.last_status = Instant::now();
                     tracing::info!(
                         attempts = attempt,
@@ -172,8 +197,15 @@ impl Session {
             if *stop.borrow() {
                 return Ok(());
             }
-            let status_due = sleep_until(state.last_status + interval);
             let full = pending.len() >= max_batch;
+            if state.replay.is_some() && !full {
+                if state.last_status.elapsed() >= interval {
+                    self.send_status(state, false).await?;
+                }
+                self.replay_slice(state, pending).await?;
+                continue;
+            }
+            let status_due = sleep_until(state.last_status + interval);
             // When the batch is full, only queue space, the status timer or a stop can make
             // progress: reading more would grow memory without bound.
             let step = tokio::select! {
@@ -215,14 +247,43 @@ impl Session {
         match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
                 self.acks.received(x.wal_end);
-                let message = state.decoder.decode(x.data)?;
-                if let Message::Relation(rel) = &message {
-                    let schema = self.table_schema(rel).await?;
-                    state.relations.insert(schema);
+                let in_stream = state.decoder.in_stream();
+                let message = state.decoder.decode(x.data.clone())?;
+                match message {
+                    Message::StreamStart(s) => state.stream_xid = Some(s.xid),
+                    Message::StreamStop => state.stream_xid = None,
+                    Message::StreamAbort(a) => state.spool.abort(a.xid, a.subxid),
+                    Message::StreamCommit(c) => {
+                        let replay = state.spool.take(c.xid)?;
+                        let begin = Message::Begin(pgoutput::Begin {
+                            final_lsn: c.commit_lsn,
+                            commit_time: c.commit_time,
+                            xid: c.xid,
+                        });
+                        state
+                            .assembler
+                            .handle(c.commit_lsn, begin, &state.relations, pending)?;
+                        state.replay = Some((replay, c));
+                    }
+                    Message::LogicalMessage(m) if in_stream && !m.transactional => {
+                        state.assembler.handle(
+                            x.wal_start,
+                            Message::LogicalMessage(m),
+                            &state.relations,
+                            pending,
+                        )?;
+                    }
+                    _ if in_stream => {
+                        let xid = state.stream_xid.ok_or_else(|| {
+                            Error::new(
+                                crate::ErrorKind::Protocol,
+                                "streamed change outside a stream block",
+                            )
+                        })?;
+                        state.spool.push(xid, x.wal_start, x.data)?;
+                    }
+                    message => self.apply(state, x.wal_start, message, pending).await?,
                 }
-                state
-                    .assembler
-                    .handle(x.wal_start, message, &state.relations, pending)?;
             }
             ReplicationMessage::PrimaryKeepalive(k) => {
                 self.acks.received(k.wal_end);
@@ -233,6 +294,63 @@ impl Session {
                 if k.reply_requested {
                     self.send_status(state, false).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds one decoded message to the relation cache and the assembler.
+    async fn apply(
+        &mut self,
+        state: &mut State,
+        lsn: Lsn,
+        message: Message,
+        pending: &mut Vec<Event>,
+    ) -> Result<()> {
+        if let Message::Relation(rel) = &message {
+            let schema = self.table_schema(rel).await?;
+            state.relations.insert(schema);
+        }
+        state
+            .assembler
+            .handle(lsn, message, &state.relations, pending)
+    }
+
+    /// Turns the next slice of a committed streamed transaction into events.
+    async fn replay_slice(&mut self, state: &mut State, pending: &mut Vec<Event>) -> Result<()> {
+        let max_batch = self.config.max_batch_size;
+        for _ in 0..REPLAY_SLICE {
+            let Some((replay, commit)) = state.replay.as_mut() else {
+                return Ok(());
+            };
+            match replay.next_message()? {
+                Some((lsn, raw)) => {
+                    let message = pgoutput::decode_message(raw, true, state.proto_version)?;
+                    if message
+                        .xid()
+                        .is_some_and(|x| replay.aborted_subxids.contains(&x))
+                    {
+                        continue;
+                    }
+                    self.apply(state, lsn, message, pending).await?;
+                }
+                None => {
+                    let c = commit.clone();
+                    state.replay = None;
+                    let end = Message::Commit(pgoutput::Commit {
+                        flags: c.flags,
+                        commit_lsn: c.commit_lsn,
+                        end_lsn: c.end_lsn,
+                        commit_time: c.commit_time,
+                    });
+                    state
+                        .assembler
+                        .handle(c.commit_lsn, end, &state.relations, pending)?;
+                    return Ok(());
+                }
+            }
+            if pending.len() >= max_batch {
+                return Ok(());
             }
         }
         Ok(())

@@ -24,6 +24,16 @@ pub(crate) struct Started {
     pub start_lsn: Lsn,
 }
 
+/// pgoutput protocol version: 2 (streaming of in-progress transactions) on PostgreSQL 14+
+/// when streaming is enabled, else 1.
+pub(crate) fn protocol_version(config: &ReplicationConfig, server_version: u32) -> u32 {
+    if config.streaming && server_version >= 140000 {
+        2
+    } else {
+        1
+    }
+}
+
 /// The pgoutput options for START_REPLICATION, chosen by server version.
 pub(crate) fn pgoutput_options(
     config: &ReplicationConfig,
@@ -32,9 +42,17 @@ pub(crate) fn pgoutput_options(
     // publication_names is a list of identifiers inside a string literal; conn quotes the
     // literal, we quote the identifier.
     let mut options = vec![
-        ("proto_version", "1".to_string()),
+        (
+            "proto_version",
+            protocol_version(config, server_version).to_string(),
+        ),
         ("publication_names", quote_ident(&config.publication_name)),
     ];
+    if protocol_version(config, server_version) >= 2 {
+        // Large transactions arrive in chunks as they happen instead of spilling to the
+        // server's disk until commit; the stream buffers them (spool.rs).
+        options.push(("streaming", "on".to_string()));
+    }
     if server_version >= 140000 {
         // Logical decoding messages (pg_logical_emit_message) are sent only when asked.
         options.push(("messages", "true".to_string()));

@@ -1,0 +1,209 @@
+//! Buffers the chunks of large transactions that the server streams before they commit
+//! (pgoutput `streaming`), so the server never spills them to its own disk.
+//!
+//! Chunks stay in memory up to a byte limit shared by all open transactions; past it, the
+//! transaction being added to moves to an unnamed temporary file. On commit the raw messages
+//! are replayed through the decoder as one ordinary transaction; on abort they are dropped
+//! (whole transaction, or one subtransaction's changes).
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    fs::File,
+    io::{BufReader, BufWriter, Read, Write},
+};
+
+use bytes::Bytes;
+use pgoutput::Lsn;
+
+use crate::{Error, ErrorKind, Result};
+
+#[derive(Default)]
+struct SpooledTransaction {
+    memory: Vec<(Lsn, Bytes)>,
+    memory_bytes: usize,
+    file: Option<BufWriter<File>>,
+    aborted_subxids: HashSet<u32>,
+}
+
+/// Open streamed transactions by top-level xid.
+pub(crate) struct Spool {
+    limit_bytes: usize,
+    memory_bytes: usize,
+    transactions: HashMap<u32, SpooledTransaction>,
+}
+
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("could not {what} the temporary file of a large transaction"),
+    )
+    .with_source(e)
+}
+
+impl Spool {
+    pub(crate) fn new(limit_bytes: usize) -> Self {
+        Spool {
+            limit_bytes,
+            memory_bytes: 0,
+            transactions: HashMap::new(),
+        }
+    }
+
+    /// Bytes held in memory across all open transactions.
+    #[cfg(test)]
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+
+    /// Adds one raw message (still carrying its xid prefix) of streamed transaction `xid`.
+    pub(crate) fn push(&mut self, xid: u32, lsn: Lsn, raw: Bytes) -> Result<()> {
+        let tx = self.transactions.entry(xid).or_default();
+        if let Some(file) = tx.file.as_mut() {
+            return write_entry(file, lsn, &raw);
+        }
+        self.memory_bytes += raw.len();
+        tx.memory_bytes += raw.len();
+        tx.memory.push((lsn, raw));
+        if self.memory_bytes > self.limit_bytes {
+            // Past the bound: this transaction continues on disk.
+            let mut file = BufWriter::with_capacity(
+                1 << 16,
+                tempfile::tempfile().map_err(|e| io_error("create", e))?,
+            );
+            for (lsn, raw) in tx.memory.drain(..) {
+                write_entry(&mut file, lsn, &raw)?;
+            }
+            self.memory_bytes -= tx.memory_bytes;
+            tx.memory_bytes = 0;
+            tx.file = Some(file);
+            tracing::debug!(
+                xid,
+                "large streamed transaction spilled to a temporary file"
+            );
+        }
+        Ok(())
+    }
+
+    /// The server aborted transaction `xid`, or only its subtransaction `subxid`.
+    pub(crate) fn abort(&mut self, xid: u32, subxid: u32) {
+        if xid == subxid {
+            if let Some(tx) = self.transactions.remove(&xid) {
+                self.memory_bytes -= tx.memory_bytes;
+            }
+        } else if let Some(tx) = self.transactions.get_mut(&xid) {
+            tx.aborted_subxids.insert(subxid);
+        }
+    }
+
+    /// The transaction committed: its messages, in order, without aborted subtransactions.
+    pub(crate) fn take(&mut self, xid: u32) -> Result<Replay> {
+        let Some(tx) = self.transactions.remove(&xid) else {
+            return Ok(Replay::default());
+        };
+        self.memory_bytes -= tx.memory_bytes;
+        let file = match tx.file {
+            Some(writer) => {
+                let mut file = writer
+                    .into_inner()
+                    .map_err(|e| io_error("write", e.into_error()))?;
+                use std::io::Seek;
+                file.rewind().map_err(|e| io_error("read", e))?;
+                Some(BufReader::with_capacity(1 << 16, file))
+            }
+            None => None,
+        };
+        Ok(Replay {
+            file,
+            memory: tx.memory.into(),
+            aborted_subxids: tx.aborted_subxids,
+        })
+    }
+
+    /// Forgets everything (after a reconnect the server streams open transactions again).
+    pub(crate) fn clear(&mut self) {
+        self.transactions.clear();
+        self.memory_bytes = 0;
+    }
+}
+
+fn write_entry(file: &mut BufWriter<File>, lsn: Lsn, raw: &[u8]) -> Result<()> {
+    let len = u32::try_from(raw.len())
+        .map_err(|_| Error::new(ErrorKind::Protocol, "a streamed message over 4 GiB"))?;
+    file.write_all(&lsn.0.to_be_bytes())
+        .and_then(|()| file.write_all(&len.to_be_bytes()))
+        .and_then(|()| file.write_all(raw))
+        .map_err(|e| io_error("write", e))
+}
+
+/// The messages of a committed streamed transaction, read back in order.
+#[derive(Default)]
+pub(crate) struct Replay {
+    file: Option<BufReader<File>>,
+    memory: VecDeque<(Lsn, Bytes)>,
+    pub(crate) aborted_subxids: HashSet<u32>,
+}
+
+impl Replay {
+    /// The next message, or `None` at the end.
+    pub(crate) fn next_message(&mut self) -> Result<Option<(Lsn, Bytes)>> {
+        if let Some(file) = self.file.as_mut() {
+            let mut head = [0u8; 12];
+            match file.read_exact(&mut head) {
+                Ok(()) => {
+                    let lsn = Lsn(u64::from_be_bytes(head[..8].try_into().expect("8 bytes")));
+                    let len = u32::from_be_bytes(head[8..].try_into().expect("4 bytes")) as usize;
+                    let mut raw = vec![0u8; len];
+                    file.read_exact(&mut raw).map_err(|e| io_error("read", e))?;
+                    return Ok(Some((lsn, Bytes::from(raw))));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => self.file = None,
+                Err(e) => return Err(io_error("read", e)),
+            }
+        }
+        Ok(self.memory.pop_front())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(mut r: Replay) -> Vec<(Lsn, Bytes)> {
+        std::iter::from_fn(|| r.next_message().unwrap()).collect()
+    }
+
+    #[test]
+    fn keeps_order_in_memory_and_on_disk() {
+        let mut spool = Spool::new(10);
+        spool.push(1, Lsn(1), Bytes::from_static(b"abc")).unwrap();
+        spool.push(2, Lsn(2), Bytes::from_static(b"x")).unwrap();
+        for i in 0..5u64 {
+            spool
+                .push(1, Lsn(10 + i), Bytes::from(vec![i as u8; 4]))
+                .unwrap();
+        }
+        // Transaction 1 went to disk; transaction 2 is still in memory.
+        assert_eq!(spool.memory_bytes(), 1);
+        let one = drain(spool.take(1).unwrap());
+        assert_eq!(one.len(), 6);
+        assert_eq!(one[0], (Lsn(1), Bytes::from_static(b"abc")));
+        assert_eq!(one[5], (Lsn(14), Bytes::from(vec![4u8; 4])));
+        assert_eq!(
+            drain(spool.take(2).unwrap()),
+            [(Lsn(2), Bytes::from_static(b"x"))]
+        );
+        assert_eq!(spool.memory_bytes(), 0);
+    }
+
+    #[test]
+    fn abort_drops_the_transaction_or_remembers_the_subtransaction() {
+        let mut spool = Spool::new(1 << 20);
+        spool.push(5, Lsn(1), Bytes::from_static(b"a")).unwrap();
+        spool.abort(5, 6);
+        assert!(spool.take(5).unwrap().aborted_subxids.contains(&6));
+        spool.push(7, Lsn(1), Bytes::from_static(b"a")).unwrap();
+        spool.abort(7, 7);
+        assert_eq!(spool.memory_bytes(), 0);
+        assert!(drain(spool.take(7).unwrap()).is_empty());
+    }
+}
