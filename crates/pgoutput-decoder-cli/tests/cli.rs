@@ -252,3 +252,68 @@ fn common_mistakes_give_one_clear_error_line() {
         "wal_level",
     );
 }
+
+#[test]
+fn sigterm_stops_gracefully_and_frees_the_slot() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    let mut child = Command::new(BIN)
+        .args([
+            "stream",
+            "--config",
+            &config,
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slot_active(&pg) {
+        assert!(Instant::now() < deadline, "the slot never became active");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.psql("db", "insert into t select generate_series(1, 100)")
+        .unwrap();
+    while std::fs::read_to_string(&output)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 100
+    {
+        assert!(Instant::now() < deadline, "events never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM should exit 0, got {status}");
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    // The slot is free at once, and the server was told that everything written was
+    // acknowledged: a new run sees nothing again.
+    assert!(!slot_active(&pg), "the slot is still held after exit");
+    let again = dir.path().join("again.jsonl");
+    let out = run(&[
+        "stream",
+        "--config",
+        &config,
+        "--output",
+        again.to_str().unwrap(),
+        "--exit-when-idle",
+        "1",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        "",
+        "acknowledged events came again"
+    );
+}

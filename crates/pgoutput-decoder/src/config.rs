@@ -240,6 +240,13 @@ pub struct ReplicationConfig {
     /// Memory for streamed transactions awaiting their commit; past it they go to a temporary
     /// file. Default 64 MiB.
     pub stream_buffer_bytes: usize,
+    /// `heartbeat.interval.ms`: how often to run [`heartbeat_action_query`](Self::heartbeat_action_query)
+    /// (off by default).
+    pub heartbeat_interval: Option<Duration>,
+    /// `heartbeat.action.query`: SQL run on each heartbeat in the captured database, e.g. an
+    /// upsert into a heartbeat table, so that its slot advances even when nothing else there
+    /// changes.
+    pub heartbeat_action_query: Option<String>,
 }
 
 impl ReplicationConfig {
@@ -265,6 +272,8 @@ impl ReplicationConfig {
             reconnect: ReconnectPolicy::default(),
             streaming: true,
             stream_buffer_bytes: 64 << 20,
+            heartbeat_interval: None,
+            heartbeat_action_query: None,
         }
     }
 
@@ -296,6 +305,11 @@ impl ReplicationConfig {
                 "max.queue.size ({}) must be at least max.batch.size ({})",
                 self.max_queue_size, self.max_batch_size
             )));
+        }
+        if self.heartbeat_action_query.is_some() && self.heartbeat_interval.is_none() {
+            return Err(Error::config(
+                "heartbeat.action.query needs heartbeat.interval.ms to say how often to run it",
+            ));
         }
         if self.status_interval.is_zero() {
             return Err(Error::config("status.update.interval.ms must be positive"));

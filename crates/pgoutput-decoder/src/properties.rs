@@ -126,7 +126,6 @@ const IGNORED_PREFIXES: &[&str] = &[
     "slot.max.retries",
     "slot.retry.delay.ms",
     "schema.refresh.mode",
-    "retriable.restart.connector.wait.ms",
     "max.queue.size.in.bytes",
     "query.fetch.size",
     "extended.headers.enabled",
@@ -143,8 +142,6 @@ const UNSUPPORTED: &[&str] = &[
     "column.truncate.",
     "column.propagate.source.type",
     "datatype.propagate.source.type",
-    "heartbeat.interval.ms",
-    "heartbeat.action.query",
     "topic.delimiter",
     "topic.transaction",
     "topic.naming.strategy",
@@ -212,6 +209,13 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "status.update.interval.ms",
     "max.queue.size",
     "max.batch.size",
+    "heartbeat.interval.ms",
+    "heartbeat.action.query",
+    "errors.max.retries",
+    "retriable.restart.connector.wait.ms",
+    "reconnect.max.delay.ms",
+    "streaming.enabled",
+    "streaming.buffer.bytes",
     "plugin.name",
     "slot.create",
     "start.lsn",
@@ -326,6 +330,25 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             }
             "max.queue.size" => config.max_queue_size = parse(k, v)?,
             "max.batch.size" => config.max_batch_size = parse(k, v)?,
+            "heartbeat.interval.ms" => {
+                let ms: u64 = parse(k, v)?;
+                config.heartbeat_interval = (ms > 0).then(|| Duration::from_millis(ms));
+            }
+            "heartbeat.action.query" => config.heartbeat_action_query = Some(v.trim().to_string()),
+            "errors.max.retries" => {
+                // Debezium: -1 retries forever, 0 never.
+                let n: i64 = parse(k, v)?;
+                config.reconnect.enabled = n != 0;
+                config.reconnect.max_attempts = u32::try_from(n).ok();
+            }
+            "retriable.restart.connector.wait.ms" => {
+                config.reconnect.initial_delay = Duration::from_millis(parse(k, v)?)
+            }
+            "reconnect.max.delay.ms" => {
+                config.reconnect.max_delay = Duration::from_millis(parse(k, v)?)
+            }
+            "streaming.enabled" => config.streaming = parse_bool(k, v)?,
+            "streaming.buffer.bytes" => config.stream_buffer_bytes = parse(k, v)?,
             _ if k == "plugin.name" => {}
             _ if UNSUPPORTED
                 .iter()

@@ -437,3 +437,70 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn least_privilege_role_can_stream() {
+    let pg = ClusterBuilder::new()
+        .superuser_password("admin-pw")
+        .start()
+        .unwrap();
+    pg.create_database("app").unwrap();
+    // What the README asks of an administrator: a publication, and a role with REPLICATION and
+    // SELECT on the published tables; no superuser, no ownership.
+    pg.psql(
+        "app",
+        "create table orders (id int primary key, total numeric(10,2));
+         create publication app_pub for table orders;
+         create role cdc with login replication password 'cdc-pw';
+         grant select on orders to cdc;",
+    )
+    .unwrap();
+    let mut c = ReplicationConfig::new(
+        ConnectParams::from_dsn(&format!(
+            "host={} port={} user=cdc password=cdc-pw dbname=app",
+            pg.host(),
+            pg.port()
+        ))
+        .unwrap(),
+    );
+    c.slot_name = "cdc_slot".into();
+    c.publication_name = "app_pub".into();
+    c.publication_autocreate = PublicationAutocreate::Disabled;
+    c.create_slot = true;
+    let mut stream = ChangeStream::connect(c).await.unwrap();
+    pg.psql("app", "insert into orders values (1, 9.99)")
+        .unwrap();
+    let events = take(&mut stream, 1).await;
+    assert_eq!(
+        events[0].as_change().unwrap().table.data_collection,
+        "public.orders"
+    );
+    stream.stop().await.unwrap();
+    let superuser = pg
+        .psql("app", "select rolsuper from pg_roles where rolname = 'cdc'")
+        .unwrap();
+    assert_eq!(superuser, "f");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeat_action_query_runs_on_its_interval() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "db",
+        "create table heartbeat (id int primary key, ts timestamptz not null);",
+    );
+    let mut cfg = config(&pg, "db", "s1");
+    cfg.heartbeat_interval = Some(Duration::from_millis(300));
+    cfg.heartbeat_action_query = Some(
+        "insert into heartbeat values (1, now()) on conflict (id) do update set ts = excluded.ts"
+            .into(),
+    );
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    // Nothing else writes: the heartbeats are the changes.
+    let events = take(&mut stream, 3).await;
+    assert!(events
+        .iter()
+        .all(|e| e.as_change().unwrap().table.table == "heartbeat"));
+    stream.stop().await.unwrap();
+}

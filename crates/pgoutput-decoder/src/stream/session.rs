@@ -35,6 +35,7 @@ pub(crate) type Batch = Result<Vec<Event>>;
 enum Step {
     Stop,
     StatusDue,
+    HeartbeatDue,
     Frame(Option<bytes::Bytes>),
     Sent,
 }
@@ -55,6 +56,7 @@ struct State {
     assembler: Assembler,
     relations: RelationCache,
     last_status: Instant,
+    last_heartbeat: Instant,
     last_sent_flush: Lsn,
     status_buf: BytesMut,
     /// Events produced but not yet handed to the queue; kept across reconnects (they were
@@ -83,6 +85,7 @@ impl Session {
             assembler: Assembler::new(&self.config, self.acks.clone()),
             relations: RelationCache::default(),
             last_status: Instant::now(),
+            last_heartbeat: Instant::now(),
             last_sent_flush: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
             pending: Vec::with_capacity(self.config.max_batch_size),
@@ -206,12 +209,19 @@ impl Session {
                 continue;
             }
             let status_due = sleep_until(state.last_status + interval);
+            let heartbeat_due = async {
+                match self.config.heartbeat_interval {
+                    Some(every) => sleep_until(state.last_heartbeat + every).await,
+                    None => std::future::pending().await,
+                }
+            };
             // When the batch is full, only queue space, the status timer or a stop can make
             // progress: reading more would grow memory without bound.
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => Step::Stop,
                 _ = status_due => Step::StatusDue,
+                _ = heartbeat_due => Step::HeartbeatDue,
                 frame = self.reader.recv(), if !full => Step::Frame(frame?),
                 // Reached only when no frame is ready (or the batch is full): hand out what we
                 // have.
@@ -226,6 +236,7 @@ impl Session {
             match step {
                 Step::Stop => return Ok(()),
                 Step::StatusDue => self.send_status(state, false).await?,
+                Step::HeartbeatDue => self.heartbeat(state).await?,
                 Step::Frame(Some(frame)) => self.handle_frame(state, frame, pending).await?,
                 Step::Frame(None) => {
                     return Err(Error::new(
@@ -293,6 +304,22 @@ impl Session {
                 }
                 if k.reply_requested {
                     self.send_status(state, false).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `heartbeat.action.query`: a write in the captured database gives an otherwise idle
+    /// slot something to confirm.
+    async fn heartbeat(&mut self, state: &mut State) -> Result<()> {
+        state.last_heartbeat = Instant::now();
+        if let Some(sql) = &self.config.heartbeat_action_query {
+            if let Err(e) = self.catalog.execute(sql).await {
+                // A failing heartbeat must not stop the stream; say so once per failure.
+                tracing::warn!(error = %e, "heartbeat.action.query failed");
+                if e.kind() == crate::ErrorKind::Connection {
+                    return Err(e);
                 }
             }
         }

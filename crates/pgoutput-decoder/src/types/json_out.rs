@@ -24,6 +24,7 @@ use super::{
         DEBEZIUM_TIMESTAMP_NEGATIVE_INFINITY_MICROS, DEBEZIUM_TIMESTAMP_NEGATIVE_INFINITY_MILLIS,
         DEBEZIUM_TIMESTAMP_POSITIVE_INFINITY_MICROS, DEBEZIUM_TIMESTAMP_POSITIVE_INFINITY_MILLIS,
     },
+    within,
 };
 use crate::{Error, Result};
 
@@ -395,7 +396,7 @@ fn write_value(
             match parse_array(text, *delimiter, &mut w) {
                 Ok(()) => {}
                 Err(ArrayFailure::Syntax(why)) => return Err(bad(why)),
-                Err(ArrayFailure::Visitor(e)) => return Err(e),
+                Err(ArrayFailure::Visitor(e)) => return Err(within(ty, e)),
             }
         }
     }

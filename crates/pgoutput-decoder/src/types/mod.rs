@@ -95,6 +95,19 @@ pub(crate) fn invalid_value(ty: &ColumnType, text: &[u8], why: &str) -> Error {
     )
 }
 
+/// Adds the enclosing array or composite type to an element's conversion error.
+pub(crate) fn within(ty: &ColumnType, e: Error) -> Error {
+    Error::new(
+        e.kind(),
+        format!(
+            "{} (inside a value of type {}, OID {})",
+            e.message(),
+            ty.name,
+            ty.oid
+        ),
+    )
+}
+
 /// Java's `UUID.nameUUIDFromBytes`: an MD5-based (version 3) UUID, lowercase.
 pub(crate) fn placeholder_uuid(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};

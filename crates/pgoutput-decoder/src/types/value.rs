@@ -15,6 +15,7 @@ use super::{
         parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
         write_clock, write_date, write_datetime, write_offset, DateValue, Fraction, TimestampValue,
     },
+    within,
 };
 use crate::{Error, Result};
 
@@ -202,7 +203,7 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
             match parse_array(text, *delimiter, &mut b) {
                 Ok(()) => {}
                 Err(ArrayFailure::Syntax(why)) => return Err(bad(why)),
-                Err(ArrayFailure::Visitor(e)) => return Err(e),
+                Err(ArrayFailure::Visitor(e)) => return Err(within(ty, e)),
             }
             Value::Array(b.result.unwrap_or_default())
         }
@@ -222,7 +223,9 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
             for (field, v) in fields.iter().zip(raw) {
                 let value = match v {
                     None => Value::Null,
-                    Some(v) => parse_at(&field.ty, &v, opts, depth + 1)?,
+                    Some(v) => {
+                        parse_at(&field.ty, &v, opts, depth + 1).map_err(|e| within(ty, e))?
+                    }
                 };
                 out.push((field.name.to_string(), value));
             }
