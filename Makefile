@@ -29,6 +29,10 @@ test-rust: ## Rust unit, integration and conformance tests
 	$(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 
+.PHONY: test-faults
+test-faults: ## fault-injection tests including the long ones (1,000,000-row transaction)
+	$(CARGO) nextest run -p pgoutput-decoder --test faults --run-ignored all
+
 .PHONY: test
 test: setup lint test-rust ## everything CI runs: lint, then every test suite
 
