@@ -39,11 +39,13 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
         "Created the e-commerce schema (customers, products, orders, order_items, inventory_log)."
     );
 
-    let mut connection = ConnectParams::default();
-    connection.host = cluster.host().to_string();
-    connection.port = cluster.port();
-    connection.user = cluster.superuser().to_string();
-    connection.dbname = "shop".into();
+    let connection = ConnectParams {
+        host: cluster.host().to_string(),
+        port: cluster.port(),
+        user: cluster.superuser().to_string(),
+        dbname: "shop".into(),
+        ..ConnectParams::default()
+    };
     let mut config = ReplicationConfig::new(connection);
     config.slot_name = "demo_slot".into();
     config.publication_name = "demo_pub".into();
