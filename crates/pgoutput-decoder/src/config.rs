@@ -137,6 +137,37 @@ impl NameFilter {
     }
 }
 
+/// Parses Debezium's `message.key.columns`: `schema.table:col1,col2;other\\.t.*:id`.
+pub fn parse_message_key_columns(s: &str) -> Result<Vec<(Regex, Vec<String>)>> {
+    let mut out = Vec::new();
+    for entry in s.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (table, cols) = entry.rsplit_once(':').ok_or_else(|| {
+            Error::config(format!(
+                "message.key.columns: {entry:?} is not <schema.table>:<column>[,<column>...]"
+            ))
+        })?;
+        let re = Regex::new(&format!("^(?:{})$", table.trim())).map_err(|e| {
+            Error::config(format!(
+                "message.key.columns: invalid table pattern {table:?}"
+            ))
+            .with_source(e)
+        })?;
+        let cols: Vec<String> = cols
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        if cols.is_empty() {
+            return Err(Error::config(format!(
+                "message.key.columns: no columns for {table:?}"
+            )));
+        }
+        out.push((re, cols));
+    }
+    Ok(out)
+}
+
 /// Where the first event comes from when the slot has no history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SnapshotMode {
@@ -215,6 +246,15 @@ pub struct ReplicationConfig {
     pub topic_prefix: String,
     /// `table.include.list` / `table.exclude.list` over `schema.table`.
     pub tables: NameFilter,
+    /// `column.include.list` / `column.exclude.list` over `schema.table.column`; key columns
+    /// stay in the record key even when excluded from the value, as in Debezium.
+    pub columns: NameFilter,
+    /// `message.key.columns`: per table (regular expression over `schema.table`), the columns
+    /// that make the record key instead of the primary key.
+    pub message_key_columns: Vec<(Regex, Vec<String>)>,
+    /// `message.prefix.include.list` / `message.prefix.exclude.list` over logical decoding
+    /// message prefixes.
+    pub message_prefixes: NameFilter,
     /// `skipped.operations` (default: `t`, truncates are not emitted).
     pub skipped_operations: BTreeSet<Operation>,
     /// `tombstones.on.delete` (default true): sinks write a null-valued record after deletes.
@@ -261,6 +301,9 @@ impl ReplicationConfig {
             start_lsn: None,
             topic_prefix: "pgoutput".into(),
             tables: NameFilter::default(),
+            columns: NameFilter::default(),
+            message_key_columns: Vec::new(),
+            message_prefixes: NameFilter::default(),
             skipped_operations: [Operation::Truncate].into_iter().collect(),
             tombstones_on_delete: true,
             provide_transaction_metadata: false,

@@ -187,8 +187,8 @@ impl JsonEncoder {
             return Ok(());
         };
         out.push(b'{');
-        for i in 0..table.columns.len() {
-            if i > 0 {
+        for (n, &i) in table.value_columns.iter().enumerate() {
+            if n > 0 {
                 out.push(b',');
             }
             self.write_column(table, row, i, out)?;

@@ -4,7 +4,7 @@
 //! (`database.hostname`, `slot.name`, `table.include.list`, ...). Every key is accounted for:
 //! supported keys are applied; Kafka Connect and engine keys that have no meaning here are
 //! ignored with a note; Debezium keys we do not implement yet and that would change the output
-//! are errors (silently ignoring `column.exclude.list` could leak data); anything else is an
+//! are errors (silently ignoring `column.mask.*` could leak data); anything else is an
 //! error that names the key.
 
 use std::{fmt::Display, str::FromStr, time::Duration};
@@ -12,7 +12,7 @@ use std::{fmt::Display, str::FromStr, time::Duration};
 use pgoutput::Lsn;
 
 use crate::{
-    config::{parse_skipped_operations, NameFilter, ReplicationConfig},
+    config::{parse_message_key_columns, parse_skipped_operations, NameFilter, ReplicationConfig},
     conn::{ConnectParams, Password},
     Error, Result,
 };
@@ -135,9 +135,6 @@ const IGNORED_PREFIXES: &[&str] = &[
 
 /// Debezium keys that would change the output and are not implemented yet.
 const UNSUPPORTED: &[&str] = &[
-    "column.include.list",
-    "column.exclude.list",
-    "message.key.columns",
     "column.mask.",
     "column.truncate.",
     "column.propagate.source.type",
@@ -146,8 +143,6 @@ const UNSUPPORTED: &[&str] = &[
     "topic.transaction",
     "topic.naming.strategy",
     "topic.heartbeat.",
-    "message.prefix.include.list",
-    "message.prefix.exclude.list",
     "publish.via.partition.root",
     "slot.stream.params",
     "slot.drop.on.stop",
@@ -195,6 +190,11 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "table.exclude.list",
     "schema.include.list",
     "schema.exclude.list",
+    "column.include.list",
+    "column.exclude.list",
+    "message.key.columns",
+    "message.prefix.include.list",
+    "message.prefix.exclude.list",
     "snapshot.mode",
     "tombstones.on.delete",
     "skipped.operations",
@@ -268,6 +268,7 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
+    let (mut c_inc, mut c_exc, mut m_inc, mut m_exc) = (vec![], vec![], vec![], vec![]);
     let mut config = ReplicationConfig::new(ConnectParams::default());
     // Debezium creates a missing slot; so does this loader.
     config.create_slot = true;
@@ -302,6 +303,11 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             "table.exclude.list" => t_exc = list(v),
             "schema.include.list" => s_inc = list(v),
             "schema.exclude.list" => s_exc = list(v),
+            "column.include.list" => c_inc = list(v),
+            "column.exclude.list" => c_exc = list(v),
+            "message.prefix.include.list" => m_inc = list(v),
+            "message.prefix.exclude.list" => m_exc = list(v),
+            "message.key.columns" => config.message_key_columns = parse_message_key_columns(v)?,
             "snapshot.mode" => match v.trim() {
                 "no_data" | "never" => {}
                 other => {
@@ -401,6 +407,8 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
         return Err(Error::config("topic.prefix is required (as in Debezium): it names the topics, e.g. topic.prefix=dbserver1"));
     }
     config.tables = combined_filter(&t_inc, &t_exc, &s_inc, &s_exc)?;
+    config.columns = NameFilter::new(&c_inc, &c_exc, "column")?;
+    config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
     connection.apply_env_and_passfile()?;
     config.connection = connection;
     config.validate()?;
@@ -514,9 +522,9 @@ mod tests {
 
     #[test]
     fn unsupported_keys_are_errors() {
-        let e = config_from_properties(&props("topic.prefix=x\ncolumn.exclude.list=a.b.c\n"))
+        let e = config_from_properties(&props("topic.prefix=x\ncolumn.mask.with.5.chars=a.b.c\n"))
             .unwrap_err();
-        assert!(e.to_string().contains("column.exclude.list"), "{e}");
+        assert!(e.to_string().contains("column.mask.with.5.chars"), "{e}");
     }
 
     #[test]

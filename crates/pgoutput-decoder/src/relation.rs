@@ -27,6 +27,8 @@ pub struct ColumnSchema {
     pub type_modifier: i32,
     /// Whether the column is part of the replica identity pgoutput uses.
     pub in_replica_identity: bool,
+    /// Whether `column.include.list`/`column.exclude.list` keep the column in `before`/`after`.
+    pub included: bool,
     /// Whether the column is declared NOT NULL.
     pub not_null: bool,
     /// The column's literal default in the type's text form (not for expressions such as
@@ -59,6 +61,9 @@ pub struct TableSchema {
     /// Whether `table.include.list`/`table.exclude.list` let the table's events through
     /// (decided once per Relation message, not per event).
     pub captured: bool,
+    /// Positions of the columns that appear in `before`/`after` (all unless a column filter
+    /// excludes some).
+    pub value_columns: Vec<usize>,
 }
 
 impl TableSchema {
@@ -72,6 +77,8 @@ impl TableSchema {
         replica_identity: ReplicaIdentity,
         topic_prefix: &str,
     ) -> Self {
+        let columns_len = columns.len();
+        let included: Vec<bool> = columns.iter().map(|c| c.included).collect();
         let key_columns = key_names
             .iter()
             .filter_map(|k| columns.iter().position(|c| &c.name == k))
@@ -86,13 +93,15 @@ impl TableSchema {
             key_columns,
             replica_identity,
             captured: true,
+            value_columns: (0..columns_len).filter(|&i| included[i]).collect(),
         }
     }
 
     /// Typed values of a row as `(column name, value)` pairs, in table order.
     pub fn row_values(&self, row: &Row, opts: &ConvertOptions) -> Result<Vec<(String, Value)>> {
-        let mut out = Vec::with_capacity(self.columns.len());
-        for (i, col) in self.columns.iter().enumerate() {
+        let mut out = Vec::with_capacity(self.value_columns.len());
+        for &i in &self.value_columns {
+            let col = &self.columns[i];
             let value = match row.raw(i) {
                 Some(c) => column_value(&col.ty, c, opts)?,
                 None => Value::Null,

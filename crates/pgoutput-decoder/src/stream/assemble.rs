@@ -52,6 +52,7 @@ pub(crate) struct Assembler {
     seq: u64,
     acks: AckTracker,
     tx_metadata: bool,
+    message_prefixes: crate::config::NameFilter,
     emit: [bool; 4],
     /// Output position of the last fully produced unit (a transaction's commit LSN, or a
     /// non-transactional message's LSN). The server sends units in this order, so after a
@@ -69,6 +70,7 @@ impl Assembler {
             seq: 0,
             acks,
             tx_metadata: config.provide_transaction_metadata,
+            message_prefixes: config.message_prefixes.clone(),
             produced_upto: Lsn::ZERO,
             partial: None,
             emit: [
@@ -264,6 +266,13 @@ impl Assembler {
                 let outside_tx = !transactional && self.tx.is_none();
                 if outside_tx && m.lsn <= self.produced_upto {
                     return Ok(()); // produced before a reconnect
+                }
+                if !self.message_prefixes.matches(m.prefix.as_str()) {
+                    if outside_tx {
+                        self.produced_upto = m.lsn;
+                        self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
+                    }
+                    return Ok(());
                 }
                 let mut source = self.source(m.lsn);
                 let transaction = if transactional {

@@ -101,7 +101,12 @@ impl Session {
                     // Graceful: tell the server what was acknowledged, then leave so the slot
                     // is free at once.
                     let _ = self.send_status(&mut state, false).await;
-                    self.writer.close().await;
+                    // End the COPY properly (CopyDone, then Terminate) so the server sees a
+                    // clean goodbye rather than a broken connection.
+                    match crate::conn::ReplicationStream::unsplit(self.reader, self.writer) {
+                        Ok(stream) => stream.close().await,
+                        Err(e) => tracing::debug!(error = %e, "could not close the stream cleanly"),
+                    }
                     return;
                 }
                 Err(e) => setup::classify(e, &self.config),
@@ -398,7 +403,9 @@ impl Session {
                     .find(|(n, _, _)| *n == name)
                     .map(|(_, nn, d)| (*nn, d.clone().map(bytes::Bytes::from)))
                     .unwrap_or((false, None));
+                let qualified = format!("{}.{}.{name}", rel.namespace.as_str(), rel.name.as_str());
                 ColumnSchema {
+                    included: self.config.columns.matches(&qualified),
                     not_null,
                     default,
                     ty: self.registry.resolve(c.type_oid, c.type_modifier),
@@ -410,12 +417,20 @@ impl Session {
                 }
             })
             .collect();
+        let data_collection = format!("{}.{}", rel.namespace.as_str(), rel.name.as_str());
+        let key = self
+            .config
+            .message_key_columns
+            .iter()
+            .find(|(table, _)| table.is_match(&data_collection))
+            .map(|(_, cols)| cols.clone())
+            .unwrap_or(details.primary_key);
         let mut schema = TableSchema::new(
             rel.id,
             rel.namespace.as_str().to_string(),
             rel.name.as_str().to_string(),
             columns,
-            &details.primary_key,
+            &key,
             rel.replica_identity,
             &self.config.topic_prefix,
         );
