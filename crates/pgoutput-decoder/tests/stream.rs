@@ -504,3 +504,44 @@ async fn heartbeat_action_query_runs_on_its_interval() {
         .all(|e| e.as_change().unwrap().table.table == "heartbeat"));
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn column_filters_key_override_and_table_filters() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "db",
+        "create table users (id int primary key, email text not null, password_hash text);
+         create table audit (id int primary key, note text);",
+    );
+    let mut cfg = config(&pg, "db", "s1");
+    cfg.columns = pgoutput_decoder::config::NameFilter::new(
+        &[],
+        &["public\\.users\\.password_hash".into()],
+        "column",
+    )
+    .unwrap();
+    cfg.message_key_columns =
+        pgoutput_decoder::config::parse_message_key_columns("public\\.users:email").unwrap();
+    cfg.tables =
+        pgoutput_decoder::config::NameFilter::new(&["public\\.users".into()], &[], "table")
+            .unwrap();
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql(
+        "db",
+        "insert into audit values (1, 'not captured'); insert into users values (1, 'a@example.com', 'secret');",
+    )
+    .unwrap();
+    let events = take(&mut stream, 1).await;
+    assert_eq!(
+        value_json(&encoder, &events[0])["after"],
+        serde_json::json!({"id": 1, "email": "a@example.com"})
+    );
+    assert_eq!(
+        key_json(&encoder, &events[0]),
+        serde_json::json!({"email": "a@example.com"})
+    );
+    assert_quiet(&mut stream, Duration::from_secs(1)).await;
+    stream.stop().await.unwrap();
+}
