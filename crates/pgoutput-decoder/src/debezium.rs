@@ -159,10 +159,13 @@ impl JsonEncoder {
                 out.push(b'\n');
             }
             RecordFormat::Envelope => {
-                let topic = self.topic(event);
                 let start = out.len();
                 out.extend_from_slice(b"{\"topic\":");
-                write_json_string(out, &topic);
+                match &event.kind {
+                    // The common case without building a String per event.
+                    EventKind::Change(c) => write_json_string(out, &c.table.topic),
+                    _ => write_json_string(out, &self.topic(event)),
+                }
                 out.extend_from_slice(b",\"key\":");
                 self.write_key(event, out)?;
                 let key_end = out.len();

@@ -82,7 +82,8 @@ pub struct Row {
 }
 
 impl Row {
-    pub(crate) fn new(tuple: TupleData) -> Self {
+    /// A row image from decoded tuple data (what pgoutput sent for the new or old row).
+    pub fn new(tuple: TupleData) -> Self {
         Row {
             columns: tuple.columns,
             key_only: false,

@@ -38,6 +38,24 @@ pub struct ColumnSchema {
     pub(crate) json_key: Box<[u8]>,
 }
 
+impl ColumnSchema {
+    /// A column as a Relation message describes it (nullable, no default, not filtered).
+    pub fn new(name: impl Into<String>, ty: ColumnType, type_oid: u32, type_modifier: i32) -> Self {
+        let name = name.into();
+        ColumnSchema {
+            json_key: json_key(&name),
+            name,
+            ty,
+            type_oid,
+            type_modifier,
+            in_replica_identity: false,
+            included: true,
+            not_null: false,
+            default: None,
+        }
+    }
+}
+
 /// A captured table's schema.
 #[derive(Debug, Clone)]
 pub struct TableSchema {
