@@ -46,20 +46,38 @@ fn table() -> Arc<TableSchema> {
     let registry = TypeRegistry::new();
     let columns = COLUMNS
         .iter()
-        .map(|(name, oid, typmod, _)| ColumnSchema::new(*name, registry.resolve(*oid, *typmod), *oid, *typmod))
+        .map(|(name, oid, typmod, _)| {
+            ColumnSchema::new(*name, registry.resolve(*oid, *typmod), *oid, *typmod)
+        })
         .collect();
-    Arc::new(TableSchema::new(16384, "public".into(), "bench".into(), columns, &["id".into()], ReplicaIdentity::Default, "bench"))
+    Arc::new(TableSchema::new(
+        16384,
+        "public".into(),
+        "bench".into(),
+        columns,
+        &["id".into()],
+        ReplicaIdentity::Default,
+        "bench",
+    ))
 }
 
 fn event(table: &Arc<TableSchema>, data: Bytes) -> Event {
-    let Ok(Message::Insert(insert)) = Decoder::new(1).decode(data) else { panic!("an insert") };
+    let Ok(Message::Insert(insert)) = Decoder::new(1).decode(data) else {
+        panic!("an insert")
+    };
     Event {
         kind: EventKind::Change(ChangeEvent {
             op: Op::Create,
             table: table.clone(),
             before: None,
             after: Some(Row::new(insert.new)),
-            source: Source { lsn: Lsn(0x1_0000_0000), tx_id: Some(1234), commit_time_us: 1_705_314_600_123_456, last_commit_lsn: None, snapshot: "false" },
+            source: Source {
+                lsn: Lsn(0x1_0000_0000),
+                tx_id: Some(1234),
+                commit_time_us: 1_705_314_600_123_456,
+                last_commit_lsn: None,
+                snapshot: "false",
+            },
             transaction: None,
             ts_us: 1_705_314_600_223_456,
         }),
@@ -82,20 +100,30 @@ fn benches(c: &mut Criterion) {
     group.bench_function("debezium_json_record", |b| {
         b.iter(|| {
             out.clear();
-            encoder.write_record(&e, pgoutput_decoder::RecordFormat::Envelope, &mut out).unwrap();
+            encoder
+                .write_record(&e, pgoutput_decoder::RecordFormat::Envelope, &mut out)
+                .unwrap();
         })
     });
     group.bench_function("decode_and_encode", |b| {
         b.iter(|| {
             let e = event(&table, data.clone());
             out.clear();
-            encoder.write_record(&e, pgoutput_decoder::RecordFormat::Envelope, &mut out).unwrap();
+            encoder
+                .write_record(&e, pgoutput_decoder::RecordFormat::Envelope, &mut out)
+                .unwrap();
         })
     });
     let opts = ConvertOptions::default();
     group.bench_function("typed_values", |b| {
-        let EventKind::Change(change) = &e.kind else { unreachable!() };
-        b.iter(|| table.row_values(change.after.as_ref().unwrap(), &opts).unwrap())
+        let EventKind::Change(change) = &e.kind else {
+            unreachable!()
+        };
+        b.iter(|| {
+            table
+                .row_values(change.after.as_ref().unwrap(), &opts)
+                .unwrap()
+        })
     });
     group.finish();
 }

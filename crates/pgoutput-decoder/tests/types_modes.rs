@@ -171,7 +171,7 @@ fn numeric_double_and_string_modes() {
     );
     assert_eq!(
         j_with(oid::NUMERIC, -1, "3.14159265358979323846", &double),
-        json!(3.141592653589793)
+        json!(std::f64::consts::PI)
     );
     assert_eq!(j_with(oid::NUMERIC, -1, "NaN", &double), json!("NaN"));
     assert_eq!(

@@ -30,6 +30,7 @@
 //!   unknown extension types, and arrays of `money`, `interval`, `varbit`, `xml`, `point`,
 //!   `name` and of domains. We keep the column: the first group as its PostgreSQL text in a
 //!   JSON string, the arrays with their element conversion.
+//! - **`name` columns**: Debezium declares a string but always writes `null`; we write the name.
 //! - **`time[]`**: Debezium reads array elements through JDBC and loses the microseconds; we
 //!   keep them.
 //! - **`hstore` key order**: Debezium's order is that of a Java `HashMap`; we keep
@@ -44,9 +45,9 @@
 //! - **`timestamp` after year 294247** (microseconds beyond `i64`): saturates at
 //!   `9223372036854775807`; Debezium's arithmetic wraps around to a negative number.
 //! - **Negative `numeric` scales** (`numeric(3,-2)`): written with scale 0, exactly.
-//! - **Values beyond PostgreSQL's own output** (other DateStyles than ISO, `bytea` in escape
-//!   format, `money` in any `lc_monetary`, every IntervalStyle) are read where Debezium
-//!   supports only the defaults.
+//! - **Server settings other than the defaults**: `bytea` in escape format, `money` in any
+//!   `lc_monetary`, and every IntervalStyle are read, where Debezium supports only the
+//!   defaults. DateStyle must be `ISO` (the default), as for Debezium.
 
 mod array;
 mod binary;

@@ -69,12 +69,16 @@ pub(crate) fn parse_decimal(text: &[u8]) -> Option<DecimalText<'_>> {
             Some(b'+') => (false, &rest[2..]),
             _ => (false, &rest[1..]),
         };
-        if edigits.is_empty() || edigits.len() > 9 || !edigits.iter().all(u8::is_ascii_digit) {
+        if edigits.is_empty() || edigits.len() > 4 || !edigits.iter().all(u8::is_ascii_digit) {
             return None;
         }
         let mut e = 0i32;
         for d in edigits {
             e = e * 10 + i32::from(d - b'0');
+        }
+        // numeric_in rejects exponents beyond NUMERIC_MAX_PRECISION (1000).
+        if e > 1000 {
+            return None;
         }
         exponent = if eneg { -e } else { e };
         rest = &[];
@@ -82,8 +86,8 @@ pub(crate) fn parse_decimal(text: &[u8]) -> Option<DecimalText<'_>> {
     if !rest.is_empty() {
         return None;
     }
-    // Keep the scale computable in i64 without surprises.
-    if frac_digits.len() > 1_000_000 || int_digits.len() > 1_000_000 {
+    // PostgreSQL's limits: 131072 digits before the point, 16383 after.
+    if int_digits.len() > 131_072 + 16_383 || frac_digits.len() > 16_383 + 1000 {
         return None;
     }
     Some(DecimalText {
@@ -135,7 +139,7 @@ impl DecimalText<'_> {
     }
 
     /// Converts to an owned [`Decimal`] with its natural scale.
-    pub fn to_decimal(&self) -> Decimal {
+    pub fn to_decimal(self) -> Decimal {
         let mut digits: Vec<u8> =
             Vec::with_capacity(self.int_digits.len() + self.frac_digits.len());
         for &d in self.int_digits.iter().chain(self.frac_digits) {

@@ -537,7 +537,7 @@ impl Interval {
 
     /// A compact ISO-8601 duration (`P1Y2M3DT4H5M6.789S`, `PT0S`), zero fields left out;
     /// used for the typed value.
-    pub fn to_iso_string(&self) -> String {
+    pub fn to_iso_string(self) -> String {
         let mut s = String::from("P");
         let mut any = false;
         for (v, unit) in [(self.years, 'Y'), (self.months, 'M'), (self.days, 'D')] {
