@@ -15,8 +15,8 @@ use crate::{
     },
     relation::TableSchema,
     types::{
-        write_debezium_json, write_json_string, write_unavailable_placeholder, BinaryHandlingMode,
-        ConvertOptions,
+        write_debezium_fallback, write_debezium_json, write_json_string,
+        write_unavailable_placeholder, BinaryHandlingMode, ConvertOptions,
     },
     Result,
 };
@@ -211,13 +211,12 @@ impl JsonEncoder {
         out.extend_from_slice(&col.json_key);
         match row.raw(i) {
             // Debezium fills NOT NULL columns that a key-only image did not carry with the
-            // column's default; sinks with NOT NULL columns rely on it.
-            None | Some(ColumnData::Null)
-                if row.key_only && col.not_null && col.default.is_some() =>
-            {
-                let default = col.default.as_deref().unwrap_or_default();
-                write_debezium_json(out, &col.ty, default, &self.opts)?
-            }
+            // column's default, or the type's zero ("", 0, false, ...); sinks with NOT NULL
+            // columns rely on it.
+            None | Some(ColumnData::Null) if row.key_only && col.not_null => match &col.default {
+                Some(default) => write_debezium_json(out, &col.ty, default, &self.opts)?,
+                None => write_debezium_fallback(out, &col.ty, &self.opts),
+            },
             None | Some(ColumnData::Null) => out.extend_from_slice(b"null"),
             Some(ColumnData::UnchangedToast) => {
                 write_unavailable_placeholder(out, &col.ty, &self.opts)

@@ -408,6 +408,7 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     }
     config.tables = combined_filter(&t_inc, &t_exc, &s_inc, &s_exc)?;
     config.columns = NameFilter::new(&c_inc, &c_exc, "column")?;
+    config.convert.validate()?;
     config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
     connection.apply_env_and_passfile()?;
     config.connection = connection;
