@@ -96,7 +96,9 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
                 break;
             }
         }
-        let mut wait = Duration::from_millis(500);
+        // With --end-lsn the end is often reached by a keepalive rather than an event: look
+        // again soon.
+        let mut wait = Duration::from_millis(if args.end_lsn.is_some() { 20 } else { 500 });
         if let Some(limit) = idle_limit {
             let left = limit.saturating_sub(last_change.elapsed());
             if left.is_zero() {

@@ -36,6 +36,9 @@ struct Inner {
     in_transaction: bool,
     confirmed: Lsn,
     positions: Positions,
+    /// A keepalive's WAL end that arrived while events were still unacknowledged, with the
+    /// last sequence produced by then: once that is acknowledged, it can be confirmed.
+    idle_mark: Option<(Lsn, u64)>,
 }
 
 /// Shared between the connection task (producer) and the consumer.
@@ -123,6 +126,14 @@ impl AckTracker {
             g.commits.pop_front();
             g.confirmed = g.confirmed.max(end);
         }
+        if let Some((end, seq)) = g.idle_mark {
+            // Transactions produced after the keepalive committed after its WAL end, so
+            // confirming it skips none of them.
+            if g.acked_seq >= seq {
+                g.confirmed = g.confirmed.max(end);
+                g.idle_mark = None;
+            }
+        }
         g.positions.acknowledged = g.confirmed;
     }
 
@@ -136,7 +147,13 @@ impl AckTracker {
     /// WAL that other databases or filtered tables write.
     pub(crate) fn advance_if_idle(&self, wal_end: Lsn) -> bool {
         let mut g = self.lock();
-        if g.in_transaction || !g.commits.is_empty() || g.acked_seq < g.produced_seq {
+        if g.in_transaction {
+            return false;
+        }
+        if !g.commits.is_empty() || g.acked_seq < g.produced_seq {
+            // Everything before this keepalive was produced: confirm its WAL end as soon as
+            // the consumer acknowledged that much.
+            g.idle_mark = Some((wal_end, g.produced_seq));
             return false;
         }
         if wal_end > g.confirmed {
@@ -204,8 +221,27 @@ mod tests {
         t.produced(1);
         t.committed(1, Lsn(10));
         assert!(!t.advance_if_idle(Lsn(90)));
+        assert_eq!(t.confirmed(), Lsn(0));
+        // The acknowledgement that catches up also confirms the keepalive's WAL end.
         t.ack_seq(1);
-        assert!(t.advance_if_idle(Lsn(90)));
         assert_eq!(t.confirmed(), Lsn(90));
+        assert!(t.advance_if_idle(Lsn(120)));
+        assert_eq!(t.confirmed(), Lsn(120));
+    }
+
+    #[test]
+    fn idle_mark_does_not_cover_later_events() {
+        let t = AckTracker::new(Lsn(0));
+        t.produced(1);
+        t.committed(1, Lsn(10));
+        assert!(!t.advance_if_idle(Lsn(50)));
+        t.produced(2);
+        t.committed(2, Lsn(70));
+        t.ack_seq(1);
+        // Event 2 (committed at 70) is not acknowledged, yet confirming 50 is right: the
+        // keepalive at 50 came before it.
+        assert_eq!(t.confirmed(), Lsn(50));
+        t.ack_seq(2);
+        assert_eq!(t.confirmed(), Lsn(70));
     }
 }
