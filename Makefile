@@ -43,3 +43,13 @@ fmt: ## format the code
 .PHONY: clean
 clean: ## remove build outputs
 	$(CARGO) clean
+
+.PHONY: bench
+bench: ## throughput benchmark vs pg_recvlogical, psycopg2 and Debezium (bench/README.md; BENCH_SCALE=0.01 for a quick run)
+	bench/setup.sh
+	bench/.venv/bin/python bench/run.py
+
+.PHONY: bench-soak
+bench-soak: ## memory soak of the CLI and the Python API on a continuous insert stream (SOAK_SECONDS, default 600)
+	bench/setup.sh
+	bench/.venv/bin/python bench/soak.py
