@@ -545,3 +545,31 @@ async fn column_filters_key_override_and_table_filters() {
     assert_quiet(&mut stream, Duration::from_secs(1)).await;
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_right_after_acknowledging_a_transaction_confirms_it() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key);");
+    for round in 0..5 {
+        let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+            .await
+            .unwrap();
+        pg.psql(
+            "db",
+            &format!(
+                "insert into t select g from generate_series({0} * 100 + 1, {0} * 100 + 100) g",
+                round
+            ),
+        )
+        .unwrap();
+        // Take the transaction's events and stop at once: its commit may not have been read.
+        let events = take(&mut stream, 100).await;
+        stream.ack(events.last().unwrap());
+        stream.stop().await.unwrap();
+    }
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    assert_quiet(&mut stream, Duration::from_secs(1)).await;
+    stream.stop().await.unwrap();
+}

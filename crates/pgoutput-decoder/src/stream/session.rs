@@ -239,7 +239,7 @@ impl Session {
                 },
             };
             match step {
-                Step::Stop => return Ok(()),
+                Step::Stop => return self.finish_transaction(state, pending).await,
                 Step::StatusDue => self.send_status(state, false).await?,
                 Step::HeartbeatDue => self.heartbeat(state).await?,
                 Step::Frame(Some(frame)) => self.handle_frame(state, frame, pending).await?,
@@ -310,6 +310,24 @@ impl Session {
                 if k.reply_requested {
                     self.send_status(state, false).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// On a graceful stop in the middle of a transaction, reads on to its commit (briefly) so
+    /// that a consumer that acknowledged the transaction's last event gets it confirmed, instead
+    /// of receiving the whole transaction again next time.
+    async fn finish_transaction(
+        &mut self,
+        state: &mut State,
+        pending: &mut Vec<Event>,
+    ) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while state.assembler.in_transaction() && state.replay.is_none() {
+            match tokio::time::timeout_at(deadline, self.reader.recv()).await {
+                Ok(Ok(Some(frame))) => self.handle_frame(state, frame, pending).await?,
+                _ => break,
             }
         }
         Ok(())
