@@ -49,4 +49,5 @@ pub use debezium::{JsonEncoder, RecordFormat, SOURCE_VERSION};
 pub use error::{DbError, Error, ErrorKind, Result};
 pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
 pub use pgoutput::Lsn;
+pub use stream::AckHandle;
 pub use stream::{ChangeStream, Positions, StopHandle};

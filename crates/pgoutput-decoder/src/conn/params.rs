@@ -428,6 +428,32 @@ impl ConnectParams {
     }
 }
 
+impl ConnectParams {
+    /// Applies a connection string on top of these parameters instead of the defaults: every
+    /// key the DSN sets overrides the current value, all other fields keep theirs. Accepts the
+    /// same forms and keys as [`ConnectParams::from_dsn`]; unlike it, nothing is read from the
+    /// environment or the password file (call
+    /// [`apply_env_and_passfile`](Self::apply_env_and_passfile) afterwards for that).
+    ///
+    /// Used where separate settings are the defaults a DSN overrides (the Python binding's
+    /// `host=`/`port=`/... keywords next to `dsn=`).
+    pub fn override_with_dsn(mut self, dsn: &str) -> Result<Self> {
+        let pairs = if let Some(rest) = dsn
+            .strip_prefix("postgresql://")
+            .or_else(|| dsn.strip_prefix("postgres://"))
+        {
+            parse_uri(rest)?
+        } else {
+            parse_key_value(dsn)?
+        };
+        let mut given = Given::default();
+        for (key, value) in pairs {
+            self.set(&key, &value, &mut given)?;
+        }
+        Ok(self)
+    }
+}
+
 /// Splits a libpq `key=value` connection string into pairs.
 ///
 /// Values may be single-quoted; a backslash escapes the next character both inside and

@@ -1,6 +1,7 @@
 //! [`ChangeStream`]: the consumer's side of a replication slot.
 
 mod assemble;
+mod handle;
 mod session;
 mod setup;
 mod spool;
@@ -19,6 +20,7 @@ use crate::{
     ack::AckTracker, config::ReplicationConfig, event::Event, types::TypeRegistry, Error,
     ErrorKind, Result,
 };
+pub use handle::AckHandle;
 
 use session::{Batch, Session};
 
