@@ -1,0 +1,446 @@
+"""Native part of pgoutput_decoder (Rust). Import everything from ``pgoutput_decoder``.
+
+These stubs are the API reference of the package.
+"""
+
+import builtins
+from collections.abc import Awaitable, Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal, final
+
+from typing_extensions import TypeAlias
+
+__version__: str
+#: ``source["version"]`` of every event.
+SOURCE_VERSION: str
+#: Name of the Python logger the library logs to: ``"pgoutput_decoder"``. Connects, slot and
+#: publication creation, reconnects, server notices and errors are logged at INFO/WARNING;
+#: DEBUG records (protocol details, status updates) are produced only while that logger is
+#: enabled for DEBUG (checked whenever the reader is used). Each record carries the Rust module
+#: in ``record.rust_target``. Passwords are never logged.
+LOGGER_NAME: str
+
+def _shutdown() -> None:
+    """Registered with ``atexit``: flushes pending log records and future completions before
+    the interpreter finalizes. Not for direct use."""
+
+_LsnLike: TypeAlias = int | str
+_Op: TypeAlias = Literal["c", "u", "d", "r", "t", "m"]
+
+# ---------------------------------------------------------------------------------------------
+# Exceptions
+# ---------------------------------------------------------------------------------------------
+
+class ReplicationError(Exception):
+    """Base class of every error the library raises (except ``ValueError``/``TypeError`` for
+    bad arguments, raised when the reader is created).
+
+    The message is the library's message: it says what went wrong and what to fix. Passwords
+    never appear in it.
+    """
+
+    #: What went wrong: ``"connection"``, ``"tls"``, ``"slot_in_use"``, ``"authentication"``,
+    #: ``"permission"``, ``"slot_not_found"``, ``"publication_not_found"``, ``"config"``,
+    #: ``"server_configuration"``, ``"decoding"``, ``"protocol"``, ``"server"``,
+    #: ``"closed"``, ``"io"`` (or ``"replication"`` for errors of the reader itself).
+    kind: str
+    #: The server's SQLSTATE when the server reported the error, else None.
+    sqlstate: str | None
+    #: Whether reconnecting can help.
+    retryable: bool
+
+class ConnectionError(ReplicationError, builtins.ConnectionError):
+    """The server could not be reached, TLS negotiation or certificate verification failed,
+    the connection was lost and reconnecting gave up (or is disabled), or the slot is held by
+    another connection. Also a ``builtins.ConnectionError`` (and so an ``OSError``)."""
+
+class AuthenticationError(ReplicationError):
+    """The server rejected the credentials (``kind == "authentication"``), or the role lacks a
+    privilege it needs (``kind == "permission"``: LOGIN, REPLICATION, SELECT on the captured
+    tables, or the right to create the publication)."""
+
+class SlotNotFoundError(ReplicationError):
+    """The replication slot does not exist and ``create_slot=False``."""
+
+class PublicationNotFoundError(ReplicationError):
+    """The publication does not exist and ``create_publication=False``."""
+
+class ConfigurationError(ReplicationError):
+    """The server is not set up for logical replication (``wal_level`` is not ``logical``, too
+    few ``max_replication_slots``/``max_wal_senders``, ...: ``kind ==
+    "server_configuration"``), or a setting was rejected when connecting (``kind ==
+    "config"``). Bad argument values are ``ValueError`` when the reader is created."""
+
+class DecodingError(ReplicationError):
+    """A replication message or a column value could not be decoded, or the server sent
+    something the protocol does not allow."""
+
+class ClusterError(RuntimeError):
+    """``pgoutput_decoder.testing``: a throwaway cluster could not be started, stopped or
+    queried (the message includes psql's error or the end of the server log)."""
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+# ---------------------------------------------------------------------------------------------
+
+@final
+class ReplicationMessage:
+    """One event: an insert (``op == "c"``), update (``"u"``), delete (``"d"``), truncate
+    (``"t"``, only when ``skipped_operations`` does not skip it) or logical decoding message
+    (``"m"``, from ``pg_logical_emit_message``); with ``provide_transaction_metadata=True``
+    also transaction BEGIN/END events (``kind == "transaction"``, ``op is None``).
+
+    Immutable. ``before``, ``after``, ``source`` and ``key`` are built on first access and
+    cached: the same dict is returned each time, so copy it before modifying it (or use
+    ``message_to_dict``).
+
+    Column values in ``before``/``after``/``key`` are Python objects:
+
+    ====================================================  ======================================
+    PostgreSQL                                            Python
+    ====================================================  ======================================
+    bool                                                  bool
+    smallint, integer, bigint, oid                        int
+    real, double precision                                float
+    numeric, money                                        decimal.Decimal (``float`` with
+                                                          ``decimal_handling_mode="double"``,
+                                                          ``str`` with ``"string"``)
+    bytea                                                 bytes
+    json, jsonb                                           parsed: dict, list, str, int, ...
+    uuid                                                  str
+    date, time, timetz, timestamp, timestamptz            ISO 8601 str (``datetime.*
+                                                          .fromisoformat`` reads them;
+                                                          timestamptz in UTC, ``+00:00``)
+    interval                                              ISO 8601 duration str (``P1DT2H``)
+    arrays, pgvector vector                               list (nested for several dimensions)
+    composite types, hstore                               dict
+    anything else (enums, inet, ranges, geometry, ...)    str, as PostgreSQL prints it
+    NULL                                                  None
+    unchanged TOASTed value (not sent by the server)      the ``unavailable_value_placeholder``
+    ====================================================  ======================================
+
+    The Python view does not depend on ``time_precision_mode``, ``binary_handling_mode``,
+    ``interval_handling_mode`` or ``hstore_handling_mode``; those shape the Debezium JSON
+    (:meth:`json`), which is exactly what the Rust encoder writes.
+    """
+
+    @property
+    def op(self) -> _Op | None:
+        """``"c"``, ``"u"``, ``"d"``, ``"r"``, ``"t"`` or ``"m"``; None for transaction
+        events."""
+    @property
+    def kind(self) -> Literal["change", "message", "transaction"]:
+        """What the event is: a row change (or truncate), a logical decoding message, or a
+        transaction boundary."""
+    @property
+    def before(self) -> dict[str, Any] | None:
+        """The row before the change: deletes (the key columns only, unless the table has
+        ``REPLICA IDENTITY FULL``; other NOT NULL columns with a literal default get it, as in
+        Debezium), updates under ``REPLICA IDENTITY FULL`` or that change the key. Else None."""
+    @property
+    def after(self) -> dict[str, Any] | None:
+        """The row after the change (inserts, updates), else None."""
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """Debezium's ``source`` block, in its field order: ``version``, ``connector``
+        (``"postgresql"``), ``name`` (the topic prefix), ``ts_ms`` (commit time), ``snapshot``
+        (the string ``"false"``), ``db``, ``sequence`` (a string holding a JSON array of two
+        LSN strings), ``ts_us``, ``ts_ns``, ``schema``, ``table`` (empty for messages),
+        ``txId`` (None for non-transactional messages), ``lsn`` (int), ``xmin``, ``origin``,
+        ``origin_lsn`` (None). None for transaction events."""
+    @property
+    def key(self) -> dict[str, Any] | None:
+        """The record key: the primary-key columns in key order (None for tables without a
+        primary key and for truncates); ``{"prefix": ...}`` for logical decoding messages;
+        ``{"id": ...}`` for transaction events."""
+    @property
+    def ts_ms(self) -> int:
+        """When the library processed the event, milliseconds since the Unix epoch
+        (Debezium's top-level ``ts_ms``; commit time for transaction events)."""
+    @property
+    def ts_us(self) -> int:
+        """Like :attr:`ts_ms`, in microseconds."""
+    @property
+    def ts_ns(self) -> int:
+        """Like :attr:`ts_ms`, in nanoseconds."""
+    @property
+    def table(self) -> str | None:
+        """``"schema.table"``, or None for messages and transaction events."""
+    @property
+    def topic(self) -> str:
+        """The Kafka topic Debezium would use: ``<topic_prefix>.<schema>.<table>``,
+        ``<topic_prefix>.message`` or ``<topic_prefix>.transaction``."""
+    @property
+    def lsn(self) -> int:
+        """The event's LSN (``source["lsn"]``: where the change is in the WAL; for transaction
+        events the BEGIN/commit position). To confirm up to a message use
+        :meth:`acknowledge` (``reader.acknowledge(lsn)`` confirms whole transactions that
+        *ended* at or before ``lsn``, and a transaction ends after its changes)."""
+    @property
+    def transaction(self) -> dict[str, Any] | None:
+        """With ``provide_transaction_metadata=True``: ``{"id", "total_order",
+        "data_collection_order"}``; for transaction events the whole event (``status``
+        ``"BEGIN"``/``"END"``, ``id``, ``event_count``, ``data_collections``, ``ts_ms``).
+        Else None."""
+    @property
+    def message(self) -> dict[str, Any] | None:
+        """For logical decoding messages: ``{"prefix": str, "content": bytes,
+        "transactional": bool}``; else None."""
+    def json(self, indent: int | None = None) -> str:
+        """The event as Debezium JSON — the Kafka record value Debezium's PostgreSQL connector
+        writes with ``JsonConverter`` and schemas disabled. Compact by default; with
+        ``indent`` laid out like ``json.dumps(..., indent=indent)`` (the values are unchanged,
+        byte for byte)."""
+    def acknowledge(self) -> None:
+        """Acknowledges this message and every message before it. Synchronous (not
+        awaitable) and cheap; the same as ``reader.acknowledge()`` right after this message
+        was handed out."""
+
+def message_to_debezium_json(
+    message: ReplicationMessage, indent: int | None = 2, *, schemas: bool = False
+) -> str:
+    """The Debezium JSON of a message (see :meth:`ReplicationMessage.json`), indented by
+    ``indent`` spaces (``None``: compact). ``schemas=True`` (the JsonConverter envelope with
+    Kafka Connect schemas) is reserved and raises NotImplementedError."""
+
+# ---------------------------------------------------------------------------------------------
+# The reader
+# ---------------------------------------------------------------------------------------------
+
+class LogicalReplicationReader:
+    """Native base of ``pgoutput_decoder.LogicalReplicationReader``, which adds ``async for``,
+    ``iter_sync()``, ``acknowledge()``, ``acknowledge_sync()`` and the context managers.
+
+    Arguments (validated here: bad values raise ``ValueError`` naming the allowed values,
+    wrong types ``TypeError``, unknown keywords ``TypeError``):
+
+    Connection
+        ``host``, ``database``, ``port``, ``user``, ``password``: where to connect.
+        ``password=""`` means none given: then ``PGPASSWORD`` or the password file
+        (``PGPASSFILE`` or ``~/.pgpass``, matched on the final host, port, database and user)
+        is used, as libpq does.
+
+        ``dsn``: a libpq connection string, URI (``postgresql://user:pw@host:5432/db?...``)
+        or ``key=value`` form (``"host=h dbname=d sslmode=require"``). Precedence, highest
+        first: what the DSN sets; then the keyword arguments (their defaults included:
+        ``host``, ``port``, ``user``, ``database`` are never taken from ``PGHOST``/... ); then,
+        for settings neither gives — password, ``sslmode``, ``sslrootcert``,
+        ``connect_timeout`` — the ``PG*`` environment variables and the password file.
+
+        ``sslmode``: ``"disable"``, ``"prefer"`` (default), ``"require"``, ``"verify-ca"``,
+        ``"verify-full"``; ``sslrootcert``: CA file for the ``verify-*`` modes (default: the
+        system roots). ``connect_timeout``: seconds per connection attempt (default 10; 0 = no
+        limit).
+
+    Slot and publication
+        ``slot_name``, ``publication_name``. ``create_slot=False`` (default): the slot must
+        exist (else ``SlotNotFoundError``); True creates it when missing.
+        ``create_publication=False`` (default): the publication must exist (else
+        ``PublicationNotFoundError``); True creates it when missing — ``FOR ALL TABLES``, or
+        for the tables matching ``tables`` when given. ``start_lsn``: start from this position
+        (int or ``"X/Y"``) instead of the slot's confirmed position. ``tables``: which tables
+        to stream (Debezium's ``table.include.list``): regular expressions over
+        ``"schema.table"``, matched whole (``["public\\.orders", "inventory\\..*"]``, or one
+        comma-separated string).
+
+    Acknowledgement
+        ``auto_acknowledge=True``: a message is acknowledged when the next one is requested
+        (its loop body has finished). The last message handed out before iteration stops early
+        (``break``, exception, ``stop()`` from another task) is not acknowledged and will be
+        delivered again; call ``acknowledge()`` before ``stop()`` to confirm it. ``False``:
+        nothing is confirmed until ``acknowledge()``. Unacknowledged messages are delivered
+        again by the next reader of the slot (at-least-once delivery).
+
+    Reconnection
+        After a lost connection (server restart, network cut, ``wal_sender_timeout``) the
+        reader reconnects with exponential backoff and jitter, resuming after the last
+        acknowledged transaction without handing out again what it already handed out.
+        Authentication errors and a missing slot or publication are not retried.
+        ``reconnect``: ``None`` or ``True`` (the default policy), ``False``, or a dict with
+        any of ``enabled``,
+        ``max_attempts``, ``initial_delay``, ``max_delay``; or the separate keywords
+        ``reconnect_max_attempts`` (default None = forever; a negative number also means
+        forever, 0 = never), ``reconnect_initial_delay`` (seconds, default 0.5; doubles per
+        attempt) and ``reconnect_max_delay`` (seconds, default 30). Giving a setting both ways
+        is a ``ValueError``. When reconnecting gives up, iteration raises ``ConnectionError``.
+
+    Event shape (Debezium's connector properties, same names with ``_``, same defaults)
+        ``decimal_handling_mode``: ``"precise"``, ``"double"``, ``"string"``;
+        ``time_precision_mode``: ``"adaptive"``, ``"adaptive_time_microseconds"``,
+        ``"connect"``; ``binary_handling_mode``: ``"bytes"``, ``"base64"``,
+        ``"base64-url-safe"``, ``"hex"``; ``interval_handling_mode``: ``"numeric"``,
+        ``"string"``; ``hstore_handling_mode``: ``"json"``, ``"map"``;
+        ``money_fraction_digits`` (2); ``unavailable_value_placeholder``
+        (``"__debezium_unavailable_value"``; ``"hex:..."`` for raw bytes);
+        ``provide_transaction_metadata`` (False): BEGIN/END events and ``transaction`` blocks;
+        ``skipped_operations``: operations not emitted, ``"c,u,d,t"`` letters or ``"none"``, or
+        an iterable of letters (default None, meaning ``"t"``: truncates are skipped);
+        ``topic_prefix`` (``"pgoutput"``): ``source["name"]`` and the topic names;
+        ``tombstones_on_delete``
+        (True): kept for configuration parity — the reader yields no tombstone messages.
+        ``decimal_handling_mode`` also chooses the Python type of numeric values.
+
+    Flow
+        ``status_interval``: seconds between status updates to the server (default 10; keep
+        it well below the server's ``wal_sender_timeout``). ``max_batch_size`` (2048): most
+        messages received per batch; ``max_queue_size`` (8192): messages buffered between
+        the connection and the consumer.
+    """
+
+    def __init__(
+        self,
+        publication_name: str = "test_pub",
+        slot_name: str = "test_slot",
+        host: str = "localhost",
+        database: str = "mydb",
+        port: int = 5432,
+        user: str = "postgres",
+        password: str = "",
+        start_lsn: _LsnLike | None = None,
+        auto_acknowledge: bool = True,
+        *,
+        dsn: str | None = None,
+        sslmode: str | None = None,
+        sslrootcert: str | PathLike[str] | None = None,
+        connect_timeout: float | None = None,
+        create_slot: bool = False,
+        create_publication: bool = False,
+        tables: str | Iterable[str] | None = None,
+        reconnect: bool | Mapping[str, Any] | None = None,
+        reconnect_max_attempts: int | None = None,
+        reconnect_initial_delay: float | None = None,
+        reconnect_max_delay: float | None = None,
+        decimal_handling_mode: str = "precise",
+        time_precision_mode: str = "adaptive",
+        binary_handling_mode: str = "bytes",
+        interval_handling_mode: str = "numeric",
+        hstore_handling_mode: str = "json",
+        money_fraction_digits: int = 2,
+        unavailable_value_placeholder: str = "__debezium_unavailable_value",
+        provide_transaction_metadata: bool = False,
+        skipped_operations: str | Iterable[str] | None = None,
+        topic_prefix: str = "pgoutput",
+        tombstones_on_delete: bool = True,
+        status_interval: float = 10.0,
+        max_batch_size: int = 2048,
+        max_queue_size: int = 8192,
+    ) -> None: ...
+    def connect(self) -> Awaitable[None]:
+        """Connects: checks the server, creates the publication and slot when asked, starts
+        streaming. Done by ``async with`` and, lazily, by the first iteration. Does nothing
+        when connected; raises ``ReplicationError`` after ``stop()``."""
+    def connect_sync(self) -> None:
+        """Blocking :meth:`connect` (Ctrl-C interrupts it)."""
+    def stop(self) -> Awaitable[None]:
+        """Stops gracefully: the server is told what was acknowledged and the connection is
+        closed, so the slot is free at once. Iteration ends (also in other tasks); messages
+        received but not handed out are dropped (and delivered again next time). Calling it
+        again, or before connecting, is harmless. The stop is requested as soon as this is
+        called; awaiting waits until the connection is closed."""
+    def stop_sync(self) -> None:
+        """Blocking :meth:`stop`."""
+    @property
+    def positions(self) -> dict[str, int] | None:
+        """``{"received", "handed_out", "acknowledged"}`` LSNs as ints (WAL received from the
+        server; the last message received from the stream; what is confirmed, or will be at
+        the next status update), for monitoring lag. None before connecting."""
+    @property
+    def state(self) -> Literal["idle", "connected", "stopped"]:
+        """``"idle"`` before connecting, then ``"connected"``, then ``"stopped"`` (from the
+        moment :meth:`stop` is called)."""
+    @property
+    def publication_name(self) -> str: ...
+    @property
+    def slot_name(self) -> str: ...
+    @property
+    def auto_acknowledge(self) -> bool: ...
+    @property
+    def host(self) -> str:
+        """The resolved host (after ``dsn`` and the environment)."""
+    @property
+    def port(self) -> int: ...
+    @property
+    def database(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def topic_prefix(self) -> str: ...
+    @property
+    def start_lsn(self) -> int | None:
+        """The configured start position, or None (the slot's confirmed position)."""
+
+    # Used by the Python subclass; not part of the public API.
+    def _pop(self) -> ReplicationMessage | None: ...
+    def _fill(self) -> Awaitable[bool]: ...
+    def _fill_sync(self) -> bool: ...
+    def _acknowledge(self, lsn: _LsnLike | None = None) -> None: ...
+
+# ---------------------------------------------------------------------------------------------
+# Testing (re-exported by pgoutput_decoder.testing)
+# ---------------------------------------------------------------------------------------------
+
+@final
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster for tests and examples, started when created: ``initdb``
+    in a temporary directory, ``wal_level=logical``, a free port on 127.0.0.1, durability off
+    for speed, an unprivileged server user when running as root. ``close()``, leaving the
+    ``with`` block, or garbage collection stops the server and deletes the directory (a
+    watchdog process does it too if the Python process dies).
+
+    ``settings``: ``postgresql.conf`` parameters (``{"wal_level": "replica"}``, values as in
+    SQL ``SET``, bools as on/off). ``password``: the superuser's password; TCP connections
+    then use SCRAM authentication (else trust). ``bin_dir``: directory of ``initdb``,
+    ``pg_ctl``, ``postgres`` (default: ``PG_BIN``, the newest
+    ``/usr/lib/postgresql/<major>/bin``, ``pg_config --bindir``).
+
+    Every method blocks (without holding the GIL); from async code use
+    ``asyncio.to_thread``.
+    """
+
+    def __init__(
+        self,
+        settings: Mapping[str, str | int | float | bool] | None = None,
+        password: str | None = None,
+        bin_dir: str | PathLike[str] | None = None,
+    ) -> None: ...
+    @property
+    def host(self) -> str:
+        """Always ``"127.0.0.1"``."""
+    @property
+    def port(self) -> int:
+        """The TCP port (the same across restarts)."""
+    @property
+    def user(self) -> str:
+        """The superuser, ``"postgres"``."""
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def version(self) -> str:
+        """The server version, e.g. ``"16.4"``."""
+    @property
+    def major_version(self) -> int: ...
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def log_file(self) -> Path: ...
+    @property
+    def is_running(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def dsn(self, dbname: str = "postgres") -> str:
+        """A libpq ``key=value`` connection string for the superuser (with the password if
+        set), e.g. for ``LogicalReplicationReader(dsn=...)``."""
+    def psql(self, dbname: str, sql: str) -> str:
+        """Runs SQL with ``psql`` as the superuser; returns the trimmed output (one row per
+        line, columns separated by ``|``). Raises ClusterError on the first SQL error."""
+    def create_database(self, name: str) -> None: ...
+    def restart(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """Restarts on the same port with the same data (``"immediate"``: a simulated crash)."""
+    def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """Stops the server; :meth:`start` starts it again."""
+    def start(self) -> None: ...
+    def close(self) -> None:
+        """Stops the server and deletes its directory. Idempotent."""
+    def __enter__(self) -> PostgresCluster: ...
+    def __exit__(self, *args: object) -> bool: ...
