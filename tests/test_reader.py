@@ -1,0 +1,259 @@
+"""The reader's life cycle and options: ``async with``, ``iter_sync``, stopping from another
+task, table filters, ``start_lsn``, ``dsn=``, positions and state, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+import pgoutput_decoder
+from helpers import Database, assert_no_more, collect
+
+TABLE = "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE other (id int PRIMARY KEY);"
+
+
+async def test_async_with_connects_on_enter_and_stops_on_exit(db: Database) -> None:
+    db.prepare(TABLE)
+    reader = db.reader()
+    assert reader.state == "idle"
+    assert reader.positions is None
+    async with reader as r:
+        assert r is reader
+        assert reader.state == "connected"
+        await db.wait_slot_streaming()
+        await db.asql("INSERT INTO t VALUES (1)")
+        got = []
+        async for m in reader:
+            got.append(m)
+            break
+        assert got[0].after == {"id": 1}
+        positions = reader.positions
+        assert positions is not None
+        assert set(positions) == {"received", "handed_out", "acknowledged"}
+        assert positions["received"] >= positions["handed_out"] >= got[0].lsn
+    assert reader.state == "stopped"
+    # The connection is closed, so the slot is free at once.
+    await db.wait_slot_inactive(timeout=5)
+
+
+def test_iter_sync_for_scripts(db: Database) -> None:
+    db.prepare(TABLE)
+    db.sql("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); INSERT INTO t VALUES (3);")
+    reader = db.reader()
+    watchdog = threading.Timer(30, reader.stop_sync)  # never hang the suite
+    watchdog.start()
+    try:
+        with reader:
+            assert reader.state == "connected"
+            got = []
+            for message in reader.iter_sync():
+                got.append(message.after["id"])
+                if len(got) == 3:
+                    reader.acknowledge_sync()
+                    break
+        assert got == [1, 2, 3]
+        assert reader.state == "stopped"
+    finally:
+        watchdog.cancel()
+
+    # Everything was acknowledged before stopping: a new reader gets nothing old.
+    again = db.reader()
+    with again:
+        db.sql("INSERT INTO t VALUES (4)")
+        assert next(again.iter_sync()).after == {"id": 4}
+
+
+def test_iter_sync_ends_when_stopped_from_another_thread(db: Database) -> None:
+    db.prepare(TABLE)
+    reader = db.reader()
+    reader.connect_sync()
+    stopper = threading.Timer(0.5, reader.stop_sync)
+    stopper.start()
+    assert list(reader.iter_sync()) == []
+    stopper.join(10)
+    assert reader.state == "stopped"
+
+
+async def test_stop_from_another_task_ends_the_loop(db: Database) -> None:
+    db.prepare(TABLE)
+    reader = db.reader()
+    got: list[Any] = []
+
+    async def consume() -> None:
+        async for m in reader:
+            got.append(m)
+
+    task = asyncio.create_task(consume())
+    await db.asql("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+    for _ in range(300):
+        if len(got) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await reader.stop()
+    await asyncio.wait_for(task, 10)
+    assert [m.after["id"] for m in got] == [1, 2]
+
+
+async def test_table_filter(db: Database) -> None:
+    db.prepare(TABLE)
+    reader = db.reader(tables=[r"public\.t"])
+    await db.asql(
+        "INSERT INTO other VALUES (1); INSERT INTO t VALUES (2); INSERT INTO other VALUES (3);"
+    )
+    (m,) = await collect(reader, 1)
+    assert (m.table, m.after) == ("public.t", {"id": 2})
+    await assert_no_more(reader, 0.5)
+
+
+async def test_skipped_operations(db: Database) -> None:
+    db.prepare(TABLE)
+    # The list replaces the default ("t"): truncates are emitted now.
+    reader = db.reader(skipped_operations=["c", "d"])
+    await db.asql(
+        "INSERT INTO t VALUES (1); UPDATE t SET id = id WHERE id = 1; DELETE FROM t; TRUNCATE t;"
+    )
+    update, truncate = await collect(reader, 2)
+    assert (update.op, truncate.op) == ("u", "t")
+    await assert_no_more(reader, 0.5)
+
+
+async def test_start_lsn_skips_earlier_transactions(db: Database) -> None:
+    db.prepare(TABLE)
+    db.sql("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+    start = db.current_lsn()
+    db.sql("INSERT INTO t VALUES (3);")
+    reader = db.reader(start_lsn=start)
+    assert reader.start_lsn == start
+    (m,) = await collect(reader, 1)
+    assert m.after == {"id": 3}
+    await assert_no_more(reader, 0.5)
+
+
+async def test_dsn_connection_string(db: Database) -> None:
+    db.prepare(TABLE)
+    reader = pgoutput_decoder.LogicalReplicationReader(
+        publication_name=db.publication,
+        slot_name=db.slot,
+        dsn=db.cluster.dsn(db.name),
+        status_interval=0.2,
+    )
+    db.readers.append(reader)
+    assert reader.database == db.name
+    assert reader.port == db.cluster.port
+    await db.asql("INSERT INTO t VALUES (1)")
+    (m,) = await collect(reader, 1)
+    assert m.source["db"] == db.name
+
+
+def test_defaults_and_attributes() -> None:
+    reader = pgoutput_decoder.LogicalReplicationReader()
+    assert reader.publication_name == "test_pub"
+    assert reader.slot_name == "test_slot"
+    assert reader.host == "localhost"
+    assert reader.port == 5432
+    assert reader.database == "mydb"
+    assert reader.user == "postgres"
+    assert reader.auto_acknowledge is True
+    assert reader.start_lsn is None
+    assert reader.state == "idle"
+    positional = pgoutput_decoder.LogicalReplicationReader(
+        "p", "s", "db.example", "shop", 6543, "cdc", "pw", "0/16B3748", False
+    )
+    assert (positional.publication_name, positional.slot_name) == ("p", "s")
+    assert (positional.host, positional.database, positional.port) == ("db.example", "shop", 6543)
+    assert positional.user == "cdc"
+    assert positional.start_lsn == 0x16B3748
+    assert positional.auto_acknowledge is False
+
+
+async def test_logging_goes_to_the_pgoutput_decoder_logger(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    db.prepare(TABLE)
+    caplog.set_level(logging.INFO, logger="pgoutput_decoder")
+    reader = db.reader()
+    await reader.connect()
+    await reader.stop()
+    records = [r for r in caplog.records if r.name.startswith("pgoutput_decoder")]
+    assert records, "no log record from the reader"
+    assert any("streaming started" in r.getMessage() for r in records)
+
+
+@pytest.mark.slow
+async def test_two_readers_on_one_slot_are_refused(db: Database) -> None:
+    """One slot serves one consumer: a second reader waits a while (the holder may be a
+    connection that is going away), then gives up with ConnectionError."""
+    db.prepare(TABLE)
+    first = db.reader()
+    await first.connect()
+    await db.wait_slot_streaming()
+    second = db.reader(reconnect=False)
+    with pytest.raises(pgoutput_decoder.ConnectionError) as info:
+        await asyncio.wait_for(second.connect(), 60)
+    assert info.value.kind == "slot_in_use"
+    assert f'"{db.slot}" is in use by another connection' in str(info.value)
+
+
+EXIT_RIGHT_AFTER_STOP = """
+import asyncio, sys
+import pgoutput_decoder
+
+async def main() -> None:
+    reader = pgoutput_decoder.LogicalReplicationReader(
+        dsn=sys.argv[1], publication_name=sys.argv[2], slot_name=sys.argv[3]
+    )
+    await reader.connect()
+    await reader.stop()
+
+asyncio.run(main())
+print("exited cleanly")
+"""
+
+
+def test_process_exits_cleanly_right_after_stop(db: Database) -> None:
+    """A script that stops its reader and ends at once must exit with status 0 (no crash of
+    background threads while the interpreter shuts down)."""
+    db.prepare(TABLE)
+    args = [db.cluster.dsn(db.name), db.publication, db.slot]
+    codes = []
+    for _ in range(8):
+        result = subprocess.run(
+            [sys.executable, "-c", EXIT_RIGHT_AFTER_STOP, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        codes.append((result.returncode, result.stderr.strip().splitlines()[:1]))
+    assert all(code == 0 for code, _ in codes), codes
+
+
+async def test_cancelled_steps_lose_nothing(db: Database) -> None:
+    """A step cancelled by a timeout (``asyncio.wait_for``) loses no message: what arrives
+    meanwhile is handed out by the next step."""
+    db.prepare(TABLE)
+    reader = db.reader()
+    writer = asyncio.create_task(
+        db.asql("".join(f"INSERT INTO t VALUES ({i});" for i in range(1, 101)))
+    )
+    got: list[int] = []
+    timeouts = 0
+    for _ in range(20_000):
+        if len(got) == 100:
+            break
+        try:
+            message = await asyncio.wait_for(reader.__anext__(), 0.005)
+        except asyncio.TimeoutError:
+            timeouts += 1
+            continue
+        got.append(message.after["id"])
+    await writer
+    assert got == list(range(1, 101))
+    assert timeouts > 0, "no step was cancelled; the test proved nothing"
+    await assert_no_more(reader, 0.3)
