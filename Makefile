@@ -29,12 +29,27 @@ test-rust: ## Rust unit, integration and conformance tests
 	$(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 
+.PHONY: python-dev
+python-dev: setup ## build the Python package into .venv (with pytest, mypy, ruff)
+	scripts/python-env.sh
+
+.PHONY: lint-python
+lint-python: python-dev ## ruff and mypy --strict on the package, tests, examples and bench
+	.venv/bin/ruff check python tests examples bench
+	.venv/bin/ruff format --check python tests examples bench
+	.venv/bin/mypy
+	.venv/bin/mypy --strict examples
+
+.PHONY: test-python
+test-python: python-dev ## the pytest suite (throwaway clusters, examples included)
+	.venv/bin/python -m pytest -q
+
 .PHONY: test-faults
 test-faults: ## fault-injection tests including the long ones (1,000,000-row transaction)
 	$(CARGO) nextest run -p pgoutput-decoder --test faults --run-ignored all
 
 .PHONY: test
-test: setup lint test-rust ## everything CI runs: lint, then every test suite
+test: setup lint lint-python test-rust test-python ## everything CI runs: lint, then every test suite
 
 .PHONY: fmt
 fmt: ## format the code
