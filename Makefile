@@ -16,8 +16,8 @@ build: setup ## build the release CLI
 	$(CARGO) build --release -p pgoutput-decoder-cli
 
 .PHONY: demo
-demo: build ## live CDC demo on a throwaway PostgreSQL
-	./target/release/pgoutput-decoder demo
+demo: build ## live CDC demo on a throwaway PostgreSQL (ARGS=--keep leaves it running)
+	./target/release/pgoutput-decoder demo $(ARGS)
 
 .PHONY: lint
 lint: ## rustfmt and clippy, warnings are errors

@@ -122,6 +122,19 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
         }
     }
     stream.stop().await?;
+    if args.keep {
+        eprintln!(
+            "{shown} events streamed. The demo database keeps running; in another terminal:\n\n  \
+             export DATABASE_URL=postgresql://{}@{}:{}/shop\n\n\
+             and run the README's Python quick start, or\n  \
+             pgoutput-decoder stream --dsn \"$DATABASE_URL\" --publication demo_pub --slot my_slot --create-slot\n\n\
+             Press Ctrl-C to stop PostgreSQL and remove its data.",
+            cluster.superuser(),
+            cluster.host(),
+            cluster.port()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
     eprintln!("{shown} events streamed. Stopping PostgreSQL and removing its data directory.");
     drop(out);
     Ok(())

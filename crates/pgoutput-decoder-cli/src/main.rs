@@ -85,6 +85,10 @@ struct DemoArgs {
     /// Print each event's full Debezium JSON instead of a one-line summary plus its value.
     #[arg(long)]
     json: bool,
+    /// Keep the demo database running after the workload (until Ctrl-C), to try the Python
+    /// quick start or the CLI against it.
+    #[arg(long)]
+    keep: bool,
 }
 
 fn main() -> ExitCode {
