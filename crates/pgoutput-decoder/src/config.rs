@@ -272,6 +272,9 @@ pub struct ReplicationConfig {
     pub max_queue_size: usize,
     /// `max.batch.size`: most events handed out per batch.
     pub max_batch_size: usize,
+    /// `max.queue.size.in.bytes`: bound on the queue by the events' approximate size (0, the
+    /// default as in Debezium, bounds by count only).
+    pub max_queue_bytes: usize,
     /// Reconnection after a lost connection.
     pub reconnect: ReconnectPolicy,
     /// Ask the server to stream large transactions before they commit (pgoutput protocol 2,
@@ -312,6 +315,7 @@ impl ReplicationConfig {
             status_interval: Duration::from_secs(10),
             max_queue_size: 8192,
             max_batch_size: 2048,
+            max_queue_bytes: 0,
             reconnect: ReconnectPolicy::default(),
             streaming: true,
             stream_buffer_bytes: 64 << 20,

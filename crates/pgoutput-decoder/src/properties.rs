@@ -126,7 +126,6 @@ const IGNORED_PREFIXES: &[&str] = &[
     "slot.max.retries",
     "slot.retry.delay.ms",
     "schema.refresh.mode",
-    "max.queue.size.in.bytes",
     "query.fetch.size",
     "extended.headers.enabled",
     "notification.enabled.channels",
@@ -209,6 +208,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "status.update.interval.ms",
     "max.queue.size",
     "max.batch.size",
+    "max.queue.size.in.bytes",
     "heartbeat.interval.ms",
     "heartbeat.action.query",
     "errors.max.retries",
@@ -336,6 +336,7 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             }
             "max.queue.size" => config.max_queue_size = parse(k, v)?,
             "max.batch.size" => config.max_batch_size = parse(k, v)?,
+            "max.queue.size.in.bytes" => config.max_queue_bytes = parse(k, v)?,
             "heartbeat.interval.ms" => {
                 let ms: u64 = parse(k, v)?;
                 config.heartbeat_interval = (ms > 0).then(|| Duration::from_millis(ms));

@@ -550,3 +550,35 @@ async fn streamed_transactions_drop_aborted_work() {
     assert_ne!(stats, "0", "the transactions were not streamed");
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn byte_bounded_queue_holds_reading_back() {
+    let pg = Arc::new(ClusterBuilder::new().start().unwrap());
+    prepare(&pg);
+    let mut cfg = config(pg.host(), pg.port(), "db");
+    cfg.max_queue_size = 1_000_000; // the count bound would let everything in...
+    cfg.max_batch_size = 64;
+    cfg.max_queue_bytes = 256 * 1024; // ...the byte bound does not
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let baseline = rss_kib();
+    // 20,000 rows of ~2 KB of random text (TOAST compression cannot shrink them away): ~40 MB
+    // of events if the queue let them all in.
+    pg.psql(
+        "db",
+        "insert into t (batch, pad) select 1, (select string_agg(md5(random()::text || g || i), '') \
+         from generate_series(1, 60) i) from generate_series(1, 20000) g",
+    )
+    .unwrap();
+    // Not consuming: the connection task may only read a bounded amount ahead.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let grown = rss_kib().saturating_sub(baseline);
+    eprintln!("memory grew by {} KiB while the consumer stalled", grown);
+    assert!(
+        grown < 16 << 10,
+        "memory grew by {grown} KiB with a 256 KiB queue bound"
+    );
+    let mut seen = BTreeMap::new();
+    drain_until_complete(&mut stream, &pg, &mut seen).await;
+    assert_exactly_once(&pg, &seen);
+    stream.stop().await.unwrap();
+}

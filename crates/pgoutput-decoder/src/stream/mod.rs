@@ -1,6 +1,7 @@
 //! [`ChangeStream`]: the consumer's side of a replication slot.
 
 mod assemble;
+mod budget;
 mod handle;
 mod session;
 mod setup;
@@ -61,6 +62,7 @@ pub struct ChangeStream {
     done: bool,
     start_lsn: Lsn,
     server_version: u32,
+    budget: budget::ByteBudget,
 }
 
 impl ChangeStream {
@@ -80,8 +82,10 @@ impl ChangeStream {
         let (tx, rx) = mpsc::channel(depth);
         let (stop, stop_rx) = watch::channel(false);
         let proto_version = setup::protocol_version(&config, started.server.version_num);
+        let budget = budget::ByteBudget::new(config.max_queue_bytes);
         let session = Session {
             proto_version,
+            budget: budget.clone(),
             config,
             catalog: started.catalog,
             reader,
@@ -92,6 +96,7 @@ impl ChangeStream {
         };
         let task = tokio::spawn(session.run(stop_rx));
         Ok(ChangeStream {
+            budget,
             rx,
             buffered: VecDeque::new(),
             acks,
@@ -146,7 +151,8 @@ impl ChangeStream {
         }
         match self.rx.recv().await {
             Some(Ok(batch)) => {
-                self.buffered.extend(batch);
+                self.budget.release(batch.kib);
+                self.buffered.extend(batch.events);
                 Ok(true)
             }
             Some(Err(e)) => {
@@ -248,7 +254,10 @@ impl Stream for ChangeStream {
                 return Poll::Ready(None);
             }
             match this.rx.poll_recv(cx) {
-                Poll::Ready(Some(Ok(batch))) => this.buffered.extend(batch),
+                Poll::Ready(Some(Ok(batch))) => {
+                    this.budget.release(batch.kib);
+                    this.buffered.extend(batch.events);
+                }
                 Poll::Ready(Some(Err(e))) => {
                     this.done = true;
                     return Poll::Ready(Some(Err(e)));

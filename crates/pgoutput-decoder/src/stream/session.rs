@@ -23,6 +23,7 @@ use crate::{
     relation::{json_key, ColumnSchema, RelationCache, TableSchema},
     stream::{
         assemble::{now_us, Assembler},
+        budget::ByteBudget,
         setup,
         spool::{Replay, Spool},
     },
@@ -30,7 +31,13 @@ use crate::{
     Error, Result,
 };
 
-pub(crate) type Batch = Result<Vec<Event>>;
+/// A batch on its way to the consumer, with the byte budget it holds.
+pub(crate) struct QueuedBatch {
+    pub events: Vec<Event>,
+    pub kib: u32,
+}
+
+pub(crate) type Batch = Result<QueuedBatch>;
 
 enum Step {
     Stop,
@@ -49,6 +56,7 @@ pub(crate) struct Session {
     pub tx: mpsc::Sender<Batch>,
     pub registry: TypeRegistry,
     pub proto_version: u32,
+    pub budget: ByteBudget,
 }
 
 struct State {
@@ -201,6 +209,10 @@ impl Session {
         let interval = self.config.status_interval;
         let max_batch = self.config.max_batch_size;
         let tx = self.tx.clone();
+        let budget = self.budget.clone();
+        // Bytes of the events in `pending`, counted once per event as they arrive.
+        let (mut counted, mut pending_bytes) = (0usize, budget.bytes_of(pending));
+        counted += pending.len();
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -214,6 +226,15 @@ impl Session {
                 continue;
             }
             let status_due = sleep_until(state.last_status + interval);
+            if counted < pending.len() {
+                pending_bytes += budget.bytes_of(&pending[counted..]);
+                counted = pending.len();
+            }
+            let kib = budget.kib_for(pending_bytes);
+            let hand_off = async {
+                let bytes = budget.acquire(kib).await;
+                (bytes, tx.reserve().await)
+            };
             let heartbeat_due = async {
                 match self.config.heartbeat_interval {
                     Some(every) => sleep_until(state.last_heartbeat + every).await,
@@ -230,9 +251,14 @@ impl Session {
                 frame = self.reader.recv(), if !full => Step::Frame(frame?),
                 // Reached only when no frame is ready (or the batch is full): hand out what we
                 // have.
-                permit = tx.reserve(), if !pending.is_empty() => match permit {
+                // Waiting here holds reading back by events (the channel) and by bytes (the
+                // budget); dropping this future when another branch wins gives both back.
+                (bytes, permit) = hand_off, if !pending.is_empty() => match permit {
                     Ok(p) => {
-                        p.send(Ok(std::mem::replace(pending, Vec::with_capacity(max_batch))));
+                        ByteBudget::spend(bytes);
+                        (counted, pending_bytes) = (0, 0);
+                        let events = std::mem::replace(pending, Vec::with_capacity(max_batch));
+                        p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }
                     Err(_) => Step::Stop, // the consumer is gone
