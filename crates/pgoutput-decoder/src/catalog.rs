@@ -3,21 +3,10 @@
 
 use crate::{
     config::{NameFilter, Operation, PublicationAutocreate, ReplicationConfig},
-    conn::PgConnection,
+    conn::{quote_ident, quote_literal, PgConnection},
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
-
-/// `"name"` with embedded quotes doubled.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `'text'` with embedded quotes doubled; backslashes are literal under
-/// `standard_conforming_strings`, which every supported server has on.
-pub(crate) fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
 
 /// What the server told us about itself.
 #[derive(Debug, Clone)]

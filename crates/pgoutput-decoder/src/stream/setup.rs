@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use pgoutput::Lsn;
 
 use crate::{
-    catalog::{self, quote_ident, ServerInfo},
+    catalog::{self, ServerInfo},
     config::ReplicationConfig,
-    conn::{self, CreateSlotOptions, PgConnection},
+    conn::{self, quote_ident, CreateSlotOptions, PgConnection},
     Error, ErrorKind, Result,
 };
 
