@@ -34,6 +34,8 @@ cases!(
     types_scalar,
     types_array,
     logical_message,
+    types_modes,
+    types_modes_double,
 );
 
 /// A case added to the kit without a test here would silently not run.
