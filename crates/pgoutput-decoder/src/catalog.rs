@@ -65,18 +65,7 @@ pub(crate) async fn ensure_publication(
     let db = &config.connection.dbname;
     let publish = publish_clause(config);
     let sql = match config.publication_autocreate {
-        PublicationAutocreate::Disabled => {
-            return Err(Error::new(
-                ErrorKind::PublicationNotFound,
-                format!(
-                    "publication \"{name}\" does not exist in database \"{db}\": create it with \
-                     CREATE PUBLICATION {} FOR ALL TABLES; (or FOR TABLE ...), or let us create \
-                     it (publication.autocreate.mode=all_tables|filtered, --create-publication, \
-                     create_publication=True)",
-                    quote_ident(name)
-                ),
-            ))
-        }
+        PublicationAutocreate::Disabled => return Err(publication_not_found(config)),
         PublicationAutocreate::AllTables => {
             format!(
                 "CREATE PUBLICATION {} FOR ALL TABLES{publish}",
@@ -116,6 +105,34 @@ pub(crate) async fn ensure_publication(
             e
         }
     })
+}
+
+/// The error for a missing publication, saying how to create it.
+pub(crate) fn publication_not_found(config: &ReplicationConfig) -> Error {
+    let name = &config.publication_name;
+    Error::new(
+        ErrorKind::PublicationNotFound,
+        format!(
+            "publication \"{name}\" does not exist in database \"{}\": create it with CREATE \
+             PUBLICATION {} FOR ALL TABLES; (or FOR TABLE ...), or let us create it \
+             (publication.autocreate.mode=all_tables|filtered, --create-publication, \
+             create_publication=True)",
+            config.connection.dbname,
+            quote_ident(name)
+        ),
+    )
+}
+
+/// The error for a missing replication slot, saying how to create it.
+pub(crate) fn slot_not_found(slot: &str) -> Error {
+    Error::new(
+        ErrorKind::SlotNotFound,
+        format!(
+            "replication slot \"{slot}\" does not exist: create it with SELECT \
+             pg_create_logical_replication_slot('{slot}', 'pgoutput'); or ask us to create it \
+             (--create-slot, create_slot=True)"
+        ),
+    )
 }
 
 fn publish_clause(config: &ReplicationConfig) -> String {

@@ -41,14 +41,12 @@ pub(crate) fn pgoutput_options(
 ) -> Vec<(&'static str, String)> {
     // publication_names is a list of identifiers inside a string literal; conn quotes the
     // literal, we quote the identifier.
+    let proto = protocol_version(config, server_version);
     let mut options = vec![
-        (
-            "proto_version",
-            protocol_version(config, server_version).to_string(),
-        ),
+        ("proto_version", proto.to_string()),
         ("publication_names", quote_ident(&config.publication_name)),
     ];
-    if protocol_version(config, server_version) >= 2 {
+    if proto >= 2 {
         // Large transactions arrive in chunks as they happen instead of spilling to the
         // server's disk until commit; the stream buffers them (spool.rs).
         options.push(("streaming", "on".to_string()));
@@ -76,16 +74,7 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
                 need_create = true;
                 break;
             }
-            None => {
-                return Err(Error::new(
-                    ErrorKind::SlotNotFound,
-                    format!(
-                        "replication slot \"{slot}\" does not exist: create it with SELECT \
-                         pg_create_logical_replication_slot('{slot}', 'pgoutput'); or ask us to \
-                         create it (--create-slot, create_slot=True)"
-                    ),
-                ))
-            }
+            None => return Err(catalog::slot_not_found(slot)),
             Some(row) if row.plugin != "pgoutput" => {
                 return Err(Error::config(format!(
                     "replication slot \"{slot}\" uses the output plugin \"{}\", not pgoutput: \
@@ -125,9 +114,8 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     }
     let start_lsn = config.start_lsn.unwrap_or(Lsn::ZERO);
     let options = pgoutput_options(config, server.version_num);
-    let opts: Vec<(&str, String)> = options.iter().map(|(k, v)| (*k, v.clone())).collect();
     let stream = repl
-        .start_logical_replication(slot, start_lsn.0, &opts)
+        .start_logical_replication(slot, start_lsn.0, &options)
         .await
         .map_err(|e| classify(e, config))?;
     tracing::info!(slot = %slot, publication = %config.publication_name, start = %start_lsn, "streaming started");
@@ -158,27 +146,12 @@ pub(crate) fn classify(e: Error, config: &ReplicationConfig) -> Error {
     };
     let msg = db.message.as_str();
     match db.code.as_str() {
-        "42704" if msg.contains("publication") => Error::new(
-            ErrorKind::PublicationNotFound,
-            format!(
-                "publication \"{}\" does not exist in database \"{}\": create it with CREATE \
-                 PUBLICATION {} FOR ALL TABLES; or set publication.autocreate.mode",
-                config.publication_name,
-                config.connection.dbname,
-                quote_ident(&config.publication_name)
-            ),
-        )
-        .with_db_error(db),
-        "42704" if msg.contains("replication slot") => Error::new(
-            ErrorKind::SlotNotFound,
-            format!(
-                "replication slot \"{}\" does not exist: create it with SELECT \
-                 pg_create_logical_replication_slot('{}', 'pgoutput'); or ask us to create it \
-                 (--create-slot, create_slot=True)",
-                config.slot_name, config.slot_name
-            ),
-        )
-        .with_db_error(db),
+        "42704" if msg.contains("publication") => {
+            catalog::publication_not_found(config).with_db_error(db)
+        }
+        "42704" if msg.contains("replication slot") => {
+            catalog::slot_not_found(&config.slot_name).with_db_error(db)
+        }
         "55006" => {
             let pid = msg
                 .rsplit(' ')
