@@ -38,11 +38,12 @@ pub enum RecordFormat {
 #[derive(Debug, Clone)]
 pub struct JsonEncoder {
     prefix: String,
-    db: String,
     opts: ConvertOptions,
     tombstones_on_delete: bool,
     /// `"source":{"version":...,"connector":"postgresql","name":...,` — the same for every event.
     source_head: Vec<u8>,
+    /// `,"db":"..."`, escaped once.
+    db_json: Vec<u8>,
 }
 
 impl JsonEncoder {
@@ -68,9 +69,11 @@ impl JsonEncoder {
         write_json_string(&mut source_head, SOURCE_VERSION);
         source_head.extend_from_slice(b",\"connector\":\"postgresql\",\"name\":");
         write_json_string(&mut source_head, prefix);
+        let mut db_json = b",\"db\":".to_vec();
+        write_json_string(&mut db_json, db);
         JsonEncoder {
+            db_json,
             prefix: prefix.to_string(),
-            db: db.to_string(),
             opts,
             tombstones_on_delete,
             source_head,
@@ -163,7 +166,7 @@ impl JsonEncoder {
                 out.extend_from_slice(b"{\"topic\":");
                 match &event.kind {
                     // The common case without building a String per event.
-                    EventKind::Change(c) => write_json_string(out, &c.table.topic),
+                    EventKind::Change(c) => out.extend_from_slice(&c.table.topic_json),
                     _ => write_json_string(out, &self.topic(event)),
                 }
                 out.extend_from_slice(b",\"key\":");
@@ -239,8 +242,7 @@ impl JsonEncoder {
         push_int(out, ts_us.div_euclid(1000));
         out.extend_from_slice(b",\"snapshot\":");
         write_json_string(out, source.snapshot);
-        out.extend_from_slice(b",\"db\":");
-        write_json_string(out, &self.db);
+        out.extend_from_slice(&self.db_json);
         // Debezium's sequence is a string holding a JSON array of two LSN strings.
         out.extend_from_slice(b",\"sequence\":\"[");
         match source.last_commit_lsn {
@@ -258,10 +260,10 @@ impl JsonEncoder {
         push_int(out, ts_us);
         out.extend_from_slice(b",\"ts_ns\":");
         push_int(out, ts_us.saturating_mul(1000));
-        out.extend_from_slice(b",\"schema\":");
-        write_json_string(out, table.map(|t| t.schema.as_str()).unwrap_or(""));
-        out.extend_from_slice(b",\"table\":");
-        write_json_string(out, table.map(|t| t.table.as_str()).unwrap_or(""));
+        match table {
+            Some(t) => out.extend_from_slice(&t.source_json),
+            None => out.extend_from_slice(b",\"schema\":\"\",\"table\":\"\""),
+        }
         out.extend_from_slice(b",\"txId\":");
         match source.tx_id {
             Some(x) => push_int(out, i64::from(x)),

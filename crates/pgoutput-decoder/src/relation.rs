@@ -82,6 +82,11 @@ pub struct TableSchema {
     /// Positions of the columns that appear in `before`/`after` (all unless a column filter
     /// excludes some).
     pub value_columns: Vec<usize>,
+    /// `,"schema":"...","table":"..."` for the source block, escaped once per schema rather
+    /// than once per event.
+    pub(crate) source_json: Box<[u8]>,
+    /// The topic as a JSON string.
+    pub(crate) topic_json: Box<[u8]>,
 }
 
 impl TableSchema {
@@ -101,9 +106,18 @@ impl TableSchema {
             .iter()
             .filter_map(|k| columns.iter().position(|c| &c.name == k))
             .collect();
+        let topic = format!("{topic_prefix}.{schema}.{table}");
+        let mut source_json = b",\"schema\":".to_vec();
+        crate::types::write_json_string(&mut source_json, &schema);
+        source_json.extend_from_slice(b",\"table\":");
+        crate::types::write_json_string(&mut source_json, &table);
+        let mut topic_json = Vec::new();
+        crate::types::write_json_string(&mut topic_json, &topic);
         TableSchema {
             relation_id,
-            topic: format!("{topic_prefix}.{schema}.{table}"),
+            source_json: source_json.into_boxed_slice(),
+            topic_json: topic_json.into_boxed_slice(),
+            topic,
             data_collection: format!("{schema}.{table}"),
             schema,
             table,
