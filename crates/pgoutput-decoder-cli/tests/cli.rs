@@ -53,6 +53,33 @@ fn slot_active(pg: &Cluster) -> bool {
         .unwrap_or(false)
 }
 
+/// Starts `stream --config CONFIG --output OUTPUT EXTRA...` in the background and waits until
+/// its slot is active, so that what the test writes next is streamed.
+fn spawn_streaming(
+    pg: &Cluster,
+    config: &str,
+    output: &Path,
+    extra: &[&str],
+) -> std::process::Child {
+    let child = Command::new(BIN)
+        .args([
+            "stream",
+            "--config",
+            config,
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .args(extra)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slot_active(pg) {
+        assert!(Instant::now() < deadline, "the slot never became active");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 #[test]
 fn streams_value_format_and_exits_at_end_lsn() {
     let pg = ClusterBuilder::new().start().unwrap();
@@ -137,23 +164,7 @@ fn envelope_format_has_topic_key_and_tombstones() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &pg, "");
     let output = dir.path().join("out.jsonl");
-    let mut child = Command::new(BIN)
-        .args([
-            "stream",
-            "--config",
-            &config,
-            "--output",
-            output.to_str().unwrap(),
-            "--exit-when-idle",
-            "2",
-        ])
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !slot_active(&pg) {
-        assert!(Instant::now() < deadline, "the slot never became active");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut child = spawn_streaming(&pg, &config, &output, &["--exit-when-idle", "2"]);
     pg.psql("db", "insert into t values (7); delete from t;")
         .unwrap();
     assert!(child.wait().unwrap().success());
@@ -262,21 +273,8 @@ fn sigterm_stops_gracefully_and_frees_the_slot() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &pg, "");
     let output = dir.path().join("out.jsonl");
-    let mut child = Command::new(BIN)
-        .args([
-            "stream",
-            "--config",
-            &config,
-            "--output",
-            output.to_str().unwrap(),
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = spawn_streaming(&pg, &config, &output, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !slot_active(&pg) {
-        assert!(Instant::now() < deadline, "the slot never became active");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     pg.psql("db", "insert into t select generate_series(1, 100)")
         .unwrap();
     while std::fs::read_to_string(&output)
