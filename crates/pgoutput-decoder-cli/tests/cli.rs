@@ -80,6 +80,31 @@ fn spawn_streaming(
     child
 }
 
+/// Runs the CLI once more on the same slot and asserts it finds nothing: everything written
+/// before was acknowledged and confirmed to the server.
+fn assert_nothing_left(dir: &Path, config: &str) {
+    let again = dir.join("again.jsonl");
+    let out = run(&[
+        "stream",
+        "--config",
+        config,
+        "--output",
+        again.to_str().unwrap(),
+        "--exit-when-idle",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        "",
+        "acknowledged events came again"
+    );
+}
+
 #[test]
 fn streams_value_format_and_exits_at_end_lsn() {
     let pg = ClusterBuilder::new().start().unwrap();
@@ -141,18 +166,7 @@ fn streams_value_format_and_exits_at_end_lsn() {
     // Value format: no envelope and no tombstone lines.
     assert_eq!(ops, ["c", "c", "d"]);
     // Everything was acknowledged: a third run sees nothing.
-    let again = dir.path().join("again.jsonl");
-    let out = run(&[
-        "stream",
-        "--config",
-        &config,
-        "--output",
-        again.to_str().unwrap(),
-        "--exit-when-idle",
-        "1",
-    ]);
-    assert!(out.status.success());
-    assert_eq!(std::fs::read_to_string(&again).unwrap(), "");
+    assert_nothing_left(dir.path(), &config);
 }
 
 #[test]
@@ -298,20 +312,5 @@ fn sigterm_stops_gracefully_and_frees_the_slot() {
     // The slot is free at once, and the server was told that everything written was
     // acknowledged: a new run sees nothing again.
     assert!(!slot_active(&pg), "the slot is still held after exit");
-    let again = dir.path().join("again.jsonl");
-    let out = run(&[
-        "stream",
-        "--config",
-        &config,
-        "--output",
-        again.to_str().unwrap(),
-        "--exit-when-idle",
-        "1",
-    ]);
-    assert!(out.status.success());
-    assert_eq!(
-        std::fs::read_to_string(&again).unwrap(),
-        "",
-        "acknowledged events came again"
-    );
+    assert_nothing_left(dir.path(), &config);
 }
