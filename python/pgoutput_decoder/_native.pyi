@@ -153,7 +153,8 @@ class ReplicationMessage:
     def key(self) -> dict[str, Any] | None:
         """The record key: the primary-key columns in key order (None for tables without a
         primary key and for truncates); ``{"prefix": ...}`` for logical decoding messages;
-        ``{"id": ...}`` for transaction events."""
+        ``{"id": ...}`` for transaction events. A key column the WAL did not carry (a delete
+        under ``REPLICA IDENTITY USING INDEX`` not covering the primary key) is None."""
     @property
     def ts_ms(self) -> int:
         """When the library processed the event, milliseconds since the Unix epoch
@@ -280,6 +281,15 @@ class LogicalReplicationReader:
         ``tombstones_on_delete``
         (True): kept for configuration parity — the reader yields no tombstone messages.
         ``decimal_handling_mode`` also chooses the Python type of numeric values.
+        ``multidimensional_array_mode``: ``"null_subarrays"`` (one ``null`` per sub-array
+        in the JSON, as Debezium) or ``"nested"``; Python values are always nested lists.
+
+    Any other Debezium property
+        ``properties``: a dict of Debezium property names to values, applied on top of the
+        keywords, e.g. ``{"table.include.list": "public.orders", "column.exclude.list":
+        "public.users.password", "message.key.columns": "public.orders:customer_id"}``
+        (the README's configuration table lists every key; unknown keys are a
+        ``ValueError``).
 
     Flow
         ``status_interval``: seconds between status updates to the server (default 10; keep
@@ -325,6 +335,8 @@ class LogicalReplicationReader:
         status_interval: float = 10.0,
         max_batch_size: int = 2048,
         max_queue_size: int = 8192,
+        multidimensional_array_mode: str = "null_subarrays",
+        properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
     ) -> None: ...
     def connect(self) -> Awaitable[None]:
         """Connects: checks the server, creates the publication and slot when asked, starts

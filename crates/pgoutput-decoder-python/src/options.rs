@@ -9,9 +9,10 @@ use std::{path::PathBuf, str::FromStr, time::Duration};
 use pgoutput_decoder::{
     config::{parse_skipped_operations, NameFilter, ReconnectPolicy},
     conn::{ConnectParams, Password, SslMode},
+    properties::apply_properties,
     types::{
         BinaryHandlingMode, DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode,
-        TimePrecisionMode,
+        MultidimensionalArrayMode, TimePrecisionMode,
     },
     Lsn, PublicationAutocreate, ReplicationConfig,
 };
@@ -62,6 +63,8 @@ pub(crate) struct StreamArgs<'py> {
     pub status_interval: f64,
     pub max_batch_size: i64,
     pub max_queue_size: i64,
+    pub multidimensional_array_mode: String,
+    pub properties: Option<Bound<'py, PyAny>>,
 }
 
 fn bad(message: impl Into<String>) -> PyErr {
@@ -172,6 +175,35 @@ pub(crate) fn connect_params(args: ConnectionArgs) -> PyResult<ConnectParams> {
         resolved.connect_timeout = t;
     }
     Ok(resolved)
+}
+
+/// `properties={"table.include.list": "public.orders", ...}`: Debezium property names with
+/// string, number, bool or list-of-strings values, as `(key, value)` text pairs.
+fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let dict = value.cast::<PyDict>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "properties must be a dict of Debezium property names to values, not {}",
+            type_name(value)
+        ))
+    })?;
+    let mut pairs = Vec::with_capacity(dict.len());
+    for (k, v) in dict.iter() {
+        let key: String = k.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "properties keys must be strings, not {}",
+                type_name(&k)
+            ))
+        })?;
+        let text = if let Ok(b) = v.cast::<PyBool>() {
+            if b.is_true() { "true" } else { "false" }.to_owned()
+        } else if v.cast::<PyString>().is_ok() || v.extract::<f64>().is_ok() {
+            v.str()?.to_cow()?.into_owned()
+        } else {
+            strings(&format!("properties[{key:?}]"), &v)?.join(",")
+        };
+        pairs.push((key, text));
+    }
+    Ok(pairs)
 }
 
 fn strings(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
@@ -378,6 +410,11 @@ pub(crate) fn replication_config(
         HstoreHandlingMode::PROPERTY,
         "hstore_handling_mode",
     )?;
+    c.multidimensional_array_mode = parse_mode::<MultidimensionalArrayMode>(
+        &args.multidimensional_array_mode,
+        MultidimensionalArrayMode::PROPERTY,
+        "multidimensional_array_mode",
+    )?;
     c.money_fraction_digits = u8::try_from(args.money_fraction_digits).map_err(|_| {
         bad(format!(
             "money_fraction_digits must be a whole number from 0 to 255, not {}",
@@ -413,6 +450,12 @@ pub(crate) fn replication_config(
     };
     config.max_batch_size = size("max_batch_size", args.max_batch_size)?;
     config.max_queue_size = size("max_queue_size", args.max_queue_size)?;
+    if let Some(props) = &args.properties {
+        let pairs = property_pairs(props)?;
+        config = apply_properties(config, &pairs)
+            .map_err(|e| value_error(&e))?
+            .config;
+    }
     config.validate().map_err(|e| {
         let text = e
             .to_string()

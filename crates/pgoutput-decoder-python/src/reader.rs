@@ -255,6 +255,8 @@ impl LogicalReplicationReader {
         status_interval = 10.0,
         max_batch_size = 2048,
         max_queue_size = 8192,
+        multidimensional_array_mode = "null_subarrays".to_owned(),
+        properties = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
@@ -292,6 +294,8 @@ impl LogicalReplicationReader {
         status_interval: f64,
         max_batch_size: i64,
         max_queue_size: i64,
+        multidimensional_array_mode: String,
+        properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
         let connection = options::connect_params(ConnectionArgs {
             host,
@@ -331,6 +335,8 @@ impl LogicalReplicationReader {
                 status_interval,
                 max_batch_size,
                 max_queue_size,
+                multidimensional_array_mode,
+                properties,
             },
         )?;
         Ok(LogicalReplicationReader {

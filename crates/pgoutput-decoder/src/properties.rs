@@ -203,6 +203,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "binary.handling.mode",
     "interval.handling.mode",
     "hstore.handling.mode",
+    "multidimensional.array.mode",
     "money.fraction.digits",
     "unavailable.value.placeholder",
     "status.update.interval.ms",
@@ -263,16 +264,30 @@ fn list(value: &str) -> Vec<String> {
 /// Builds a configuration from Debezium properties. Connection settings missing from the
 /// properties come from the libpq environment (`PGHOST`, `PGPASSWORD`, `~/.pgpass`, ...).
 pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
-    let mut connection = ConnectParams::default();
+    let mut config = ReplicationConfig::new(ConnectParams::default());
+    // Debezium creates a missing slot; so does this loader.
+    config.create_slot = true;
+    load(config, props, false)
+}
+
+/// Applies Debezium properties on top of a configuration built another way (the Python
+/// binding's keywords): only the settings named in `props` change. Connection properties
+/// (`database.*`) change the connection's fields.
+pub fn apply_properties(config: ReplicationConfig, props: &[(String, String)]) -> Result<Loaded> {
+    load(config, props, true)
+}
+
+fn load(
+    mut config: ReplicationConfig,
+    props: &[(String, String)],
+    mut topic_prefix_set: bool,
+) -> Result<Loaded> {
+    let mut connection = std::mem::take(&mut config.connection);
     let mut notes = Vec::new();
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
     let (mut c_inc, mut c_exc, mut m_inc, mut m_exc) = (vec![], vec![], vec![], vec![]);
-    let mut config = ReplicationConfig::new(ConnectParams::default());
-    // Debezium creates a missing slot; so does this loader.
-    config.create_slot = true;
-    let mut topic_prefix_set = false;
 
     for (key, value) in props {
         let k = key.as_str();
@@ -327,6 +342,9 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             "binary.handling.mode" => config.convert.binary_handling_mode = parse(k, v)?,
             "interval.handling.mode" => config.convert.interval_handling_mode = parse(k, v)?,
             "hstore.handling.mode" => config.convert.hstore_handling_mode = parse(k, v)?,
+            "multidimensional.array.mode" => {
+                config.convert.multidimensional_array_mode = parse(k, v)?
+            }
             "money.fraction.digits" => config.convert.money_fraction_digits = parse(k, v)?,
             "unavailable.value.placeholder" => {
                 config.convert.unavailable_value_placeholder = v.to_string()
@@ -407,10 +425,17 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     if !topic_prefix_set {
         return Err(Error::config("topic.prefix is required (as in Debezium): it names the topics, e.g. topic.prefix=dbserver1"));
     }
-    config.tables = combined_filter(&t_inc, &t_exc, &s_inc, &s_exc)?;
-    config.columns = NameFilter::new(&c_inc, &c_exc, "column")?;
+    let given = |lists: &[&Vec<String>]| lists.iter().any(|l| !l.is_empty());
+    if given(&[&t_inc, &t_exc, &s_inc, &s_exc]) {
+        config.tables = combined_filter(&t_inc, &t_exc, &s_inc, &s_exc)?;
+    }
+    if given(&[&c_inc, &c_exc]) {
+        config.columns = NameFilter::new(&c_inc, &c_exc, "column")?;
+    }
     config.convert.validate()?;
-    config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
+    if given(&[&m_inc, &m_exc]) {
+        config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
+    }
     connection.apply_env_and_passfile()?;
     config.connection = connection;
     config.validate()?;

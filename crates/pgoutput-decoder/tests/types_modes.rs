@@ -6,8 +6,8 @@ use pgoutput_decoder::{
     types::{
         oid, parse_value, write_debezium_fallback, write_debezium_json,
         write_unavailable_placeholder, BinaryHandlingMode, ColumnType, ConvertOptions,
-        DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode, TimePrecisionMode, TypeKind,
-        TypeRegistry, Value,
+        DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode, MultidimensionalArrayMode,
+        TimePrecisionMode, TypeKind, TypeRegistry, Value,
     },
     ErrorKind,
 };
@@ -318,7 +318,7 @@ fn times() {
         j(oid::TIMETZ, -1, "12:00:00.123456+05:30:15"),
         json!("06:29:45.123456Z")
     );
-    assert_eq!(j(oid::TIMETZ, -1, "24:00:00+00"), json!("24:00:00Z"));
+    assert_eq!(j(oid::TIMETZ, -1, "24:00:00+00"), json!("00:00:00Z"));
     assert_eq!(j(oid::TIMETZ, 3, "13:51:30.12+02"), json!("11:51:30.12Z"));
     assert_eq!(
         j(oid::TIMETZ_ARRAY, -1, "{13:45:30.5+05:30,NULL}"),
@@ -548,16 +548,41 @@ fn point() {
 
 #[test]
 fn arrays() {
+    let nested = opts(|o| o.multidimensional_array_mode = MultidimensionalArrayMode::Nested);
     assert_eq!(j(oid::INT4_ARRAY, -1, "{}"), json!([]));
     assert_eq!(
-        j(oid::INT4_ARRAY, -1, "{{1,2},{3,4}}"),
+        j_with(oid::INT4_ARRAY, -1, "{{1,2},{3,4}}", &nested),
         json!([[1, 2], [3, 4]])
     );
-    assert_eq!(j(oid::INT4_ARRAY, -1, "{{{1}}}"), json!([[[1]]]));
+    assert_eq!(
+        j_with(oid::INT4_ARRAY, -1, "{{{1}}}", &nested),
+        json!([[[1]]])
+    );
     assert_eq!(j(oid::INT4_ARRAY, -1, "[2:3]={1,2}"), json!([1, 2]));
     assert_eq!(
-        j(oid::TEXT_ARRAY, -1, r#"{{"a b",NULL},{"\"q\"","c\\d"}}"#),
+        j_with(
+            oid::TEXT_ARRAY,
+            -1,
+            r#"{{"a b",NULL},{"\"q\"","c\\d"}}"#,
+            &nested
+        ),
         json!([["a b", null], ["\"q\"", "c\\d"]])
+    );
+    // By default one null per sub-array, as Debezium (recorded: tests/conformance, case
+    // array_multidim).
+    assert_eq!(j(oid::INT4_ARRAY, -1, "{{1,2},{3,4}}"), json!([null, null]));
+    assert_eq!(
+        j(oid::INT4_ARRAY, -1, "{{{1},{2}},{{3},{4}}}"),
+        json!([null, null])
+    );
+    assert_eq!(j(oid::INT4_ARRAY, -1, "{{1,2,3}}"), json!([null]));
+    assert_eq!(
+        j(oid::TEXT_ARRAY, -1, r#"{{"a","b"},{NULL,"d"}}"#),
+        json!([null, null])
+    );
+    assert_eq!(
+        j(oid::NUMERIC_ARRAY, -1, "{{1.5},{2.5}}"),
+        json!([null, null])
     );
     assert_eq!(
         j(oid::TEXT_ARRAY, -1, r#"{"",NULL,"NULL"," x "}"#),

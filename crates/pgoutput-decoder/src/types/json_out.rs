@@ -14,7 +14,7 @@ use super::{
     numeric::{parse_money, parse_numeric, NumericText, Rounding},
     options::{
         BinaryHandlingMode, ConvertOptions, DecimalHandlingMode, HstoreHandlingMode,
-        IntervalHandlingMode, TimePrecisionMode,
+        IntervalHandlingMode, MultidimensionalArrayMode, TimePrecisionMode,
     },
     registry::{ColumnType, TypeKind},
     temporal::{
@@ -392,6 +392,7 @@ fn write_value(
                 element,
                 opts,
                 first: true,
+                depth: 0,
             };
             match parse_array(text, *delimiter, &mut w) {
                 Ok(()) => {}
@@ -408,25 +409,49 @@ struct JsonArrayWriter<'a> {
     element: &'a ColumnType,
     opts: &'a ConvertOptions,
     first: bool,
+    /// Sub-arrays open, the outermost counting 1.
+    depth: usize,
+}
+
+impl JsonArrayWriter<'_> {
+    /// Sub-arrays are written as one `null` each (`null_subarrays`).
+    fn nulls_for_subarrays(&self) -> bool {
+        self.opts.multidimensional_array_mode == MultidimensionalArrayMode::NullSubarrays
+    }
 }
 
 impl ArrayVisitor for JsonArrayWriter<'_> {
     fn begin_array(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > 2 && self.nulls_for_subarrays() {
+            return Ok(());
+        }
         if !self.first {
             self.out.push(b',');
         }
-        self.out.push(b'[');
-        self.first = true;
+        if self.depth == 2 && self.nulls_for_subarrays() {
+            self.out.extend_from_slice(b"null");
+            self.first = false;
+        } else {
+            self.out.push(b'[');
+            self.first = true;
+        }
         Ok(())
     }
 
     fn end_array(&mut self) -> Result<(), Error> {
-        self.out.push(b']');
+        if self.depth == 1 || !self.nulls_for_subarrays() {
+            self.out.push(b']');
+        }
+        self.depth -= 1;
         self.first = false;
         Ok(())
     }
 
     fn element(&mut self, value: Option<&[u8]>) -> Result<(), Error> {
+        if self.depth > 1 && self.nulls_for_subarrays() {
+            return Ok(());
+        }
         if !self.first {
             self.out.push(b',');
         }
@@ -799,10 +824,8 @@ mod tests {
         );
         assert_eq!(json(oid::BIT, 2, "11"), "\"Aw==\"");
         assert_eq!(json(oid::BIT, 1, "1"), "true");
-        assert_eq!(
-            json(oid::INT4_ARRAY, -1, "{{1,2},{3,NULL}}"),
-            "[[1,2],[3,null]]"
-        );
+        assert_eq!(json(oid::INT4_ARRAY, -1, "{{1,2},{3,NULL}}"), "[null,null]");
+        assert_eq!(json(oid::INT4_ARRAY, -1, "{1,NULL}"), "[1,null]");
     }
 
     #[test]

@@ -22,8 +22,11 @@
 //!   connector with an error. We write `null`. (`double` mode gives `"NaN"`, `"Infinity"`,
 //!   `"-Infinity"`; `string` mode `"NAN"`, `"POSITIVE_INFINITY"`, `"NEGATIVE_INFINITY"`, both
 //!   as Debezium does.)
-//! - **Multi-dimensional arrays**: Debezium writes one `null` per sub-array (`{{1,2},{3,4}}` →
-//!   `[null,null]`). We write nested arrays, `[[1,2],[3,4]]`.
+//! - **Multi-dimensional arrays**: by default one `null` per sub-array (`{{1,2},{3,4}}` →
+//!   `[null,null]`), as Debezium writes for numbers, because Debezium's schema for any array
+//!   column is a one-level array; for text arrays Debezium writes Java object names
+//!   (`"[Ljava.lang.String;@7ee91dfd"`), we write `null` there too.
+//!   `multidimensional.array.mode=nested` writes `[[1,2],[3,4]]`.
 //! - **Types Debezium drops** (it leaves the column out of the event): composite types,
 //!   `tsquery`, multiranges, the geometric types other than `point` (`line`, `lseg`, `box`,
 //!   `path`, `polygon`, `circle`), `xid`, `pg_lsn`, `jsonpath`, pgvector's `sparsevec`,
@@ -40,8 +43,9 @@
 //!   encoding. In arrays other than those Debezium handles (text, varchar, bpchar, json,
 //!   jsonb, bytea, int4, int8, date, uuid), where Debezium fails, we write
 //!   `["__debezium_unavailable_value"]` (`int2[]` gets the byte values like `int4[]`).
-//! - **`timetz` at 24:00**: `24:00:00+00` is `"24:00:00Z"` (as Debezium 3.7); other offsets
-//!   wrap around the day (`24:00:00-05` → `"05:00:00Z"`), where Debezium 3.6 fails.
+//! - **`timetz` at 24:00** with an offset other than `+00`: wraps around the day
+//!   (`24:00:00-05` → `"05:00:00Z"`), where Debezium 3.6 fails. (`24:00:00+00` is
+//!   `"00:00:00Z"`, as Debezium writes it.)
 //! - **`timestamp` after year 294247** (microseconds beyond `i64`): saturates at
 //!   `9223372036854775807`; Debezium's arithmetic wraps around to a negative number.
 //! - **Negative `numeric` scales** (`numeric(3,-2)`): written with scale 0, exactly.
@@ -68,8 +72,8 @@ pub use json_out::{
 };
 pub use options::{
     BinaryHandlingMode, ConvertOptions, DecimalHandlingMode, HstoreHandlingMode,
-    IntervalHandlingMode, TimePrecisionMode, DEFAULT_MONEY_FRACTION_DIGITS,
-    DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER,
+    IntervalHandlingMode, MultidimensionalArrayMode, TimePrecisionMode,
+    DEFAULT_MONEY_FRACTION_DIGITS, DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER,
 };
 pub use registry::{
     catalog_query, ColumnType, CompositeAttribute, CompositeField, PgType, TypType, TypeCatalogRow,

@@ -135,6 +135,23 @@ config_enum! {
     }
 }
 
+config_enum! {
+    /// How arrays with more than one dimension are written (`multidimensional.array.mode`,
+    /// a setting of ours; Debezium has none).
+    ///
+    /// Debezium's Connect schema for every array column is a one-level array of the element
+    /// type (PostgreSQL does not fix an array's dimensions), so a nested value cannot fit it:
+    /// Debezium writes one `null` per sub-array. That is the default, for consumers that
+    /// apply that schema; `nested` keeps the values.
+    MultidimensionalArrayMode, "multidimensional.array.mode", default = NullSubarrays,
+    {
+        /// One `null` per sub-array (`{{1,2},{3,4}}` → `[null,null]`), as Debezium.
+        NullSubarrays => "null_subarrays",
+        /// Nested JSON arrays (`[[1,2],[3,4]]`).
+        Nested => "nested",
+    }
+}
+
 /// Debezium's default for `unavailable.value.placeholder`.
 pub const DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER: &str = "__debezium_unavailable_value";
 
@@ -179,6 +196,8 @@ pub struct ConvertOptions {
     pub interval_handling_mode: IntervalHandlingMode,
     /// `hstore.handling.mode` (default `json`).
     pub hstore_handling_mode: HstoreHandlingMode,
+    /// `multidimensional.array.mode` (default `null_subarrays`, as Debezium).
+    pub multidimensional_array_mode: MultidimensionalArrayMode,
     /// `money.fraction.digits` (default 2): the scale of `money` values in `precise` mode.
     pub money_fraction_digits: u8,
     /// `unavailable.value.placeholder` (default `__debezium_unavailable_value`); a `hex:`
@@ -194,6 +213,7 @@ impl Default for ConvertOptions {
             binary_handling_mode: BinaryHandlingMode::default(),
             interval_handling_mode: IntervalHandlingMode::default(),
             hstore_handling_mode: HstoreHandlingMode::default(),
+            multidimensional_array_mode: MultidimensionalArrayMode::default(),
             money_fraction_digits: DEFAULT_MONEY_FRACTION_DIGITS,
             unavailable_value_placeholder: DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER.to_owned(),
         }
@@ -234,8 +254,8 @@ impl ConvertOptions {
     }
     /// Sets one option from its Debezium property name and string value
     /// (`decimal.handling.mode`, `time.precision.mode`, `binary.handling.mode`,
-    /// `interval.handling.mode`, `hstore.handling.mode`, `money.fraction.digits`,
-    /// `unavailable.value.placeholder`). Returns `Ok(false)` when the key is not one of these.
+    /// `interval.handling.mode`, `hstore.handling.mode`, `multidimensional.array.mode`,
+    /// `money.fraction.digits`, `unavailable.value.placeholder`). Returns `Ok(false)` when the key is not one of these.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
         match key {
             DecimalHandlingMode::PROPERTY => self.decimal_handling_mode = value.parse()?,
@@ -243,6 +263,9 @@ impl ConvertOptions {
             BinaryHandlingMode::PROPERTY => self.binary_handling_mode = value.parse()?,
             IntervalHandlingMode::PROPERTY => self.interval_handling_mode = value.parse()?,
             HstoreHandlingMode::PROPERTY => self.hstore_handling_mode = value.parse()?,
+            MultidimensionalArrayMode::PROPERTY => {
+                self.multidimensional_array_mode = value.parse()?
+            }
             "money.fraction.digits" => {
                 self.money_fraction_digits = value.trim().parse().map_err(|_| {
                     Error::config(format!(

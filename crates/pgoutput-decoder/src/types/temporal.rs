@@ -278,13 +278,10 @@ pub(crate) struct TimeTz {
 }
 
 impl TimeTz {
-    /// Microseconds of the UTC clock, wrapped into one day; exactly `24:00:00` at UTC stays
-    /// `86 400 000 000` (Debezium writes that as `24:00:00Z`).
+    /// Microseconds of the UTC clock, wrapped into one day: `24:00:00+00` is midnight,
+    /// `00:00:00Z`, as Debezium 3.6 writes it.
     pub fn utc_micros(&self) -> i64 {
         let utc = self.micros - i64::from(self.offset_seconds) * MICROS_PER_SECOND;
-        if utc == MICROS_PER_DAY {
-            return utc;
-        }
         utc.rem_euclid(MICROS_PER_DAY)
     }
 }
@@ -866,10 +863,7 @@ mod tests {
         );
         let t = parse_timetz(b"12:00:00+05:30:15").unwrap();
         assert_eq!(t.offset_seconds, 5 * 3600 + 30 * 60 + 15);
-        assert_eq!(
-            parse_timetz(b"24:00:00+00").unwrap().utc_micros(),
-            MICROS_PER_DAY
-        );
+        assert_eq!(parse_timetz(b"24:00:00+00").unwrap().utc_micros(), 0);
         assert_eq!(
             parse_timetz(b"01:00:00+05").unwrap().utc_micros(),
             20 * MICROS_PER_HOUR
