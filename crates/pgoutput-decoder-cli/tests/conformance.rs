@@ -36,6 +36,14 @@ cases!(
     logical_message,
     types_modes,
     types_modes_double,
+    types_extra,
+    types_special,
+    types_hstore_map,
+    toast_types,
+    toast_placeholder,
+    replica_identity_modes,
+    filters_keys,
+    array_multidim,
 );
 
 /// A case added to the kit without a test here would silently not run.

@@ -4,3 +4,4 @@
 pub mod case;
 pub mod cluster;
 pub mod compare;
+pub mod deviations;

@@ -1,0 +1,43 @@
+//! Where our output differs from the recorded Debezium output on purpose:
+//! `tests/conformance/deviations.json` lists, per case, a record key and the `after` values we
+//! write instead of Debezium's. They replace the recorded values before the comparison, so
+//! every other column, and these columns' own values, are still compared exactly.
+
+use serde_json::Value;
+
+use super::case::conformance_dir;
+
+/// Replaces the recorded values named in `deviations.json` for `case`. An entry that matches
+/// no recorded event is an error: the list must not go stale.
+pub fn apply(case: &str, expected: &mut [Value]) -> Result<(), String> {
+    let path = conformance_dir().join("deviations.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let all: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let Some(entries) = all["cases"][case].as_array() else {
+        return Ok(());
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let replacements = entry["after"]
+            .as_object()
+            .ok_or_else(|| format!("{case} deviation {i}: \"after\" must be an object"))?;
+        let mut matched = false;
+        for event in expected.iter_mut() {
+            if event["key"] != entry["key"] {
+                continue;
+            }
+            if let Some(after) = event["value"]["after"].as_object_mut() {
+                for (column, ours) in replacements {
+                    after.insert(column.clone(), ours.clone());
+                }
+                matched = true;
+            }
+        }
+        if !matched {
+            return Err(format!(
+                "{case} deviation {i}: no recorded event has key {} and an after image",
+                entry["key"]
+            ));
+        }
+    }
+    Ok(())
+}
