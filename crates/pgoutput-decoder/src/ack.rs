@@ -132,6 +132,13 @@ impl AckTracker {
         Self::settle(&mut g);
     }
 
+    /// Whether a pending prepared transaction keeps the reported position behind what was
+    /// acknowledged.
+    pub(crate) fn is_held(&self) -> bool {
+        let g = self.lock();
+        Self::effective(&g) < g.confirmed
+    }
+
     /// The internal position, clamped by the holds of pending prepared transactions.
     fn effective(g: &Inner) -> Lsn {
         g.holds
@@ -305,6 +312,7 @@ mod tests {
         t.ack_seq(1);
         // ...but the position stays at the prepare, also for the idle advance.
         assert_eq!(t.confirmed(), Lsn(100));
+        assert!(t.is_held());
         assert!(t.advance_if_idle(Lsn(400)));
         assert_eq!(t.confirmed(), Lsn(100));
         assert_eq!(t.positions().acknowledged, Lsn(100));
@@ -316,6 +324,7 @@ mod tests {
         assert_eq!(t.confirmed(), Lsn(100));
         t.ack_seq(3);
         assert_eq!(t.confirmed(), Lsn(500));
+        assert!(!t.is_held());
     }
 
     #[test]

@@ -200,6 +200,8 @@ impl Session {
                     state.prepared.clear();
                     self.acks.set_in_transaction(false);
                     state.last_status = Instant::now();
+                    // Tell the new connection the confirmed position at least once.
+                    state.last_sent_flush = Lsn::ZERO;
                     tracing::info!(
                         attempts = attempt,
                         seconds = lost_at.elapsed().as_secs_f64(),
@@ -599,12 +601,22 @@ impl Session {
     async fn send_status(&mut self, state: &mut State, reply_requested: bool) -> Result<()> {
         let positions = self.acks.positions();
         let flush = self.acks.confirmed();
+        // While a pending prepared transaction holds the position back, the server has heard
+        // the held position once; after that the update carries no flush position at all
+        // (0, as pg_receivewal sends). The slot keeps what it had, and a walsender told to
+        // shut down compares the write position with what it sent instead, so a fast
+        // shutdown does not wait for a COMMIT PREPARED that may be hours away.
+        let reported = if self.acks.is_held() && flush == state.last_sent_flush {
+            Lsn::ZERO
+        } else {
+            flush
+        };
         state.status_buf.clear();
         encode_standby_status_update(
             &mut state.status_buf,
             positions.received.max(flush),
-            flush,
-            flush,
+            reported,
+            reported,
             pgoutput::unix_to_pg_micros(now_us()),
             reply_requested,
         );
