@@ -255,6 +255,7 @@ impl LogicalReplicationReader {
         status_interval = 10.0,
         max_batch_size = 2048,
         max_queue_size = 8192,
+        two_phase = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
@@ -292,6 +293,7 @@ impl LogicalReplicationReader {
         status_interval: f64,
         max_batch_size: i64,
         max_queue_size: i64,
+        two_phase: bool,
     ) -> PyResult<Self> {
         let connection = options::connect_params(ConnectionArgs {
             host,
@@ -331,6 +333,7 @@ impl LogicalReplicationReader {
                 status_interval,
                 max_batch_size,
                 max_queue_size,
+                two_phase,
             },
         )?;
         Ok(LogicalReplicationReader {
