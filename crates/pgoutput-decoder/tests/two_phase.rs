@@ -498,6 +498,8 @@ async fn large_prepared_transaction_is_streamed_spooled_and_delivered_once() {
     stream.stop().await.unwrap();
 }
 
+/// Also: a slot without two-phase is refused (and left as it was), and a two-phase slot is
+/// handled when the option is off.
 #[tokio::test(flavor = "multi_thread")]
 async fn transaction_prepared_before_two_phase_began_is_delivered_whole() {
     let pg = cluster(&[]);
@@ -563,5 +565,18 @@ async fn transaction_prepared_before_two_phase_began_is_delivered_whole() {
         assert!(Instant::now() < deadline, "the slot did not move on");
         let _ = drain(&mut stream, Duration::from_millis(100)).await;
     }
+    stream.stop().await.unwrap();
+
+    // The server sends prepared transactions at PREPARE for a two-phase slot even to a client
+    // that did not ask for it: they are held all the same.
+    let mut stream = ChangeStream::connect(plain).await.unwrap();
+    prepare(&pg, "asked_for_nothing", 3, 2);
+    assert!(drain(&mut stream, Duration::from_millis(500))
+        .await
+        .is_empty());
+    pg.psql("db", "commit prepared 'asked_for_nothing'")
+        .unwrap();
+    count_by_id(&receive_rows(&mut stream, 2).await, &mut seen);
+    assert_exactly_once(&pg, &seen);
     stream.stop().await.unwrap();
 }
