@@ -243,7 +243,10 @@ class LogicalReplicationReader:
         (int or ``"X/Y"``) instead of the slot's confirmed position. ``tables``: which tables
         to stream (Debezium's ``table.include.list``): regular expressions over
         ``"schema.table"``, matched whole (``["public\\.orders", "inventory\\..*"]``, or one
-        comma-separated string).
+        comma-separated string). ``two_phase`` (False): decode prepared transactions at
+        ``PREPARE TRANSACTION`` (PostgreSQL 15+; the slot must have been created with
+        two-phase, as ``create_slot=True`` does): they are held and yielded as ordinary
+        transactions at ``COMMIT PREPARED``, never at ``ROLLBACK PREPARED``.
 
     Acknowledgement
         ``auto_acknowledge=True``: a message is acknowledged when the next one is requested
@@ -335,6 +338,7 @@ class LogicalReplicationReader:
         status_interval: float = 10.0,
         max_batch_size: int = 2048,
         max_queue_size: int = 8192,
+        two_phase: bool = False,
         multidimensional_array_mode: str = "null_subarrays",
         properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
     ) -> None: ...

@@ -57,6 +57,11 @@ struct StreamArgs {
     /// Create the publication (FOR ALL TABLES) when it does not exist.
     #[arg(long)]
     create_publication: bool,
+    /// Decode prepared transactions at PREPARE (PostgreSQL 15+, two.phase.enabled): they are
+    /// held and written at COMMIT PREPARED, dropped at ROLLBACK PREPARED. The slot must have
+    /// been created with two-phase (--create-slot does so).
+    #[arg(long)]
+    two_phase: bool,
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,

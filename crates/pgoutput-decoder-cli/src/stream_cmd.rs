@@ -54,6 +54,9 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     if args.create_slot {
         config.create_slot = true;
     }
+    if args.two_phase {
+        config.two_phase = true;
+    }
     if args.create_publication {
         config.publication_autocreate = PublicationAutocreate::AllTables;
     }

@@ -314,3 +314,76 @@ fn sigterm_stops_gracefully_and_frees_the_slot() {
     assert!(!slot_active(&pg), "the slot is still held after exit");
     assert_nothing_left(dir.path(), &config);
 }
+
+#[test]
+fn two_phase_writes_a_prepared_transaction_at_commit_prepared() {
+    let pg = ClusterBuilder::new()
+        .setting("max_prepared_transactions", "10")
+        .start()
+        .unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    let stream = |extra: &[&str]| {
+        let mut args = vec![
+            "stream",
+            "--config",
+            &config,
+            "--format",
+            "value",
+            "--output",
+            output.to_str().unwrap(),
+            "--exit-when-idle",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let slot_two_phase = || {
+        pg.psql(
+            "db",
+            "select two_phase from pg_replication_slots where slot_name = 'cli_slot'",
+        )
+        .unwrap()
+    };
+    // A slot created without two-phase is refused, and left as it was.
+    assert!(stream(&[]).status.success());
+    assert_one_line_error(&stream(&["--two-phase"]), "created without two-phase");
+    assert_eq!(slot_two_phase(), "f");
+    pg.psql("db", "select pg_drop_replication_slot('cli_slot')")
+        .unwrap();
+
+    let first = stream(&["--two-phase"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(slot_two_phase(), "t");
+    pg.psql(
+        "db",
+        "begin; insert into t values (1), (2); prepare transaction 'cli';",
+    )
+    .unwrap();
+    assert!(stream(&["--two-phase"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "",
+        "a prepared transaction was written before COMMIT PREPARED"
+    );
+    pg.psql("db", "commit prepared 'cli'").unwrap();
+    assert!(stream(&["--two-phase"]).status.success());
+    let ids: Vec<i64> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["after"]["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [1, 2]);
+}

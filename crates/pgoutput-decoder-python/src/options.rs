@@ -63,6 +63,7 @@ pub(crate) struct StreamArgs<'py> {
     pub status_interval: f64,
     pub max_batch_size: i64,
     pub max_queue_size: i64,
+    pub two_phase: bool,
     pub multidimensional_array_mode: String,
     pub properties: Option<Bound<'py, PyAny>>,
 }
@@ -368,6 +369,7 @@ pub(crate) fn replication_config(
     config.slot_name = args.slot_name.clone();
     config.publication_name = args.publication_name.clone();
     config.create_slot = args.create_slot;
+    config.two_phase = args.two_phase;
     config.start_lsn = match &args.start_lsn {
         None => None,
         Some(v) => Some(parse_lsn("start_lsn", v)?).filter(|l| l.0 != 0),

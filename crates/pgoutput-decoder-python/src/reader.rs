@@ -255,6 +255,7 @@ impl LogicalReplicationReader {
         status_interval = 10.0,
         max_batch_size = 2048,
         max_queue_size = 8192,
+        two_phase = false,
         multidimensional_array_mode = "null_subarrays".to_owned(),
         properties = None,
     ))]
@@ -294,6 +295,7 @@ impl LogicalReplicationReader {
         status_interval: f64,
         max_batch_size: i64,
         max_queue_size: i64,
+        two_phase: bool,
         multidimensional_array_mode: String,
         properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
@@ -335,6 +337,7 @@ impl LogicalReplicationReader {
                 status_interval,
                 max_batch_size,
                 max_queue_size,
+                two_phase,
                 multidimensional_array_mode,
                 properties,
             },

@@ -5,9 +5,19 @@
 //! numbers; each committed transaction is recorded as (sequence of its last event, end LSN), so
 //! acknowledging an event confirms exactly the transactions that are complete up to it.
 //! Transactions are delivered in commit order, so end LSNs in the queue only grow.
+//!
+//! Two-phase commit adds holds: while a prepared transaction is pending (prepared, not yet
+//! committed or rolled back, or committed but not yet acknowledged), the position reported to
+//! the server stays at or before its PREPARE record. The server decodes a PREPARE again after
+//! a restart only when the record lies at or after the slot's `confirmed_flush_lsn`
+//! (`DecodePrepare` skips it when `SnapBuildXactNeedsSkip(builder, prepare_lsn)`, i.e.
+//! `prepare_lsn < start_decoding_at`, and `start_decoding_at` is `confirmed_flush_lsn`); past
+//! it, a restart would send only the COMMIT PREPARED, without the changes we had not delivered
+//! yet. A transaction prepared before the slot's `two_phase_at` is different: the server sends
+//! it whole at COMMIT PREPARED, so it needs no hold.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -26,8 +36,15 @@ pub struct Positions {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Committed transactions not yet fully acknowledged: (last event seq, end LSN).
-    commits: VecDeque<(u64, Lsn)>,
+    /// Committed transactions not yet fully acknowledged: (last event seq, end LSN, the
+    /// prepared transaction whose hold goes once this is acknowledged).
+    commits: VecDeque<(u64, Lsn, Option<u32>)>,
+    /// Pending prepared transactions by xid: the LSN of their PREPARE record, which the
+    /// reported position must not pass.
+    holds: HashMap<u32, Lsn>,
+    /// The slot's confirmed position when streaming started: the server does not decode a
+    /// PREPARE before it again, so holding there would only move the slot backwards.
+    floor: Lsn,
     /// Every event with a sequence number up to this one was acknowledged.
     acked_seq: u64,
     /// Highest sequence number produced by the connection task.
@@ -77,9 +94,56 @@ impl AckTracker {
     /// has sequence `last_seq` (the previous sequence when it produced no event).
     pub(crate) fn committed(&self, last_seq: u64, end: Lsn) {
         let mut g = self.lock();
-        g.commits.push_back((last_seq, end));
+        g.commits.push_back((last_seq, end, None));
         g.in_transaction = false;
         Self::settle(&mut g);
+    }
+
+    /// The slot's confirmed position at the start of streaming (see [`Inner::floor`]).
+    pub(crate) fn set_floor(&self, lsn: Lsn) {
+        let mut g = self.lock();
+        g.floor = g.floor.max(lsn);
+    }
+
+    /// Producer: transaction `xid` was prepared at `prepare_lsn` (the start of its PREPARE
+    /// record): until [`resolved`](Self::resolved) is acknowledged, the reported position stays
+    /// at or before it. Returns false when no hold is needed because the reported position
+    /// is already past it (a transaction the server sends whole at COMMIT PREPARED).
+    pub(crate) fn hold(&self, xid: u32, prepare_lsn: Lsn) -> bool {
+        let mut g = self.lock();
+        if g.holds.contains_key(&xid) {
+            return true;
+        }
+        if prepare_lsn < Self::effective(&g).max(g.floor) {
+            return false;
+        }
+        g.holds.insert(xid, prepare_lsn);
+        g.positions.acknowledged = Self::effective(&g);
+        true
+    }
+
+    /// Producer: prepared transaction `xid` was committed (its events were all produced) or
+    /// rolled back, in a record ending at `end`: its hold goes once every event produced so
+    /// far is acknowledged.
+    pub(crate) fn resolved(&self, xid: u32, end: Lsn) {
+        let mut g = self.lock();
+        let last_seq = g.produced_seq;
+        g.commits.push_back((last_seq, end, Some(xid)));
+        Self::settle(&mut g);
+    }
+
+    /// Whether a pending prepared transaction keeps the reported position behind what was
+    /// acknowledged.
+    pub(crate) fn is_held(&self) -> bool {
+        let g = self.lock();
+        Self::effective(&g) < g.confirmed
+    }
+
+    /// The internal position, clamped by the holds of pending prepared transactions.
+    fn effective(g: &Inner) -> Lsn {
+        g.holds
+            .values()
+            .fold(g.confirmed, |confirmed, &hold| confirmed.min(hold))
     }
 
     /// Producer: WAL received up to here.
@@ -107,24 +171,30 @@ impl AckTracker {
     /// Consumer: every transaction whose end LSN is at or before `lsn` is acknowledged.
     pub(crate) fn ack_lsn(&self, lsn: Lsn) {
         let mut g = self.lock();
-        while let Some(&(seq, end)) = g.commits.front() {
+        while let Some(&(seq, end, release)) = g.commits.front() {
             if end > lsn {
                 break;
             }
             g.commits.pop_front();
             g.acked_seq = g.acked_seq.max(seq);
             g.confirmed = g.confirmed.max(end);
+            if let Some(xid) = release {
+                g.holds.remove(&xid);
+            }
         }
-        g.positions.acknowledged = g.confirmed;
+        g.positions.acknowledged = Self::effective(&g);
     }
 
     fn settle(g: &mut Inner) {
-        while let Some(&(seq, end)) = g.commits.front() {
+        while let Some(&(seq, end, release)) = g.commits.front() {
             if seq > g.acked_seq {
                 break;
             }
             g.commits.pop_front();
             g.confirmed = g.confirmed.max(end);
+            if let Some(xid) = release {
+                g.holds.remove(&xid);
+            }
         }
         if let Some((end, seq)) = g.idle_mark {
             // Transactions produced after the keepalive committed after its WAL end, so
@@ -134,17 +204,19 @@ impl AckTracker {
                 g.idle_mark = None;
             }
         }
-        g.positions.acknowledged = g.confirmed;
+        g.positions.acknowledged = Self::effective(g);
     }
 
-    /// The position to report as flushed.
+    /// The position to report as flushed (and to resume from): what was acknowledged, but
+    /// never past the PREPARE of a pending prepared transaction.
     pub(crate) fn confirmed(&self) -> Lsn {
-        self.lock().confirmed
+        Self::effective(&self.lock())
     }
 
     /// Producer, on a keepalive: when nothing is in flight (every produced event acknowledged,
     /// no transaction open), the server's WAL end can be confirmed so an idle slot does not pin
-    /// WAL that other databases or filtered tables write.
+    /// WAL that other databases or filtered tables write. Holds of pending prepared
+    /// transactions still apply to what is reported.
     pub(crate) fn advance_if_idle(&self, wal_end: Lsn) -> bool {
         let mut g = self.lock();
         if g.in_transaction {
@@ -158,7 +230,7 @@ impl AckTracker {
         }
         if wal_end > g.confirmed {
             g.confirmed = wal_end;
-            g.positions.acknowledged = wal_end;
+            g.positions.acknowledged = Self::effective(&g);
             return true;
         }
         false
@@ -227,6 +299,53 @@ mod tests {
         assert_eq!(t.confirmed(), Lsn(90));
         assert!(t.advance_if_idle(Lsn(120)));
         assert_eq!(t.confirmed(), Lsn(120));
+    }
+
+    #[test]
+    fn pending_prepare_holds_the_reported_position() {
+        let t = AckTracker::new(Lsn(0));
+        t.set_floor(Lsn(50));
+        assert!(t.hold(7, Lsn(100)));
+        // An ordinary transaction committed after the prepare is acknowledged...
+        t.produced(1);
+        t.committed(1, Lsn(150));
+        t.ack_seq(1);
+        // ...but the position stays at the prepare, also for the idle advance.
+        assert_eq!(t.confirmed(), Lsn(100));
+        assert!(t.is_held());
+        assert!(t.advance_if_idle(Lsn(400)));
+        assert_eq!(t.confirmed(), Lsn(100));
+        assert_eq!(t.positions().acknowledged, Lsn(100));
+        // COMMIT PREPARED produced events 2..3; the hold goes when they are acknowledged.
+        t.produced(3);
+        t.committed(3, Lsn(500));
+        t.resolved(7, Lsn(500));
+        t.ack_seq(2);
+        assert_eq!(t.confirmed(), Lsn(100));
+        t.ack_seq(3);
+        assert_eq!(t.confirmed(), Lsn(500));
+        assert!(!t.is_held());
+    }
+
+    #[test]
+    fn prepare_behind_the_position_is_not_held() {
+        let t = AckTracker::new(Lsn(0));
+        t.set_floor(Lsn(300));
+        // Sent whole at COMMIT PREPARED: holding would move the slot backwards.
+        assert!(!t.hold(1, Lsn(200)));
+        t.produced(1);
+        t.committed(1, Lsn(400));
+        t.ack_seq(1);
+        assert_eq!(t.confirmed(), Lsn(400));
+        assert!(!t.hold(2, Lsn(350)));
+        assert!(t.hold(3, Lsn(450)));
+        // A rollback releases the hold once what came before is acknowledged.
+        t.produced(2);
+        t.committed(2, Lsn(470));
+        t.resolved(3, Lsn(480));
+        assert_eq!(t.confirmed(), Lsn(400));
+        t.ack_lsn(Lsn(480));
+        assert_eq!(t.confirmed(), Lsn(480));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Catalog queries on a regular (non-replication) connection: server checks, publication and
 //! slot management, primary keys and type details that pgoutput does not send.
 
+use pgoutput::Lsn;
+
 use crate::{
     config::{NameFilter, Operation, PublicationAutocreate, ReplicationConfig},
     conn::{quote_ident, quote_literal, PgConnection},
@@ -176,12 +178,22 @@ pub(crate) struct SlotRow {
     pub plugin: String,
     pub database: String,
     pub active_pid: Option<u32>,
+    /// Whether prepared transactions are decoded at PREPARE time (PostgreSQL 14+).
+    pub two_phase: bool,
+    /// Where the slot resumes; `None` before it reached a consistent point.
+    pub confirmed_flush: Option<Lsn>,
 }
 
 pub(crate) async fn find_slot(conn: &mut PgConnection, name: &str) -> Result<Option<SlotRow>> {
+    let two_phase = if conn.server_version_num() >= 140000 {
+        "two_phase"
+    } else {
+        "false"
+    };
     let rows = conn
         .simple_query(&format!(
-            "SELECT coalesce(plugin, ''), coalesce(database, ''), active_pid \
+            "SELECT coalesce(plugin, ''), coalesce(database, ''), active_pid, {two_phase}, \
+             confirmed_flush_lsn \
              FROM pg_catalog.pg_replication_slots WHERE slot_name = {}",
             quote_literal(name)
         ))
@@ -190,6 +202,8 @@ pub(crate) async fn find_slot(conn: &mut PgConnection, name: &str) -> Result<Opt
         plugin: r.get(0).unwrap_or("").to_string(),
         database: r.get(1).unwrap_or("").to_string(),
         active_pid: r.get(2).and_then(|p| p.parse().ok()),
+        two_phase: r.get(3) == Some("t"),
+        confirmed_flush: r.get(4).and_then(|l| l.parse().ok()),
     }))
 }
 

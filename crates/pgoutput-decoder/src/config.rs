@@ -283,6 +283,14 @@ pub struct ReplicationConfig {
     /// Memory for streamed transactions awaiting their commit; past it they go to a temporary
     /// file. Default 64 MiB.
     pub stream_buffer_bytes: usize,
+    /// Decode prepared transactions at `PREPARE TRANSACTION` time (`two_phase`, PostgreSQL
+    /// 15+): the slot is created with two-phase enabled and replication starts with
+    /// `two_phase 'on'`. A prepared transaction is not a committed one: its changes are held
+    /// (in memory up to [`stream_buffer_bytes`](Self::stream_buffer_bytes), then in a temporary
+    /// file) and emitted as an ordinary transaction at `COMMIT PREPARED`, or dropped at
+    /// `ROLLBACK PREPARED`. While one is pending, the position confirmed to the server stays at
+    /// or before its PREPARE so that a restart decodes it again. Default false.
+    pub two_phase: bool,
     /// `heartbeat.interval.ms`: how often to run [`heartbeat_action_query`](Self::heartbeat_action_query)
     /// (off by default).
     pub heartbeat_interval: Option<Duration>,
@@ -319,6 +327,7 @@ impl ReplicationConfig {
             reconnect: ReconnectPolicy::default(),
             streaming: true,
             stream_buffer_bytes: 64 << 20,
+            two_phase: false,
             heartbeat_interval: None,
             heartbeat_action_query: None,
         }

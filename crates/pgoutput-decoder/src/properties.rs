@@ -217,6 +217,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "reconnect.max.delay.ms",
     "streaming.enabled",
     "streaming.buffer.bytes",
+    "two.phase.enabled",
     "plugin.name",
     "slot.create",
     "start.lsn",
@@ -374,6 +375,7 @@ fn load(
             }
             "streaming.enabled" => config.streaming = parse_bool(k, v)?,
             "streaming.buffer.bytes" => config.stream_buffer_bytes = parse(k, v)?,
+            "two.phase.enabled" => config.two_phase = parse_bool(k, v)?,
             _ if k == "plugin.name" => {}
             _ if UNSUPPORTED
                 .iter()
@@ -536,6 +538,15 @@ mod tests {
             !format!("{c:?}").contains("secret"),
             "password must not leak into Debug"
         );
+    }
+
+    #[test]
+    fn two_phase_key_sets_the_option() {
+        let c = |text: &str| config_from_properties(&props(text)).map(|l| l.config.two_phase);
+        assert!(!c("topic.prefix=x\n").unwrap());
+        assert!(c("topic.prefix=x\ntwo.phase.enabled=true\n").unwrap());
+        let e = c("topic.prefix=x\ntwo.phase.enabled=yes\n").unwrap_err();
+        assert!(e.to_string().contains("two.phase.enabled"), "{e}");
     }
 
     #[test]

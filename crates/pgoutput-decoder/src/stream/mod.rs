@@ -76,6 +76,9 @@ impl ChangeStream {
         let started = setup::start(&config).await?;
         let (reader, writer) = started.stream.split();
         let acks = AckTracker::new(started.start_lsn);
+        if let Some(lsn) = started.slot_confirmed {
+            acks.set_floor(lsn);
+        }
         // The queue is counted in batches; max_queue_size/max_batch_size of them hold at most
         // max_queue_size events.
         let depth = (config.max_queue_size / config.max_batch_size).max(1);

@@ -5,7 +5,7 @@
 //! a slow consumer slows reading (the server buffers, then pauses decoding) but never starves
 //! the feedback that keeps `wal_sender_timeout` from firing.
 
-use std::time::Instant;
+use std::{collections::HashMap, time::Instant};
 
 use bytes::BytesMut;
 use pgoutput::{
@@ -76,8 +76,23 @@ struct State {
     stream_xid: Option<u32>,
     /// Chunks of streamed transactions awaiting their commit.
     spool: Spool,
-    /// A committed streamed transaction being turned into events, a slice at a time.
-    replay: Option<(Replay, pgoutput::StreamCommit)>,
+    /// A committed streamed or prepared transaction being turned into events, a slice at a
+    /// time.
+    replay: Option<Replaying>,
+    /// The prepared transaction whose messages are arriving (between BEGIN PREPARE and
+    /// PREPARE).
+    preparing: Option<u32>,
+    /// Prepared transactions received on this connection and not yet resolved, by xid: where
+    /// their BEGIN PREPARE arrived (`None` for a streamed one), for the BEGIN event's id.
+    prepared: HashMap<u32, Option<Lsn>>,
+}
+
+/// A transaction being replayed from the spool.
+struct Replaying {
+    replay: Replay,
+    commit: pgoutput::StreamCommit,
+    /// It was prepared: its hold on the confirmed position goes once it is acknowledged.
+    prepared: bool,
 }
 
 /// Messages replayed per step, so status updates and queue hand-offs keep flowing during the
@@ -101,6 +116,8 @@ impl Session {
             stream_xid: None,
             spool: Spool::new(self.config.stream_buffer_bytes),
             replay: None,
+            preparing: None,
+            prepared: HashMap::new(),
         };
         state.decoder = Decoder::new(state.proto_version);
         loop {
@@ -176,7 +193,15 @@ impl Session {
                     state.stream_xid = None;
                     state.spool.clear();
                     state.replay = None;
+                    // Pending prepared transactions come again too: the confirmed position
+                    // never passed their PREPARE (ack.rs), so what was held for them is
+                    // dropped here and rebuilt from what the server sends.
+                    state.preparing = None;
+                    state.prepared.clear();
+                    self.acks.set_in_transaction(false);
                     state.last_status = Instant::now();
+                    // Tell the new connection the confirmed position at least once.
+                    state.last_sent_flush = Lsn::ZERO;
                     tracing::info!(
                         attempts = attempt,
                         seconds = lost_at.elapsed().as_secs_f64(),
@@ -305,7 +330,77 @@ impl Session {
                         state
                             .assembler
                             .handle(c.commit_lsn, begin, &state.relations, pending)?;
-                        state.replay = Some((replay, c));
+                        state.replay = Some(Replaying {
+                            replay,
+                            commit: c,
+                            prepared: false,
+                        });
+                    }
+                    Message::BeginPrepare(b) => {
+                        // Sent again after a reconnect: start over.
+                        state.spool.begin_unstreamed(b.xid);
+                        state.preparing = Some(b.xid);
+                        state.prepared.insert(b.xid, Some(x.wal_start));
+                        self.acks.set_in_transaction(true);
+                        self.hold(b.xid, b.prepare_lsn);
+                    }
+                    Message::Prepare(p) => {
+                        state.preparing = None;
+                        self.acks.set_in_transaction(false);
+                        tracing::debug!(xid = p.xid, gid = p.gid.as_str(), prepare_lsn = %p.prepare_lsn, "transaction prepared: held until COMMIT PREPARED");
+                    }
+                    Message::StreamPrepare(p) => {
+                        state.prepared.insert(p.xid, None);
+                        self.hold(p.xid, p.prepare_lsn);
+                        tracing::debug!(xid = p.xid, gid = p.gid.as_str(), prepare_lsn = %p.prepare_lsn, "streamed transaction prepared: held until COMMIT PREPARED");
+                    }
+                    Message::CommitPrepared(c) => {
+                        let Some(begin_lsn) = state.prepared.remove(&c.xid) else {
+                            // Its PREPARE lies before where this connection started and the
+                            // server decided not to send it again.
+                            tracing::warn!(xid = c.xid, gid = c.gid.as_str(), commit_lsn = %c.commit_lsn, "COMMIT PREPARED of a transaction whose PREPARE was not received: its changes cannot be delivered");
+                            state.spool.abort(c.xid, c.xid);
+                            self.acks.resolved(c.xid, c.end_lsn);
+                            return Ok(());
+                        };
+                        let replay = state.spool.take(c.xid)?;
+                        if replay.is_empty() {
+                            // Nothing published: like an empty transaction, no events.
+                            self.acks.resolved(c.xid, c.end_lsn);
+                            return Ok(());
+                        }
+                        let begin = Message::Begin(pgoutput::Begin {
+                            final_lsn: c.commit_lsn,
+                            commit_time: c.commit_time,
+                            xid: c.xid,
+                        });
+                        state.assembler.handle(
+                            begin_lsn.unwrap_or(c.commit_lsn),
+                            begin,
+                            &state.relations,
+                            pending,
+                        )?;
+                        state.replay = Some(Replaying {
+                            replay,
+                            commit: pgoutput::StreamCommit {
+                                xid: c.xid,
+                                flags: c.flags,
+                                commit_lsn: c.commit_lsn,
+                                end_lsn: c.end_lsn,
+                                commit_time: c.commit_time,
+                            },
+                            prepared: true,
+                        });
+                    }
+                    Message::RollbackPrepared(r) => {
+                        state.prepared.remove(&r.xid);
+                        state.spool.abort(r.xid, r.xid);
+                        self.acks.resolved(r.xid, r.rollback_end_lsn);
+                        tracing::debug!(
+                            xid = r.xid,
+                            gid = r.gid.as_str(),
+                            "prepared transaction rolled back: its changes are dropped"
+                        );
                     }
                     Message::LogicalMessage(m) if in_stream && !m.transactional => {
                         state.assembler.handle(
@@ -324,12 +419,20 @@ impl Session {
                         })?;
                         state.spool.push(xid, x.wal_start, x.data)?;
                     }
+                    // Inside BEGIN PREPARE ... PREPARE: relations are needed by what follows
+                    // in any transaction, so they take effect now; changes wait.
+                    message if state.preparing.is_some() && held_until_commit(&message) => {
+                        let xid = state.preparing.expect("checked");
+                        state.spool.push(xid, x.wal_start, x.data)?;
+                    }
                     message => self.apply(state, x.wal_start, message, pending).await?,
                 }
             }
             ReplicationMessage::PrimaryKeepalive(k) => {
                 self.acks.received(k.wal_end);
-                let idle = pending.is_empty() && !state.assembler.in_transaction();
+                let idle = pending.is_empty()
+                    && !state.assembler.in_transaction()
+                    && state.preparing.is_none();
                 if idle && self.acks.advance_if_idle(k.wal_end) {
                     tracing::trace!(lsn = %k.wal_end, "idle: confirming the server's WAL end");
                 }
@@ -396,12 +499,13 @@ impl Session {
     async fn replay_slice(&mut self, state: &mut State, pending: &mut Vec<Event>) -> Result<()> {
         let max_batch = self.config.max_batch_size;
         for _ in 0..REPLAY_SLICE {
-            let Some((replay, commit)) = state.replay.as_mut() else {
+            let Some(Replaying { replay, commit, .. }) = state.replay.as_mut() else {
                 return Ok(());
             };
             match replay.next_message()? {
                 Some((lsn, raw)) => {
-                    let message = pgoutput::decode_message(raw, true, state.proto_version)?;
+                    let message =
+                        pgoutput::decode_message(raw, replay.streamed, state.proto_version)?;
                     if message
                         .xid()
                         .is_some_and(|x| replay.aborted_subxids.contains(&x))
@@ -412,7 +516,7 @@ impl Session {
                 }
                 None => {
                     let c = commit.clone();
-                    state.replay = None;
+                    let prepared = state.replay.take().is_some_and(|r| r.prepared);
                     let end = Message::Commit(pgoutput::Commit {
                         flags: c.flags,
                         commit_lsn: c.commit_lsn,
@@ -422,6 +526,9 @@ impl Session {
                     state
                         .assembler
                         .handle(c.commit_lsn, end, &state.relations, pending)?;
+                    if prepared {
+                        self.acks.resolved(c.xid, c.end_lsn);
+                    }
                     return Ok(());
                 }
             }
@@ -430,6 +537,15 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the confirmed position at or before a pending prepared transaction's PREPARE.
+    fn hold(&self, xid: u32, prepare_lsn: Lsn) {
+        if !self.acks.hold(xid, prepare_lsn) {
+            // Prepared before the slot's confirmed position (before two-phase decoding began
+            // for it): the server sends it whole again at COMMIT PREPARED if we restart.
+            tracing::debug!(xid, prepare_lsn = %prepare_lsn, "prepared transaction behind the confirmed position: no hold needed");
+        }
     }
 
     async fn table_schema(&mut self, rel: &pgoutput::Relation) -> Result<TableSchema> {
@@ -485,12 +601,22 @@ impl Session {
     async fn send_status(&mut self, state: &mut State, reply_requested: bool) -> Result<()> {
         let positions = self.acks.positions();
         let flush = self.acks.confirmed();
+        // While a pending prepared transaction holds the position back, the server has heard
+        // the held position once; after that the update carries no flush position at all
+        // (0, as pg_receivewal sends). The slot keeps what it had, and a walsender told to
+        // shut down compares the write position with what it sent instead, so a fast
+        // shutdown does not wait for a COMMIT PREPARED that may be hours away.
+        let reported = if self.acks.is_held() && flush == state.last_sent_flush {
+            Lsn::ZERO
+        } else {
+            flush
+        };
         state.status_buf.clear();
         encode_standby_status_update(
             &mut state.status_buf,
             positions.received.max(flush),
-            flush,
-            flush,
+            reported,
+            reported,
             pgoutput::unix_to_pg_micros(now_us()),
             reply_requested,
         );
@@ -501,6 +627,15 @@ impl Session {
         }
         state.last_status = Instant::now();
         Ok(())
+    }
+}
+
+/// The messages of a prepared transaction that wait for its COMMIT PREPARED.
+fn held_until_commit(message: &Message) -> bool {
+    match message {
+        Message::Insert(_) | Message::Update(_) | Message::Delete(_) | Message::Truncate(_) => true,
+        Message::LogicalMessage(m) => m.transactional,
+        _ => false,
     }
 }
 

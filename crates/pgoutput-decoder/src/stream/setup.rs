@@ -22,16 +22,58 @@ pub(crate) struct Started {
     pub stream: conn::ReplicationStream,
     pub server: ServerInfo,
     pub start_lsn: Lsn,
+    /// The slot's confirmed position before streaming started (its consistent point when
+    /// just created), if known.
+    pub slot_confirmed: Option<Lsn>,
 }
 
-/// pgoutput protocol version: 2 (streaming of in-progress transactions) on PostgreSQL 14+
-/// when streaming is enabled, else 1.
+/// pgoutput protocol version: 3 (two-phase commit) on PostgreSQL 15+ when two-phase decoding
+/// is enabled, 2 (streaming of in-progress transactions) on PostgreSQL 14+ when streaming is
+/// enabled, else 1.
 pub(crate) fn protocol_version(config: &ReplicationConfig, server_version: u32) -> u32 {
-    if config.streaming && server_version >= 140000 {
+    if config.two_phase && server_version >= 150000 {
+        3
+    } else if config.streaming && server_version >= 140000 {
         2
     } else {
         1
     }
+}
+
+/// Two-phase decoding needs the `two_phase` option of pgoutput, new in PostgreSQL 15.
+pub(crate) fn check_two_phase_supported(
+    config: &ReplicationConfig,
+    server_version: u32,
+) -> Result<()> {
+    if config.two_phase && server_version < 150000 {
+        return Err(Error::new(
+            ErrorKind::ServerConfiguration,
+            format!(
+                "two-phase decoding (two.phase.enabled) needs PostgreSQL 15 or later, but the \
+                 server is {}.{}: upgrade the server, or turn two-phase decoding off (prepared \
+                 transactions are then delivered at COMMIT PREPARED)",
+                server_version / 10000,
+                server_version % 10000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A slot created without two-phase cannot be used with it: PostgreSQL would switch two-phase
+/// on for the slot for good at this START_REPLICATION (from PostgreSQL 15 on, a client that
+/// asks for `two_phase` turns it on permanently, with `two_phase_at` at the start position),
+/// so say what to do instead of changing the slot behind the user's back.
+fn slot_without_two_phase(slot: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "replication slot \"{slot}\" was created without two-phase decoding \
+             (pg_replication_slots.two_phase is false), but two.phase.enabled is true: drop the \
+             slot (SELECT pg_drop_replication_slot('{slot}')) and let the stream create it again \
+             with slot.create=true, or use a new slot.name; or turn two-phase decoding off"
+        ),
+    )
 }
 
 /// The pgoutput options for START_REPLICATION, chosen by server version.
@@ -46,7 +88,7 @@ pub(crate) fn pgoutput_options(
         ("proto_version", proto.to_string()),
         ("publication_names", quote_ident(&config.publication_name)),
     ];
-    if proto >= 2 {
+    if proto >= 2 && config.streaming {
         // Large transactions arrive in chunks as they happen instead of spilling to the
         // server's disk until commit; the stream buffers them (spool.rs).
         options.push(("streaming", "on".to_string()));
@@ -55,6 +97,11 @@ pub(crate) fn pgoutput_options(
         // Logical decoding messages (pg_logical_emit_message) are sent only when asked.
         options.push(("messages", "true".to_string()));
     }
+    if proto >= 3 {
+        // Prepared transactions arrive at PREPARE TRANSACTION; the stream holds them until
+        // COMMIT PREPARED (spool.rs) and keeps the slot from passing their PREPARE (ack.rs).
+        options.push(("two_phase", "on".to_string()));
+    }
     options
 }
 
@@ -62,12 +109,14 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     config.validate()?;
     let mut catalog = PgConnection::connect(&config.connection, false).await?;
     let server = catalog::check_server(&mut catalog).await?;
+    check_two_phase_supported(config, server.version_num)?;
     catalog::ensure_publication(&mut catalog, config).await?;
     let slot = &config.slot_name;
     let db = &config.connection.dbname;
 
     let deadline = Instant::now() + SLOT_BUSY_WAIT;
     let mut need_create = false;
+    let mut slot_confirmed = None;
     loop {
         match catalog::find_slot(&mut catalog, slot).await? {
             None if config.create_slot => {
@@ -89,23 +138,39 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
                     row.database
                 )))
             }
+            Some(row) if config.two_phase && !row.two_phase => {
+                return Err(slot_without_two_phase(slot))
+            }
             Some(row) => match row.active_pid {
                 Some(pid) if Instant::now() < deadline => {
                     tracing::info!(slot = %slot, pid, "slot is still held by another connection; waiting");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Some(pid) => return Err(slot_in_use(slot, pid)),
-                None => break,
+                None => {
+                    if row.two_phase && !config.two_phase {
+                        // The server sends prepared transactions at PREPARE for such a slot
+                        // whatever we ask; the stream holds them until COMMIT PREPARED all
+                        // the same.
+                        tracing::info!(slot = %slot, "the slot decodes prepared transactions at PREPARE (two_phase); handling them although two.phase.enabled is false");
+                    }
+                    slot_confirmed = row.confirmed_flush;
+                    break;
+                }
             },
         }
     }
 
     let mut repl = PgConnection::connect(&config.connection, true).await?;
     if need_create {
-        let options = CreateSlotOptions::default();
+        let options = CreateSlotOptions {
+            two_phase: config.two_phase,
+            ..CreateSlotOptions::default()
+        };
         match repl.create_logical_slot(slot, &options).await {
             Ok(info) => {
-                tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), "created replication slot")
+                slot_confirmed = Some(Lsn(info.consistent_point));
+                tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), two_phase = config.two_phase, "created replication slot")
             }
             // Someone created it between our check and now: use theirs.
             Err(e) if e.code() == Some("42710") => {}
@@ -124,6 +189,7 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
         stream,
         server,
         start_lsn,
+        slot_confirmed,
     })
 }
 
@@ -177,5 +243,47 @@ pub(crate) fn classify(e: Error, config: &ReplicationConfig) -> Error {
         )
         .with_db_error(db),
         _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::ConnectParams;
+
+    fn config(two_phase: bool, streaming: bool) -> ReplicationConfig {
+        let mut c = ReplicationConfig::new(ConnectParams::from_dsn("host=h dbname=d").unwrap());
+        c.two_phase = two_phase;
+        c.streaming = streaming;
+        c
+    }
+
+    #[test]
+    fn two_phase_asks_for_protocol_3_and_the_option() {
+        let c = config(true, true);
+        assert_eq!(protocol_version(&c, 150004), 3);
+        let options = pgoutput_options(&c, 150004);
+        assert!(options.contains(&("two_phase", "on".into())));
+        assert!(options.contains(&("streaming", "on".into())));
+        let c = config(true, false);
+        let options = pgoutput_options(&c, 160000);
+        assert!(options.contains(&("proto_version", "3".into())));
+        assert!(!options.iter().any(|(k, _)| *k == "streaming"));
+        // Off: nothing changes.
+        let c = config(false, true);
+        assert_eq!(protocol_version(&c, 150004), 2);
+        assert!(!pgoutput_options(&c, 150004)
+            .iter()
+            .any(|(k, _)| *k == "two_phase"));
+    }
+
+    #[test]
+    fn two_phase_before_postgres_15_is_a_clear_error() {
+        let e = check_two_phase_supported(&config(true, true), 140011).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ServerConfiguration);
+        assert!(e.to_string().contains("PostgreSQL 15 or later"), "{e}");
+        assert!(e.to_string().contains("14.11"), "{e}");
+        assert!(check_two_phase_supported(&config(false, true), 140011).is_ok());
+        assert!(check_two_phase_supported(&config(true, true), 150000).is_ok());
     }
 }

@@ -5,6 +5,9 @@
 //! transaction being added to moves to an unnamed temporary file. On commit the raw messages
 //! are replayed through the decoder as one ordinary transaction; on abort they are dropped
 //! (whole transaction, or one subtransaction's changes).
+//!
+//! With two-phase decoding, prepared transactions wait here too, from BEGIN PREPARE (or their
+//! streamed chunks) until COMMIT PREPARED replays them or ROLLBACK PREPARED drops them.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -23,6 +26,9 @@ struct SpooledTransaction {
     memory_bytes: usize,
     file: Option<BufWriter<File>>,
     aborted_subxids: HashSet<u32>,
+    /// Messages sent outside a stream block (a prepared transaction's BEGIN PREPARE ...
+    /// PREPARE): their data messages carry no leading xid.
+    unstreamed: bool,
 }
 
 /// Open streamed transactions by top-level xid.
@@ -55,7 +61,21 @@ impl Spool {
         self.memory_bytes
     }
 
-    /// Adds one raw message (still carrying its xid prefix) of streamed transaction `xid`.
+    /// Starts (or starts again, dropping what was held) the prepared transaction `xid` whose
+    /// messages arrive outside stream blocks, between BEGIN PREPARE and PREPARE.
+    pub(crate) fn begin_unstreamed(&mut self, xid: u32) {
+        self.abort(xid, xid);
+        self.transactions.insert(
+            xid,
+            SpooledTransaction {
+                unstreamed: true,
+                ..SpooledTransaction::default()
+            },
+        );
+    }
+
+    /// Adds one raw message (still carrying its xid prefix) of streamed transaction `xid`, or
+    /// of a prepared transaction started with [`begin_unstreamed`](Self::begin_unstreamed).
     pub(crate) fn push(&mut self, xid: u32, lsn: Lsn, raw: Bytes) -> Result<()> {
         let tx = self.transactions.entry(xid).or_default();
         if let Some(file) = tx.file.as_mut() {
@@ -116,6 +136,7 @@ impl Spool {
             file,
             memory: tx.memory.into(),
             aborted_subxids: tx.aborted_subxids,
+            streamed: !tx.unstreamed,
         })
     }
 
@@ -141,9 +162,16 @@ pub(crate) struct Replay {
     file: Option<BufReader<File>>,
     memory: VecDeque<(Lsn, Bytes)>,
     pub(crate) aborted_subxids: HashSet<u32>,
+    /// Whether the messages were sent inside stream blocks (with a leading xid).
+    pub(crate) streamed: bool,
 }
 
 impl Replay {
+    /// Whether there is nothing to replay.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.file.is_none() && self.memory.is_empty()
+    }
+
     /// The next message, or `None` at the end.
     pub(crate) fn next_message(&mut self) -> Result<Option<(Lsn, Bytes)>> {
         if let Some(file) = self.file.as_mut() {
@@ -205,5 +233,19 @@ mod tests {
         spool.abort(7, 7);
         assert_eq!(spool.memory_bytes(), 0);
         assert!(drain(spool.take(7).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn a_prepared_transaction_sent_again_replaces_what_was_held() {
+        let mut spool = Spool::new(1 << 20);
+        spool.begin_unstreamed(9);
+        spool.push(9, Lsn(1), Bytes::from_static(b"old")).unwrap();
+        spool.begin_unstreamed(9);
+        spool.push(9, Lsn(1), Bytes::from_static(b"new")).unwrap();
+        assert_eq!(spool.memory_bytes(), 3);
+        let replay = spool.take(9).unwrap();
+        assert!(!replay.streamed && !replay.is_empty());
+        assert_eq!(drain(replay), [(Lsn(1), Bytes::from_static(b"new"))]);
+        assert_eq!(spool.memory_bytes(), 0);
     }
 }
