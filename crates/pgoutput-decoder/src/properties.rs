@@ -181,6 +181,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "database.sslmode",
     "database.sslrootcert",
     "database.connect.timeout.ms",
+    "database.target.session.attrs",
     "topic.prefix",
     "slot.name",
     "publication.name",
@@ -218,6 +219,8 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "streaming.buffer.bytes",
     "plugin.name",
     "slot.create",
+    "slot.failover",
+    "receive.timeout.ms",
     "start.lsn",
 ];
 
@@ -273,13 +276,16 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     // Debezium creates a missing slot; so does this loader.
     config.create_slot = true;
     let mut topic_prefix_set = false;
+    let (mut hostname, mut port) = (None::<String>, None::<String>);
 
     for (key, value) in props {
         let k = key.as_str();
         let v = value.as_str();
         match k {
-            "database.hostname" => connection.host = v.trim().to_string(),
-            "database.port" => connection.port = parse(k, v)?,
+            // Lists (`a,b` and `5432,5433`) name several hosts, matched up after the loop.
+            "database.hostname" => hostname = Some(v.trim().to_string()),
+            "database.port" => port = Some(v.trim().to_string()),
+            "database.target.session.attrs" => connection.target_session_attrs = parse(k, v)?,
             "database.user" => connection.user = v.trim().to_string(),
             "database.password" => {
                 connection.password = Some(Password::new(v.to_string()));
@@ -296,6 +302,7 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             }
             "slot.name" => config.slot_name = v.trim().to_string(),
             "slot.create" => config.create_slot = parse_bool(k, v)?,
+            "slot.failover" => config.slot_failover = parse_bool(k, v)?,
             "start.lsn" => config.start_lsn = Some(parse::<Lsn>(k, v)?),
             "publication.name" => config.publication_name = v.trim().to_string(),
             "publication.autocreate.mode" => config.publication_autocreate = parse(k, v)?,
@@ -350,6 +357,11 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
             }
             "retriable.restart.connector.wait.ms" => {
                 config.reconnect.initial_delay = Duration::from_millis(parse(k, v)?)
+            }
+            "receive.timeout.ms" => {
+                // -1: twice the server's wal_sender_timeout (the default); 0: off.
+                let ms: i64 = parse(k, v)?;
+                config.receive_timeout = u64::try_from(ms).ok().map(Duration::from_millis);
             }
             "reconnect.max.delay.ms" => {
                 config.reconnect.max_delay = Duration::from_millis(parse(k, v)?)
@@ -411,6 +423,9 @@ pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     config.columns = NameFilter::new(&c_inc, &c_exc, "column")?;
     config.convert.validate()?;
     config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
+    connection
+        .set_host_lists(hostname.as_deref(), port.as_deref())
+        .map_err(|e| Error::config(format!("database.hostname/database.port: {}", e.message())))?;
     connection.apply_env_and_passfile()?;
     config.connection = connection;
     config.validate()?;
