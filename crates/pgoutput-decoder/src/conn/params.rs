@@ -312,7 +312,10 @@ impl ConnectParams {
     /// `postgres://`, percent-encoded components, `[::1]` for IPv6) and
     /// `host=h port=5432 dbname='my db' password='it\'s'`. An empty string means all
     /// defaults. Supported keys: host, port, user, password, dbname, sslmode, sslrootcert,
-    /// connect_timeout (seconds), application_name, keepalives (0/1).
+    /// connect_timeout (seconds), application_name, keepalives (0/1), target_session_attrs.
+    /// Several hosts are comma-separated (`host=a,b port=5432,5433`, with one port for all
+    /// or one per host; `postgresql://a:5432,b:5433/db`); see
+    /// [`alternate_hosts`](Self::alternate_hosts).
     pub fn from_dsn(dsn: &str) -> Result<Self> {
         Self::from_dsn_with_env(dsn, &|name| std::env::var(name).ok())
     }
@@ -554,7 +557,11 @@ impl ConnectParams {
 
     /// Sets the host and port lists (`a,b` and `5432,5433`, either may be absent) and
     /// matches them up, as the `host` and `port` keys of a connection string do.
-    pub(crate) fn set_host_lists(&mut self, hosts: Option<&str>, ports: Option<&str>) -> Result<()> {
+    pub(crate) fn set_host_lists(
+        &mut self,
+        hosts: Option<&str>,
+        ports: Option<&str>,
+    ) -> Result<()> {
         let mut given = Given::default();
         if let Some(hosts) = hosts {
             self.set("host", hosts, &mut given)?;
@@ -580,7 +587,13 @@ impl ConnectParams {
         let names: Vec<String> = match hosts {
             Some(list) => list
                 .into_iter()
-                .map(|h| if h.is_empty() { defaults.host.clone() } else { h })
+                .map(|h| {
+                    if h.is_empty() {
+                        defaults.host.clone()
+                    } else {
+                        h
+                    }
+                })
                 .collect(),
             None => current.iter().map(|(h, _)| h.clone()).collect(),
         };
