@@ -529,6 +529,41 @@ mod tests {
     }
 
     #[test]
+    fn several_hosts_failover_slot_and_receive_timeout() {
+        let c = config_from_properties(&props(
+            "topic.prefix=x\ndatabase.port=5432,5433\ndatabase.hostname=db1,db2\n\
+             database.target.session.attrs=read-write\nslot.failover=true\n\
+             receive.timeout.ms=1500\n",
+        ))
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.connection.hosts(),
+            [("db1".to_owned(), 5432), ("db2".to_owned(), 5433)]
+        );
+        assert_eq!(
+            c.connection.target_session_attrs,
+            crate::conn::TargetSessionAttrs::ReadWrite
+        );
+        assert!(c.slot_failover);
+        assert_eq!(c.receive_timeout, Some(Duration::from_millis(1500)));
+        let c = config_from_properties(&props("topic.prefix=x\nreceive.timeout.ms=-1\n"))
+            .unwrap()
+            .config;
+        assert_eq!(c.receive_timeout, None);
+        assert!(!c.slot_failover);
+        let e = config_from_properties(&props(
+            "topic.prefix=x\ndatabase.hostname=a,b,c\ndatabase.port=1,2\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not match 2 port numbers to 3 hosts"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_suggestions() {
         let e = config_from_properties(&props("topic.prefix=x\nslot.nme=a\n")).unwrap_err();
         assert!(

@@ -10,9 +10,9 @@ use tokio::io::AsyncWriteExt;
 
 use super::{
     auth::{self, AuthMethod},
+    errors::Target,
     errors::{log_notice, ServerCtx},
     frame::{self, parse_error_fields, tag, Body, Frame},
-    errors::Target,
     params::{ConnectParams, SslMode, TargetSessionAttrs},
     rows::{parse_data_row, parse_row_description, SimpleRow},
     socket::{self, with_limit},
