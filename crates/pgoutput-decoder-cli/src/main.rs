@@ -54,6 +54,15 @@ struct StreamArgs {
     /// Create the slot when it does not exist.
     #[arg(long)]
     create_slot: bool,
+    /// Create the slot as a failover slot (slot.failover; PostgreSQL 17+), kept in sync on
+    /// standbys with sync_replication_slots = on.
+    #[arg(long)]
+    slot_failover: bool,
+    /// Seconds without anything from the server before the connection counts as dead and
+    /// the stream reconnects (receive.timeout.ms; default: twice the server's
+    /// wal_sender_timeout; 0 = off).
+    #[arg(long, value_name = "SECS")]
+    receive_timeout: Option<f64>,
     /// Create the publication (FOR ALL TABLES) when it does not exist.
     #[arg(long)]
     create_publication: bool,

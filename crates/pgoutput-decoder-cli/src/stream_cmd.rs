@@ -57,6 +57,18 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     if args.two_phase {
         config.two_phase = true;
     }
+    if args.slot_failover {
+        config.slot_failover = true;
+    }
+    if let Some(secs) = args.receive_timeout {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "--receive-timeout must be zero (off) or a positive number of seconds, not {secs}"
+            )
+            .into());
+        }
+        config.receive_timeout = Some(std::time::Duration::from_secs_f64(secs));
+    }
     if args.create_publication {
         config.publication_autocreate = PublicationAutocreate::AllTables;
     }

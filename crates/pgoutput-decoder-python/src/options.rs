@@ -43,6 +43,7 @@ pub(crate) struct StreamArgs<'py> {
     pub slot_name: String,
     pub start_lsn: Option<Bound<'py, PyAny>>,
     pub create_slot: bool,
+    pub slot_failover: bool,
     pub create_publication: bool,
     pub tables: Option<Bound<'py, PyAny>>,
     pub reconnect: Option<Bound<'py, PyAny>>,
@@ -61,6 +62,7 @@ pub(crate) struct StreamArgs<'py> {
     pub topic_prefix: String,
     pub tombstones_on_delete: bool,
     pub status_interval: f64,
+    pub receive_timeout: Option<f64>,
     pub max_batch_size: i64,
     pub max_queue_size: i64,
     pub two_phase: bool,
@@ -141,10 +143,14 @@ pub(crate) fn connect_params(args: ConnectionArgs) -> PyResult<ConnectParams> {
     // Let the environment fill only what nobody set: rebuild the parameters as a key=value
     // string naming every set field, so `from_dsn` treats them as given.
     let defaults = ConnectParams::default();
+    // Several hosts (from a DSN) are kept as lists.
+    let hosts = params.hosts();
+    let host_list: Vec<&str> = hosts.iter().map(|(h, _)| h.as_str()).collect();
+    let port_list: Vec<String> = hosts.iter().map(|(_, p)| p.to_string()).collect();
     let mut dsn = format!(
         "host={} port={} user={} dbname={} keepalives={}",
-        quote(&params.host),
-        params.port,
+        quote(&host_list.join(",")),
+        port_list.join(","),
         quote(&params.user),
         quote(&params.dbname),
         u8::from(params.keepalives),
@@ -163,6 +169,12 @@ pub(crate) fn connect_params(args: ConnectionArgs) -> PyResult<ConnectParams> {
         dsn.push_str(&format!(
             " connect_timeout={}",
             params.connect_timeout.as_secs()
+        ));
+    }
+    if params.target_session_attrs != defaults.target_session_attrs {
+        dsn.push_str(&format!(
+            " target_session_attrs={}",
+            params.target_session_attrs
         ));
     }
     if params.application_name != defaults.application_name {
@@ -444,6 +456,12 @@ pub(crate) fn replication_config(
     config.topic_prefix = args.topic_prefix.clone();
     config.tombstones_on_delete = args.tombstones_on_delete;
     config.status_interval = seconds("status_interval", args.status_interval, false)?;
+    // None: twice the server's wal_sender_timeout; 0: off.
+    config.receive_timeout = match args.receive_timeout {
+        Some(t) => Some(seconds("receive_timeout", t, true)?),
+        None => None,
+    };
+    config.slot_failover = args.slot_failover;
     let size = |what: &str, n: i64| -> PyResult<usize> {
         usize::try_from(n)
             .ok()

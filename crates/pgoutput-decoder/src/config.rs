@@ -236,6 +236,11 @@ pub struct ReplicationConfig {
     /// Create the slot when it does not exist. Debezium always does; the Python API defaults
     /// to `False` so that a typo in the slot name fails instead of silently starting anew.
     pub create_slot: bool,
+    /// `slot.failover`: create the slot as a failover slot (PostgreSQL 17+, default false), so
+    /// that a physical standby with `sync_replication_slots = on` keeps it in sync and the
+    /// stream can go on from that standby once it is promoted. Applies only when the slot is
+    /// created here.
+    pub slot_failover: bool,
     /// Publication name (`publication.name`, default `dbz_publication`).
     pub publication_name: String,
     /// What to do when the publication does not exist (`publication.autocreate.mode`).
@@ -277,6 +282,18 @@ pub struct ReplicationConfig {
     pub max_queue_bytes: usize,
     /// Reconnection after a lost connection.
     pub reconnect: ReconnectPolicy,
+    /// `receive.timeout.ms`: when nothing arrives from the server for this long, the
+    /// connection is taken for dead and the stream reconnects. This catches connections that
+    /// die without being closed (a crashed host, a network that drops packets, a firewall that
+    /// forgot the connection), which TCP may take many minutes to notice. Half-way through,
+    /// the stream asks the server for a keepalive, so an idle but healthy server always
+    /// answers in time.
+    ///
+    /// `None` (the default): twice the server's `wal_sender_timeout` (read when connecting),
+    /// or off when that is 0. A server that hears nothing from us for `wal_sender_timeout`
+    /// drops the connection itself, so by then the old connection is gone on its side too.
+    /// `Some(Duration::ZERO)` turns the check off.
+    pub receive_timeout: Option<Duration>,
     /// Ask the server to stream large transactions before they commit (pgoutput protocol 2,
     /// PostgreSQL 14+), so they never spill to the server's disk. Default true.
     pub streaming: bool,
@@ -307,6 +324,7 @@ impl ReplicationConfig {
             connection,
             slot_name: "debezium".into(),
             create_slot: false,
+            slot_failover: false,
             publication_name: "dbz_publication".into(),
             publication_autocreate: PublicationAutocreate::AllTables,
             start_lsn: None,
@@ -325,6 +343,7 @@ impl ReplicationConfig {
             max_batch_size: 2048,
             max_queue_bytes: 0,
             reconnect: ReconnectPolicy::default(),
+            receive_timeout: None,
             streaming: true,
             stream_buffer_bytes: 64 << 20,
             two_phase: false,

@@ -181,6 +181,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "database.sslmode",
     "database.sslrootcert",
     "database.connect.timeout.ms",
+    "database.target.session.attrs",
     "topic.prefix",
     "slot.name",
     "publication.name",
@@ -220,6 +221,8 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "two.phase.enabled",
     "plugin.name",
     "slot.create",
+    "slot.failover",
+    "receive.timeout.ms",
     "start.lsn",
 ];
 
@@ -289,13 +292,16 @@ fn load(
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
     let (mut c_inc, mut c_exc, mut m_inc, mut m_exc) = (vec![], vec![], vec![], vec![]);
+    let (mut hostname, mut port) = (None::<String>, None::<String>);
 
     for (key, value) in props {
         let k = key.as_str();
         let v = value.as_str();
         match k {
-            "database.hostname" => connection.host = v.trim().to_string(),
-            "database.port" => connection.port = parse(k, v)?,
+            // Lists (`a,b` and `5432,5433`) name several hosts, matched up after the loop.
+            "database.hostname" => hostname = Some(v.trim().to_string()),
+            "database.port" => port = Some(v.trim().to_string()),
+            "database.target.session.attrs" => connection.target_session_attrs = parse(k, v)?,
             "database.user" => connection.user = v.trim().to_string(),
             "database.password" => {
                 connection.password = Some(Password::new(v.to_string()));
@@ -312,6 +318,7 @@ fn load(
             }
             "slot.name" => config.slot_name = v.trim().to_string(),
             "slot.create" => config.create_slot = parse_bool(k, v)?,
+            "slot.failover" => config.slot_failover = parse_bool(k, v)?,
             "start.lsn" => config.start_lsn = Some(parse::<Lsn>(k, v)?),
             "publication.name" => config.publication_name = v.trim().to_string(),
             "publication.autocreate.mode" => config.publication_autocreate = parse(k, v)?,
@@ -369,6 +376,11 @@ fn load(
             }
             "retriable.restart.connector.wait.ms" => {
                 config.reconnect.initial_delay = Duration::from_millis(parse(k, v)?)
+            }
+            "receive.timeout.ms" => {
+                // -1: twice the server's wal_sender_timeout (the default); 0: off.
+                let ms: i64 = parse(k, v)?;
+                config.receive_timeout = u64::try_from(ms).ok().map(Duration::from_millis);
             }
             "reconnect.max.delay.ms" => {
                 config.reconnect.max_delay = Duration::from_millis(parse(k, v)?)
@@ -438,6 +450,9 @@ fn load(
     if given(&[&m_inc, &m_exc]) {
         config.message_prefixes = NameFilter::new(&m_inc, &m_exc, "message.prefix")?;
     }
+    connection
+        .set_host_lists(hostname.as_deref(), port.as_deref())
+        .map_err(|e| Error::config(format!("database.hostname/database.port: {}", e.message())))?;
     connection.apply_env_and_passfile()?;
     config.connection = connection;
     config.validate()?;
@@ -547,6 +562,41 @@ mod tests {
         assert!(c("topic.prefix=x\ntwo.phase.enabled=true\n").unwrap());
         let e = c("topic.prefix=x\ntwo.phase.enabled=yes\n").unwrap_err();
         assert!(e.to_string().contains("two.phase.enabled"), "{e}");
+    }
+
+    #[test]
+    fn several_hosts_failover_slot_and_receive_timeout() {
+        let c = config_from_properties(&props(
+            "topic.prefix=x\ndatabase.port=5432,5433\ndatabase.hostname=db1,db2\n\
+             database.target.session.attrs=read-write\nslot.failover=true\n\
+             receive.timeout.ms=1500\n",
+        ))
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.connection.hosts(),
+            [("db1".to_owned(), 5432), ("db2".to_owned(), 5433)]
+        );
+        assert_eq!(
+            c.connection.target_session_attrs,
+            crate::conn::TargetSessionAttrs::ReadWrite
+        );
+        assert!(c.slot_failover);
+        assert_eq!(c.receive_timeout, Some(Duration::from_millis(1500)));
+        let c = config_from_properties(&props("topic.prefix=x\nreceive.timeout.ms=-1\n"))
+            .unwrap()
+            .config;
+        assert_eq!(c.receive_timeout, None);
+        assert!(!c.slot_failover);
+        let e = config_from_properties(&props(
+            "topic.prefix=x\ndatabase.hostname=a,b,c\ndatabase.port=1,2\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not match 2 port numbers to 3 hosts"),
+            "{e}"
+        );
     }
 
     #[test]

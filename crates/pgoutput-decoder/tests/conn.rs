@@ -13,11 +13,11 @@ use pgoutput_decoder::{
     conn::{
         format_lsn, publication_names, AuthMethod, ConnectParams, CreateSlotOptions, Password,
         PgConnection, ReplicationReader, ReplicationStream, ReplicationWriter, SnapshotAction,
-        SslMode,
+        SslMode, TargetSessionAttrs,
     },
     ErrorKind,
 };
-use throwaway_postgres::{Cluster, ClusterBuilder};
+use throwaway_postgres::{Cluster, ClusterBuilder, StandbyOptions};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
@@ -357,6 +357,114 @@ async fn unreachable_port_fails_fast_with_connection_error() {
     assert!(msg.contains(&format!("127.0.0.1:{}", params.port)), "{msg}");
     assert!(msg.contains("connection refused"), "{msg}");
     assert!(msg.contains("listen_addresses"), "{msg}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Several hosts and target_session_attrs
+
+/// A hot standby of [`plain`].
+fn standby() -> &'static Cluster {
+    static STANDBY: OnceLock<Cluster> = OnceLock::new();
+    STANDBY.get_or_init(|| {
+        plain()
+            .create_standby(&StandbyOptions::default())
+            .expect("start a standby of the plain cluster")
+    })
+}
+
+/// `host=127.0.0.1,... port=p1,...` for the given ports.
+fn hosts_dsn(ports: &[u16], attrs: &str) -> ConnectParams {
+    let hosts = vec!["127.0.0.1"; ports.len()].join(",");
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    ConnectParams::from_dsn(&format!(
+        "host={hosts} port={} user=postgres dbname=postgres sslmode=disable \
+         target_session_attrs={attrs}",
+        ports.join(",")
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn several_hosts_are_tried_in_order() {
+    let (down, up) = (closed_port().await, plain().port());
+    let params = hosts_dsn(&[down, up], "any");
+    assert_eq!(params.alternate_hosts, [("127.0.0.1".to_owned(), up)]);
+    let mut conn = connect_ok(&params).await;
+    assert_eq!(conn.server(), ("127.0.0.1", up));
+    assert_eq!(current_user(&mut conn).await, "postgres");
+    let repl = connect_replication(&params).await;
+    assert_eq!(repl.server(), ("127.0.0.1", up));
+    // The URI form too.
+    let params = ConnectParams::from_dsn(&format!(
+        "postgresql://postgres@127.0.0.1:{down},127.0.0.1:{up}/postgres?sslmode=disable"
+    ))
+    .unwrap();
+    assert_eq!(connect_ok(&params).await.server(), ("127.0.0.1", up));
+}
+
+#[tokio::test]
+async fn when_no_host_works_the_error_names_each_one() {
+    let (a, b) = (closed_port().await, closed_port().await);
+    let err = connect_err(&hosts_dsn(&[a, b], "any")).await;
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    assert!(err.is_retryable());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("could not connect to any of the 2 hosts"),
+        "{msg}"
+    );
+    assert!(msg.contains(&format!("127.0.0.1:{a}")), "{msg}");
+    assert!(msg.contains(&format!("127.0.0.1:{b}")), "{msg}");
+    assert!(msg.contains("connection refused"), "{msg}");
+}
+
+#[tokio::test]
+async fn target_session_attrs_chooses_primary_or_standby() {
+    let (primary, standby) = (plain().port(), standby().port());
+    // The standby comes first; read-write and primary skip it, on plain and on replication
+    // (walsender) connections alike.
+    for attrs in ["read-write", "primary"] {
+        let params = hosts_dsn(&[standby, primary], attrs);
+        assert_eq!(connect_ok(&params).await.server().1, primary, "{attrs}");
+        assert_eq!(
+            connect_replication(&params).await.server().1,
+            primary,
+            "{attrs}"
+        );
+    }
+    for attrs in ["standby", "read-only"] {
+        let params = hosts_dsn(&[primary, standby], attrs);
+        assert_eq!(connect_ok(&params).await.server().1, standby, "{attrs}");
+        assert_eq!(
+            connect_replication(&params).await.server().1,
+            standby,
+            "{attrs}"
+        );
+    }
+    let params = hosts_dsn(&[standby, primary], "any");
+    assert_eq!(params.target_session_attrs, TargetSessionAttrs::Any);
+    assert_eq!(connect_ok(&params).await.server().1, standby);
+
+    // Only a standby, but a primary wanted: a retryable error (it may be promoted) saying why.
+    let err = connect_err(&hosts_dsn(&[standby], "read-write")).await;
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("server is in hot standby mode"), "{msg}");
+    assert!(msg.contains("target_session_attrs=read-write"), "{msg}");
+    let down = closed_port().await;
+    let err = connect_err(&hosts_dsn(&[down, standby], "primary")).await;
+    let msg = err.to_string();
+    assert!(
+        msg.contains("could not connect to any of the 2 hosts with target_session_attrs=primary"),
+        "{msg}"
+    );
+    assert!(msg.contains(&format!("127.0.0.1:{down}: ")), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "127.0.0.1:{standby}: server is in hot standby mode"
+        )),
+        "{msg}"
+    );
 }
 
 #[tokio::test]

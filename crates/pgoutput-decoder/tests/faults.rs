@@ -295,6 +295,126 @@ async fn connection_cut_mid_transaction_is_resumed_without_gaps_or_duplicates() 
     stream.stop().await.unwrap();
 }
 
+/// A TCP proxy that can turn its open connections into a black hole: they stay open, but
+/// nothing is forwarded in either direction any more, as when a network path dies without
+/// anyone closing the connection. New connections are forwarded normally.
+struct BlackHoleProxy {
+    port: u16,
+    /// Connections accepted before the latest `swallow_all` are black holes.
+    generation: tokio::sync::watch::Sender<usize>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl BlackHoleProxy {
+    async fn start(target_port: u16) -> BlackHoleProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (generation, _) = tokio::sync::watch::channel(0usize);
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (gen_tx, conns) = (generation.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                conns.fetch_add(1, Ordering::SeqCst);
+                let mut gen_rx = gen_tx.subscribe();
+                let born = *gen_rx.borrow();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target_port)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = copy_bidirectional(&mut inbound, &mut outbound) => return,
+                        _ = gen_rx.wait_for(|g| *g > born) => {}
+                    }
+                    // Keep both sockets open and never touch them again: whatever either
+                    // side sends is swallowed, and neither sees the other close.
+                    std::future::pending::<()>().await;
+                    drop((inbound, outbound));
+                });
+            }
+        });
+        BlackHoleProxy {
+            port,
+            generation,
+            connections,
+        }
+    }
+
+    fn swallow_all(&self) {
+        self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+/// The server drops a connection that stopped answering (wal_sender_timeout), but nothing
+/// tells our side: the network path is a black hole. The receive timeout (by default twice
+/// the server's wal_sender_timeout) notices, and the stream reconnects and goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn black_hole_after_wal_sender_timeout_is_noticed_and_resumed() {
+    let pg = Arc::new(
+        ClusterBuilder::new()
+            .setting("wal_sender_timeout", "2s")
+            .start()
+            .unwrap(),
+    );
+    prepare(&pg);
+    let proxy = BlackHoleProxy::start(pg.port()).await;
+    // receive_timeout left at its default: 2 x wal_sender_timeout = 4 s.
+    let mut stream = ChangeStream::connect(config("127.0.0.1", proxy.port, "db"))
+        .await
+        .unwrap();
+    let workload = spawn_workload(pg.clone(), 1, 600);
+    let mut seen = BTreeMap::new();
+    while seen.len() < 200 {
+        let batch = stream.next_batch().await.unwrap().unwrap();
+        record(&batch, &mut seen);
+        if let Some(last) = batch.last() {
+            stream.ack(last);
+        }
+    }
+    let log_offset = std::fs::metadata(pg.log_file()).unwrap().len();
+    let before = proxy.connections.load(Ordering::SeqCst);
+    let started = Instant::now();
+    proxy.swallow_all();
+    // Keep consuming (what was already queued) while the connection is a black hole.
+    let mut reconnected_after = None;
+    while reconnected_after.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the stream never noticed the dead connection"
+        );
+        let batch = stream
+            .next_batch_timeout(Duration::from_millis(100))
+            .await
+            .expect("the stream failed instead of reconnecting")
+            .unwrap();
+        record(&batch, &mut seen);
+        if let Some(last) = batch.last() {
+            stream.ack(last);
+        }
+        if proxy.connections.load(Ordering::SeqCst) > before {
+            reconnected_after = Some(started.elapsed());
+        }
+    }
+    workload.join().unwrap();
+    spawn_workload(pg.clone(), 2, 50).join().unwrap();
+    drain_until_complete(&mut stream, &pg, &mut seen).await;
+    let log = std::fs::read_to_string(pg.log_file()).unwrap();
+    assert!(
+        log[log_offset as usize..]
+            .contains("terminating walsender process due to replication timeout"),
+        "the server did not drop the connection for wal_sender_timeout"
+    );
+    eprintln!(
+        "black hole with wal_sender_timeout=2s: reconnected {:.1}s after the path died, \
+         caught up {:.1}s after it, {} rows",
+        reconnected_after.unwrap().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        seen.len()
+    );
+    assert_exactly_once(&pg, &seen);
+    stream.stop().await.unwrap();
+}
+
 fn walsender_pids(pg: &Cluster) -> String {
     pg.psql(
         "postgres",

@@ -479,12 +479,12 @@ fn conf_quote(value: &str) -> String {
 }
 
 /// Whether a failed start was caused by the port being taken.
-fn port_taken(log: &str) -> bool {
+pub(crate) fn port_taken(log: &str) -> bool {
     log.contains("Address already in use") || log.contains("could not create any TCP/IP sockets")
 }
 
 /// A port that is free right now (and not handed out before by this process).
-fn allocate_port() -> Result<u16, ClusterError> {
+pub(crate) fn allocate_port() -> Result<u16, ClusterError> {
     static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..50 {
@@ -505,7 +505,7 @@ fn allocate_port() -> Result<u16, ClusterError> {
 }
 
 /// Where to create the temporary directory.
-fn temp_base(root_user: bool) -> PathBuf {
+pub(crate) fn temp_base(root_user: bool) -> PathBuf {
     let base = std::env::temp_dir();
     // A Unix socket path has at most 107 bytes: <base>/throwaway-pg-XXXXXX/.s.PGSQL.NNNNN
     let too_long = base.as_os_str().len() + "/throwaway-pg-XXXXXX/.s.PGSQL.65535".len() > 100;
@@ -523,7 +523,7 @@ fn temp_base(root_user: bool) -> PathBuf {
     }
 }
 
-fn chown(path: &Path, owner: Option<&ServerUser>) -> Result<(), ClusterError> {
+pub(crate) fn chown(path: &Path, owner: Option<&ServerUser>) -> Result<(), ClusterError> {
     let Some(user) = owner else { return Ok(()) };
     std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).map_err(|e| {
         ClusterError::io(
@@ -534,7 +534,7 @@ fn chown(path: &Path, owner: Option<&ServerUser>) -> Result<(), ClusterError> {
 }
 
 /// Writes a file with the given mode, owned by the server user.
-fn write_owned(
+pub(crate) fn write_owned(
     path: &Path,
     contents: &[u8],
     mode: u32,

@@ -26,6 +26,14 @@
 //! # Ok::<(), throwaway_postgres::ClusterError>(())
 //! ```
 //!
+//! # Standbys
+//!
+//! [`Cluster::create_standby`] makes a hot standby of a running cluster (a base backup with
+//! `pg_basebackup`, or with `pg_backup_start`/`pg_backup_stop` and a file copy where the bin
+//! directory has no `pg_basebackup`; see [`BaseBackupMethod`]), streaming from it, optionally
+//! through a physical replication slot; [`Cluster::promote`] makes it a primary, e.g. to test
+//! a failover.
+//!
 //! # Binaries
 //!
 //! The server binaries (`initdb`, `pg_ctl`, `postgres`) come from
@@ -71,7 +79,9 @@ mod builder;
 mod cluster;
 mod error;
 mod exec;
+mod standby;
 
 pub use builder::ClusterBuilder;
 pub use cluster::{Cluster, StopMode};
 pub use error::ClusterError;
+pub use standby::{BaseBackupMethod, StandbyOptions};

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use throwaway_postgres::{Cluster, ClusterBuilder, ClusterError, StopMode};
+use throwaway_postgres::{
+    BaseBackupMethod, Cluster, ClusterBuilder, ClusterError, StandbyOptions, StopMode,
+};
 
 fn start(builder: ClusterBuilder) -> Cluster {
     builder
@@ -595,4 +597,58 @@ fn killed_owner_does_not_leak_the_cluster() {
     wait_until("the directory was removed", Duration::from_secs(30), || {
         !root.exists()
     });
+}
+
+/// A standby follows its primary, and once promoted takes writes of its own.
+fn standby_follows_and_promotes(method: BaseBackupMethod) {
+    let primary = start(ClusterBuilder::new().superuser_password("pw"));
+    sql(
+        &primary,
+        "postgres",
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    let standby = primary
+        .create_standby(&StandbyOptions {
+            slot: Some("standby_slot".into()),
+            settings: vec![("hot_standby_feedback".into(), "on".into())],
+            method,
+        })
+        .unwrap_or_else(|e| panic!("standby did not start: {e}"));
+    assert_ne!(standby.port(), primary.port());
+    assert_eq!(standby.password(), Some("pw"));
+    assert!(standby.is_in_recovery().unwrap());
+    assert!(!primary.is_in_recovery().unwrap());
+    assert_eq!(sql(&standby, "postgres", "SHOW hot_standby_feedback"), "on");
+    assert_eq!(
+        sql(
+            &primary,
+            "postgres",
+            "SELECT slot_type FROM pg_replication_slots WHERE slot_name = 'standby_slot'"
+        ),
+        "physical"
+    );
+    sql(&primary, "postgres", "INSERT INTO t VALUES (2)");
+    wait_until(
+        "the standby has the new row",
+        Duration::from_secs(30),
+        || standby.psql("postgres", "SELECT count(*) FROM t").ok() == Some("2".into()),
+    );
+    assert!(standby
+        .psql("postgres", "INSERT INTO t VALUES (3)")
+        .is_err());
+    primary.stop(StopMode::Immediate).unwrap();
+    standby.promote().unwrap();
+    assert!(!standby.is_in_recovery().unwrap());
+    sql(&standby, "postgres", "INSERT INTO t VALUES (3)");
+    assert_eq!(sql(&standby, "postgres", "SELECT count(*) FROM t"), "3");
+}
+
+#[test]
+fn standby_from_pg_basebackup_or_default_method() {
+    standby_follows_and_promotes(BaseBackupMethod::Auto);
+}
+
+#[test]
+fn standby_from_the_low_level_backup_api() {
+    standby_follows_and_promotes(BaseBackupMethod::LowLevelApi);
 }

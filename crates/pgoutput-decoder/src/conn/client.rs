@@ -10,9 +10,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::{
     auth::{self, AuthMethod},
+    errors::Target,
     errors::{log_notice, ServerCtx},
     frame::{self, parse_error_fields, tag, Body, Frame},
-    params::{ConnectParams, SslMode},
+    params::{ConnectParams, SslMode, TargetSessionAttrs},
     rows::{parse_data_row, parse_row_description, SimpleRow},
     socket::{self, with_limit},
     tls,
@@ -74,7 +75,116 @@ impl PgConnection {
     ///
     /// With `sslmode=prefer`, a failed TLS handshake or a TLS connection rejected by
     /// `pg_hba.conf` is retried once without TLS, as libpq does.
+    ///
+    /// With several hosts ([`ConnectParams::alternate_hosts`]), they are tried in order and
+    /// the first one that accepts the connection and matches
+    /// [`ConnectParams::target_session_attrs`] is used (checked with
+    /// `pg_is_in_recovery()` and `transaction_read_only`, which also work on a
+    /// `replication=database` connection). If none does, the error names every host tried
+    /// and why it was not used; it is a [`ErrorKind::Connection`] error (worth retrying) if
+    /// any host failed for a reason that may pass, such as a refused connection or a
+    /// standby that is not promoted yet.
     pub async fn connect(params: &ConnectParams, replication: bool) -> Result<PgConnection> {
+        let want = params.target_session_attrs;
+        let hosts = params.hosts();
+        let mut failures = Vec::with_capacity(hosts.len());
+        for (host, port) in &hosts {
+            let one = params.for_host(host, *port);
+            let attempt = async {
+                let mut conn = Self::connect_host(&one, replication).await?;
+                match conn.check_session_attrs(want).await {
+                    Ok(()) => Ok(conn),
+                    Err(e) => {
+                        conn.close().await;
+                        Err(e)
+                    }
+                }
+            };
+            match attempt.await {
+                Ok(conn) => return Ok(conn),
+                Err(e) => {
+                    if hosts.len() > 1 {
+                        tracing::debug!(server = %Target(host, *port), error = %e, "host not used; trying the next one");
+                    }
+                    failures.push((Target(host, *port).to_string(), e));
+                }
+            }
+        }
+        if failures.len() == 1 {
+            return Err(failures.pop().expect("one failure").1);
+        }
+        let kind = if failures.iter().any(|(_, e)| e.is_retryable()) {
+            ErrorKind::Connection
+        } else {
+            failures[0].1.kind()
+        };
+        let attrs = if want == TargetSessionAttrs::Any {
+            String::new()
+        } else {
+            format!(" with target_session_attrs={want}")
+        };
+        let detail: Vec<String> = failures
+            .iter()
+            .map(|(target, e)| format!("{target}: {e}"))
+            .collect();
+        Err(Error::new(
+            kind,
+            format!(
+                "could not connect to any of the {} hosts{attrs}: {}",
+                failures.len(),
+                detail.join("; ")
+            ),
+        ))
+    }
+
+    /// Whether the server matches `target_session_attrs`; a [`ErrorKind::Connection`] error
+    /// saying why not otherwise (a standby may be promoted, so it is worth retrying).
+    async fn check_session_attrs(&mut self, want: TargetSessionAttrs) -> Result<()> {
+        if want == TargetSessionAttrs::Any {
+            return Ok(());
+        }
+        let rows = self
+            .simple_query(
+                "SELECT pg_catalog.pg_is_in_recovery(), \
+                 pg_catalog.current_setting('transaction_read_only')",
+            )
+            .await?;
+        let row = rows.first().ok_or_else(|| {
+            self.ctx
+                .protocol("no row from the target_session_attrs check")
+        })?;
+        let in_recovery = row.get(0) == Some("t");
+        let read_only = in_recovery || row.get(1) == Some("on");
+        let refusal = match want {
+            TargetSessionAttrs::Any => None,
+            TargetSessionAttrs::ReadWrite if in_recovery => Some("server is in hot standby mode"),
+            TargetSessionAttrs::ReadWrite if read_only => Some("session is read-only"),
+            TargetSessionAttrs::ReadOnly if !read_only => Some("session is not read-only"),
+            TargetSessionAttrs::Primary if in_recovery => Some("server is in hot standby mode"),
+            TargetSessionAttrs::Standby if !in_recovery => {
+                Some("server is not in hot standby mode")
+            }
+            _ => None,
+        };
+        match refusal {
+            None => Ok(()),
+            Some(why) => Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "{why}, so it does not match target_session_attrs={want} ({})",
+                    self.ctx.target()
+                ),
+            )),
+        }
+    }
+
+    /// The host and port this connection went to (with several hosts, the one chosen).
+    pub fn server(&self) -> (&str, u16) {
+        (&self.ctx.host, self.ctx.port)
+    }
+
+    /// [`PgConnection::connect`] to `params.host` and `params.port` only.
+    async fn connect_host(params: &ConnectParams, replication: bool) -> Result<PgConnection> {
         if params.host.is_empty() {
             return Err(Error::config("host is empty"));
         }

@@ -17,7 +17,7 @@ pub(crate) struct ServerCtx {
 }
 
 /// `host:port`, with brackets around IPv6 addresses.
-pub(crate) struct Target<'a>(&'a str, u16);
+pub(crate) struct Target<'a>(pub(crate) &'a str, pub(crate) u16);
 
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -43,7 +43,7 @@ mod transport;
 pub use auth::AuthMethod;
 pub use client::PgConnection;
 pub use copy_both::{ReplicationReader, ReplicationStream, ReplicationWriter};
-pub use params::{ConnectParams, Password, SslMode};
+pub use params::{ConnectParams, Password, SslMode, TargetSessionAttrs};
 pub use replication::{
     format_lsn, parse_lsn, publication_names, quote_ident, quote_literal, CreateSlotOptions,
     SlotInfo, SnapshotAction, SystemInfo,

@@ -25,6 +25,7 @@ const SUPPORTED_KEYS: &[&str] = &[
     "connect_timeout",
     "application_name",
     "keepalives",
+    "target_session_attrs",
 ];
 
 /// A password. `Debug` and `Display` print `***`, so it cannot leak into logs, reprs or
@@ -125,16 +126,83 @@ impl FromStr for SslMode {
     }
 }
 
+/// Which server a connection accepts, with libpq's meanings (`target_session_attrs`).
+///
+/// With several hosts, they are tried in order and the first one that accepts the
+/// connection and matches is used; a server that does not match is disconnected and the
+/// next host is tried. After a failover, `read-write` or `primary` makes the stream land on
+/// the new primary whichever host it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TargetSessionAttrs {
+    /// Any server that accepts the connection.
+    #[default]
+    Any,
+    /// A server that accepts writes: not in recovery and `transaction_read_only` off.
+    ReadWrite,
+    /// A server that does not accept writes (a standby, or `default_transaction_read_only`).
+    ReadOnly,
+    /// A server that is not in recovery (`pg_is_in_recovery()` is false).
+    Primary,
+    /// A server in recovery (a hot standby).
+    Standby,
+}
+
+impl TargetSessionAttrs {
+    /// The libpq spelling (`read-write` etc.).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetSessionAttrs::Any => "any",
+            TargetSessionAttrs::ReadWrite => "read-write",
+            TargetSessionAttrs::ReadOnly => "read-only",
+            TargetSessionAttrs::Primary => "primary",
+            TargetSessionAttrs::Standby => "standby",
+        }
+    }
+}
+
+impl fmt::Display for TargetSessionAttrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TargetSessionAttrs {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "any" => Ok(TargetSessionAttrs::Any),
+            "read-write" => Ok(TargetSessionAttrs::ReadWrite),
+            "read-only" => Ok(TargetSessionAttrs::ReadOnly),
+            "primary" => Ok(TargetSessionAttrs::Primary),
+            "standby" => Ok(TargetSessionAttrs::Standby),
+            other => Err(Error::config(format!(
+                "invalid target_session_attrs \"{other}\": allowed values are any, read-write, \
+                 read-only, primary, standby"
+            ))),
+        }
+    }
+}
+
 /// Everything needed to open a connection.
 ///
 /// Build it with [`ConnectParams::from_dsn`] or as a struct literal with
 /// `..Default::default()`. `Debug` and `Display` never show the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectParams {
-    /// Host name or IP address (TCP only; Unix-domain sockets are not supported).
+    /// Host name or IP address (TCP only; Unix-domain sockets are not supported). With
+    /// several hosts (`host=a,b`), the first one; the others are in
+    /// [`alternate_hosts`](Self::alternate_hosts).
     pub host: String,
-    /// TCP port.
+    /// TCP port (of the first host).
     pub port: u16,
+    /// The hosts after the first one, with their ports, tried in order when the ones before
+    /// fail or do not match [`target_session_attrs`](Self::target_session_attrs)
+    /// (`host=a,b,c port=5432,5433,5434` or `postgresql://a:5432,b:5433/db`). Empty with
+    /// one host.
+    pub alternate_hosts: Vec<(String, u16)>,
+    /// Which server to accept (`target_session_attrs`, default `any`).
+    pub target_session_attrs: TargetSessionAttrs,
     /// Role to log in as.
     pub user: String,
     /// Password, if the server asks for one.
@@ -163,6 +231,8 @@ impl Default for ConnectParams {
         ConnectParams {
             host: "localhost".to_owned(),
             port: 5432,
+            alternate_hosts: Vec::new(),
+            target_session_attrs: TargetSessionAttrs::Any,
             user: "postgres".to_owned(),
             password: None,
             dbname: "postgres".to_owned(),
@@ -180,6 +250,8 @@ impl fmt::Debug for ConnectParams {
         f.debug_struct("ConnectParams")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("alternate_hosts", &self.alternate_hosts)
+            .field("target_session_attrs", &self.target_session_attrs)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("dbname", &self.dbname)
@@ -193,19 +265,36 @@ impl fmt::Debug for ConnectParams {
 }
 
 impl fmt::Display for ConnectParams {
-    /// `host=… port=… user=… dbname=… sslmode=…`, for log lines (no password).
+    /// `host=… port=… user=… dbname=… sslmode=…`, for log lines (no password). Several
+    /// hosts are listed as `host=a,b port=1,2`, followed by `target_session_attrs` when it
+    /// is not `any`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hosts = self.hosts();
+        let names: Vec<&str> = hosts.iter().map(|(h, _)| h.as_str()).collect();
+        let ports: Vec<String> = hosts.iter().map(|(_, p)| p.to_string()).collect();
         write!(
             f,
             "host={} port={} user={} dbname={} sslmode={}",
-            self.host, self.port, self.user, self.dbname, self.sslmode
-        )
+            names.join(","),
+            ports.join(","),
+            self.user,
+            self.dbname,
+            self.sslmode
+        )?;
+        if self.target_session_attrs != TargetSessionAttrs::Any {
+            write!(f, " target_session_attrs={}", self.target_session_attrs)?;
+        }
+        Ok(())
     }
 }
 
-/// Which fields were set explicitly, so the environment only fills the others.
-#[derive(Debug, Clone, Copy, Default)]
+/// Which fields were set explicitly, so the environment only fills the others; and the host
+/// and port lists as given, matched up once everything is read.
+#[derive(Debug, Clone, Default)]
 struct Given {
+    host_list: Option<Vec<String>>,
+    port_list: Option<Vec<String>>,
+    target_session_attrs: bool,
     host: bool,
     port: bool,
     user: bool,
@@ -223,7 +312,10 @@ impl ConnectParams {
     /// `postgres://`, percent-encoded components, `[::1]` for IPv6) and
     /// `host=h port=5432 dbname='my db' password='it\'s'`. An empty string means all
     /// defaults. Supported keys: host, port, user, password, dbname, sslmode, sslrootcert,
-    /// connect_timeout (seconds), application_name, keepalives (0/1).
+    /// connect_timeout (seconds), application_name, keepalives (0/1), target_session_attrs.
+    /// Several hosts are comma-separated (`host=a,b port=5432,5433`, with one port for all
+    /// or one per host; `postgresql://a:5432,b:5433/db`); see
+    /// [`alternate_hosts`](Self::alternate_hosts).
     pub fn from_dsn(dsn: &str) -> Result<Self> {
         Self::from_dsn_with_env(dsn, &|name| std::env::var(name).ok())
     }
@@ -269,6 +361,8 @@ impl ConnectParams {
             sslmode: self.sslmode != d.sslmode,
             connect_timeout: self.connect_timeout != d.connect_timeout,
             application_name: self.application_name != d.application_name,
+            target_session_attrs: self.target_session_attrs != d.target_session_attrs,
+            ..Given::default()
         };
         self.apply_env(given, &|name| std::env::var(name).ok())
     }
@@ -312,6 +406,13 @@ impl ConnectParams {
         if !given.application_name {
             from_env(self, "application_name", "PGAPPNAME")?;
         }
+        if !given.target_session_attrs {
+            from_env(self, "target_session_attrs", "PGTARGETSESSIONATTRS")?;
+        }
+        self.resolve_hosts(
+            given.host_list.or(scratch.host_list.take()),
+            given.port_list.or(scratch.port_list.take()),
+        )?;
         if self.password.is_none() {
             let path = var("PGPASSFILE")
                 .map(PathBuf::from)
@@ -326,35 +427,42 @@ impl ConnectParams {
     /// Sets one key from a DSN or the environment, validating the value.
     fn set(&mut self, key: &str, value: &str, given: &mut Given) -> Result<()> {
         match key {
+            // A comma-separated list tries the hosts in order (matched up with the ports in
+            // `resolve_hosts` once every key is read).
             "host" => {
-                if value.contains(',') {
-                    return Err(Error::config(format!(
-                        "host \"{value}\" lists several hosts; only one host is supported"
-                    )));
+                let list: Vec<String> = value.split(',').map(|h| h.trim().to_owned()).collect();
+                for host in &list {
+                    if host.starts_with('/') || host.starts_with('@') {
+                        return Err(Error::config(format!(
+                            "host \"{host}\" is a Unix-domain socket; only TCP connections are \
+                             supported (use e.g. host=localhost)"
+                        )));
+                    }
                 }
-                if value.starts_with('/') || value.starts_with('@') {
-                    return Err(Error::config(format!(
-                        "host \"{value}\" is a Unix-domain socket; only TCP connections are \
-                         supported (use e.g. host=localhost)"
-                    )));
-                }
-                if !value.is_empty() {
-                    self.host = value.to_owned();
+                if list.len() > 1 || !value.is_empty() {
+                    if let Some(first) = list.iter().find(|h| !h.is_empty()) {
+                        self.host = first.clone();
+                    }
                     given.host = true;
+                    given.host_list = Some(list);
                 }
             }
             "port" => {
-                if !value.is_empty() {
-                    self.port = match value.parse::<u16>() {
-                        Ok(port) if port != 0 => port,
-                        _ => {
-                            return Err(Error::config(format!(
-                                "invalid port \"{value}\": must be a number from 1 to 65535"
-                            )))
-                        }
-                    };
-                    given.port = true;
+                let list: Vec<String> = value.split(',').map(|p| p.trim().to_owned()).collect();
+                for port in list.iter().filter(|p| !p.is_empty()) {
+                    parse_port(port)?;
                 }
+                if list.len() > 1 || !value.is_empty() {
+                    if let Some(first) = list.iter().find(|p| !p.is_empty()) {
+                        self.port = parse_port(first)?;
+                    }
+                    given.port = true;
+                    given.port_list = Some(list);
+                }
+            }
+            "target_session_attrs" => {
+                self.target_session_attrs = value.parse()?;
+                given.target_session_attrs = true;
             }
             "user" => {
                 if !value.is_empty() {
@@ -429,6 +537,113 @@ impl ConnectParams {
 }
 
 impl ConnectParams {
+    /// Every host to try, in order, with its port: [`host`](Self::host) and
+    /// [`port`](Self::port), then [`alternate_hosts`](Self::alternate_hosts).
+    pub fn hosts(&self) -> Vec<(String, u16)> {
+        std::iter::once((self.host.clone(), self.port))
+            .chain(self.alternate_hosts.iter().cloned())
+            .collect()
+    }
+
+    /// These parameters for one of the hosts only.
+    pub(crate) fn for_host(&self, host: &str, port: u16) -> ConnectParams {
+        ConnectParams {
+            host: host.to_owned(),
+            port,
+            alternate_hosts: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Sets the host and port lists (`a,b` and `5432,5433`, either may be absent) and
+    /// matches them up, as the `host` and `port` keys of a connection string do.
+    pub(crate) fn set_host_lists(
+        &mut self,
+        hosts: Option<&str>,
+        ports: Option<&str>,
+    ) -> Result<()> {
+        let mut given = Given::default();
+        if let Some(hosts) = hosts {
+            self.set("host", hosts, &mut given)?;
+        }
+        if let Some(ports) = ports {
+            self.set("port", ports, &mut given)?;
+        }
+        self.resolve_hosts(given.host_list, given.port_list)
+    }
+
+    /// Matches the host and port lists as given (either may be absent: then the current
+    /// hosts or ports stand) like libpq: one port for all hosts, or one port per host.
+    fn resolve_hosts(
+        &mut self,
+        hosts: Option<Vec<String>>,
+        ports: Option<Vec<String>>,
+    ) -> Result<()> {
+        if hosts.is_none() && ports.is_none() {
+            return Ok(());
+        }
+        let defaults = ConnectParams::default();
+        let current = self.hosts();
+        let names: Vec<String> = match hosts {
+            Some(list) => list
+                .into_iter()
+                .map(|h| {
+                    if h.is_empty() {
+                        defaults.host.clone()
+                    } else {
+                        h
+                    }
+                })
+                .collect(),
+            None => current.iter().map(|(h, _)| h.clone()).collect(),
+        };
+        let ports: Vec<u16> = match ports {
+            Some(list) => list
+                .iter()
+                .map(|p| {
+                    if p.is_empty() {
+                        Ok(defaults.port)
+                    } else {
+                        parse_port(p)
+                    }
+                })
+                .collect::<Result<_>>()?,
+            None if names.len() == current.len() => current.iter().map(|(_, p)| *p).collect(),
+            None => vec![self.port],
+        };
+        let pairs: Vec<(String, u16)> = if ports.len() == 1 {
+            names.into_iter().map(|h| (h, ports[0])).collect()
+        } else if ports.len() == names.len() {
+            names.into_iter().zip(ports).collect()
+        } else {
+            return Err(Error::config(format!(
+                "could not match {} port numbers to {} hosts: give one port for all hosts or \
+                 one per host",
+                ports.len(),
+                names.len()
+            )));
+        };
+        let mut pairs = pairs.into_iter();
+        if let Some((host, port)) = pairs.next() {
+            self.host = host;
+            self.port = port;
+        }
+        self.alternate_hosts = pairs.collect();
+        Ok(())
+    }
+}
+
+/// A port number from 1 to 65535.
+fn parse_port(value: &str) -> Result<u16> {
+    match value.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(Error::config(format!(
+            "invalid port \"{value}\": must be a number from 1 to 65535"
+        ))),
+    }
+}
+
+impl ConnectParams {
     /// Applies a connection string on top of these parameters instead of the defaults: every
     /// key the DSN sets overrides the current value, all other fields keep theirs. Accepts the
     /// same forms and keys as [`ConnectParams::from_dsn`]; unlike it, nothing is read from the
@@ -450,6 +665,7 @@ impl ConnectParams {
         for (key, value) in pairs {
             self.set(&key, &value, &mut given)?;
         }
+        self.resolve_hosts(given.host_list, given.port_list)?;
         Ok(self)
     }
 }
@@ -544,32 +760,20 @@ fn parse_uri(rest: &str) -> Result<Vec<(String, String)>> {
         }
         None => authority,
     };
-    let (host, port) = if let Some(bracketed) = hostport.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']').ok_or_else(|| {
-            Error::config(format!(
-                "missing \"]\" after IPv6 address in \"{hostport}\""
-            ))
-        })?;
-        let port = match after {
-            "" => None,
-            _ => Some(after.strip_prefix(':').ok_or_else(|| {
-                Error::config(format!(
-                    "unexpected \"{after}\" after IPv6 address in URI (expected :port)"
-                ))
-            })?),
-        };
-        (host.to_owned(), port)
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (percent_decode(host, "host")?, Some(port)),
-            None => (percent_decode(hostport, "host")?, None),
-        }
-    };
-    if !host.is_empty() {
-        pairs.push(("host".to_owned(), host));
+    // Several hosts are separated by commas, each with its own optional port:
+    // postgresql://h1:5432,h2:5433/db.
+    let mut hosts = Vec::new();
+    let mut ports = Vec::new();
+    for hostport in hostport.split(',') {
+        let (host, port) = uri_host_port(hostport)?;
+        hosts.push(host);
+        ports.push(port.unwrap_or_default());
     }
-    if let Some(port) = port {
-        pairs.push(("port".to_owned(), percent_decode(port, "port")?));
+    if hosts.len() > 1 || !hosts[0].is_empty() {
+        pairs.push(("host".to_owned(), hosts.join(",")));
+    }
+    if ports.iter().any(|p| !p.is_empty()) {
+        pairs.push(("port".to_owned(), ports.join(",")));
     }
     if let Some(path) = path {
         if !path.is_empty() {
@@ -596,6 +800,36 @@ fn parse_uri(rest: &str) -> Result<Vec<(String, String)>> {
         }
     }
     Ok(pairs)
+}
+
+/// One `host[:port]` (or `[v6addr][:port]`) of a URI, decoded.
+fn uri_host_port(hostport: &str) -> Result<(String, Option<String>)> {
+    let (host, port) = if let Some(bracketed) = hostport.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or_else(|| {
+            Error::config(format!(
+                "missing \"]\" after IPv6 address in \"{hostport}\""
+            ))
+        })?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                Error::config(format!(
+                    "unexpected \"{after}\" after IPv6 address in URI (expected :port)"
+                ))
+            })?),
+        };
+        (host.to_owned(), port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((host, port)) => (percent_decode(host, "host")?, Some(port)),
+            None => (percent_decode(hostport, "host")?, None),
+        }
+    };
+    let port = match port {
+        Some(port) => Some(percent_decode(port, "port")?),
+        None => None,
+    };
+    Ok((host, port))
 }
 
 /// Decodes `%XX` escapes; `what` names the component for the error message.
@@ -784,7 +1018,7 @@ mod tests {
         assert_eq!(err.kind(), crate::ErrorKind::Config);
         assert!(!err.to_string().contains("sec"), "{err}");
         assert!(parse("postgresql://h:notaport/db", &[]).is_err());
-        assert!(parse("postgresql://h1,h2/db", &[]).is_err());
+        assert!(parse("postgresql://h1:1,h2:notaport/db", &[]).is_err());
     }
 
     #[test]
@@ -933,5 +1167,88 @@ localhost:5432:*:alice:p\\:w\\\\d:tail
         let pw = Password::new("hunter2");
         assert_eq!(format!("{pw} {pw:?}"), "*** ***");
         assert_eq!(pw.expose(), "hunter2");
+    }
+
+    fn hosts(p: &ConnectParams) -> Vec<(String, u16)> {
+        p.hosts()
+    }
+
+    #[test]
+    fn several_hosts_key_value() {
+        let p = parse("host=a,b,c port=1,2,3 target_session_attrs=read-write", &[]).unwrap();
+        assert_eq!(
+            hosts(&p),
+            [("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]
+        );
+        assert_eq!((p.host.as_str(), p.port), ("a", 1));
+        assert_eq!(p.target_session_attrs, TargetSessionAttrs::ReadWrite);
+        assert_eq!(
+            p.to_string(),
+            "host=a,b,c port=1,2,3 user=postgres dbname=postgres sslmode=prefer \
+             target_session_attrs=read-write"
+        );
+        // One port for every host, in either order of the keys; empty entries are defaults.
+        let p = parse("port=7 host=a,b", &[]).unwrap();
+        assert_eq!(hosts(&p), [("a".into(), 7), ("b".into(), 7)]);
+        let p = parse("host=a,b", &[]).unwrap();
+        assert_eq!(hosts(&p), [("a".into(), 5432), ("b".into(), 5432)]);
+        let p = parse("host=a,,c port=1,,3", &[]).unwrap();
+        assert_eq!(
+            hosts(&p),
+            [("a".into(), 1), ("localhost".into(), 5432), ("c".into(), 3)]
+        );
+        let err = parse("host=a,b,c port=1,2", &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("could not match 2 port numbers to 3 hosts"),
+            "{err}"
+        );
+        assert!(parse("host=a,b port=1,x", &[]).is_err());
+        assert!(parse("target_session_attrs=prefer-nothing", &[]).is_err());
+    }
+
+    #[test]
+    fn several_hosts_uri_and_env() {
+        let p = parse(
+            "postgresql://u@h1:5001,[::1]:5002,h3/db?target_session_attrs=primary",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            hosts(&p),
+            [
+                ("h1".into(), 5001),
+                ("::1".into(), 5002),
+                ("h3".into(), 5432)
+            ]
+        );
+        assert_eq!(p.dbname, "db");
+        assert_eq!(p.target_session_attrs, TargetSessionAttrs::Primary);
+        // A single host stays a single host.
+        let p = parse("postgresql://h1:5001/db", &[]).unwrap();
+        assert!(p.alternate_hosts.is_empty());
+        // The environment's lists fill what the DSN left out.
+        let p = parse(
+            "dbname=x",
+            &[
+                ("PGHOST", "e1,e2"),
+                ("PGPORT", "11,12"),
+                ("PGTARGETSESSIONATTRS", "standby"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(hosts(&p), [("e1".into(), 11), ("e2".into(), 12)]);
+        assert_eq!(p.target_session_attrs, TargetSessionAttrs::Standby);
+        let p = parse("port=9", &[("PGHOST", "e1,e2")]).unwrap();
+        assert_eq!(hosts(&p), [("e1".into(), 9), ("e2".into(), 9)]);
+        // Overriding keeps what the DSN does not name.
+        let p = ConnectParams::default()
+            .override_with_dsn("host=a,b port=1,2")
+            .unwrap()
+            .override_with_dsn("user=z")
+            .unwrap();
+        assert_eq!(hosts(&p), [("a".into(), 1), ("b".into(), 2)]);
+        let p = p.override_with_dsn("port=3").unwrap();
+        assert_eq!(hosts(&p), [("a".into(), 3), ("b".into(), 3)]);
     }
 }

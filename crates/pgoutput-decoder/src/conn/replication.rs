@@ -52,6 +52,9 @@ pub struct CreateSlotOptions {
     pub two_phase: bool,
     /// Snapshot handling.
     pub snapshot: SnapshotAction,
+    /// Make the slot a failover slot (PostgreSQL 17+): a standby with
+    /// `sync_replication_slots = on` keeps a copy of it, usable once that standby is promoted.
+    pub failover: bool,
     /// Output plugin; `pgoutput` by default.
     pub plugin: String,
 }
@@ -62,6 +65,7 @@ impl Default for CreateSlotOptions {
             temporary: false,
             two_phase: false,
             snapshot: SnapshotAction::NoExport,
+            failover: false,
             plugin: "pgoutput".to_owned(),
         }
     }
@@ -240,6 +244,12 @@ fn create_slot_command(
         if options.two_phase {
             list.push("TWO_PHASE");
         }
+        if options.failover {
+            if server_version_num < 170000 {
+                return Err(failover_needs_17());
+            }
+            list.push("FAILOVER");
+        }
         if !list.is_empty() {
             let _ = write!(command, " ({})", list.join(", "));
         }
@@ -258,8 +268,15 @@ fn create_slot_command(
             }
             command.push_str(" TWO_PHASE");
         }
+        if options.failover {
+            return Err(failover_needs_17());
+        }
     }
     Ok(command)
+}
+
+fn failover_needs_17() -> Error {
+    Error::config("failover replication slots need PostgreSQL 17 or later")
 }
 
 /// Builds the `START_REPLICATION ... LOGICAL` command.
@@ -432,5 +449,15 @@ mod tests {
             create_slot_command("s", &o, 150000).unwrap(),
             "CREATE_REPLICATION_SLOT \"s\" TEMPORARY LOGICAL \"pgoutput\""
         );
+        let o = CreateSlotOptions {
+            failover: true,
+            ..CreateSlotOptions::default()
+        };
+        assert_eq!(
+            create_slot_command("s", &o, 170000).unwrap(),
+            "CREATE_REPLICATION_SLOT \"s\" LOGICAL \"pgoutput\" (SNAPSHOT 'nothing', FAILOVER)"
+        );
+        assert!(create_slot_command("s", &o, 160000).is_err());
+        assert!(create_slot_command("s", &o, 140000).is_err());
     }
 }

@@ -87,6 +87,7 @@ impl ChangeStream {
         let proto_version = setup::protocol_version(&config, started.server.version_num);
         let budget = budget::ByteBudget::new(config.max_queue_bytes);
         let session = Session {
+            receive_timeout: started.receive_timeout,
             proto_version,
             budget: budget.clone(),
             config,

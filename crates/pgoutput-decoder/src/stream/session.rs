@@ -43,6 +43,7 @@ enum Step {
     Stop,
     StatusDue,
     HeartbeatDue,
+    ReceiveDue,
     Frame(Option<bytes::Bytes>),
     Sent,
 }
@@ -57,6 +58,9 @@ pub(crate) struct Session {
     pub registry: TypeRegistry,
     pub proto_version: u32,
     pub budget: ByteBudget,
+    /// Nothing received for this long means the connection is dead (see
+    /// `ReplicationConfig::receive_timeout`); `None`: no limit.
+    pub receive_timeout: Option<std::time::Duration>,
 }
 
 struct State {
@@ -65,6 +69,10 @@ struct State {
     relations: RelationCache,
     last_status: Instant,
     last_heartbeat: Instant,
+    /// When the server last sent something (or since when we have been able to read).
+    last_received: Instant,
+    /// Whether we asked the server for a keepalive since `last_received`.
+    pinged: bool,
     last_sent_flush: Lsn,
     status_buf: BytesMut,
     /// Events produced but not yet handed to the queue; kept across reconnects (they were
@@ -109,6 +117,8 @@ impl Session {
             relations: RelationCache::default(),
             last_status: Instant::now(),
             last_heartbeat: Instant::now(),
+            last_received: Instant::now(),
+            pinged: false,
             last_sent_flush: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
             pending: Vec::with_capacity(self.config.max_batch_size),
@@ -186,6 +196,9 @@ impl Session {
                     self.reader = reader;
                     self.writer = writer;
                     self.catalog = started.catalog;
+                    self.receive_timeout = started.receive_timeout;
+                    state.last_received = Instant::now();
+                    state.pinged = false;
                     // The server streams open transactions again from their start.
                     state.proto_version =
                         setup::protocol_version(&self.config, started.server.version_num);
@@ -243,6 +256,11 @@ impl Session {
                 return Ok(());
             }
             let full = pending.len() >= max_batch;
+            if full || state.replay.is_some() {
+                // Not reading now: silence from the server means nothing.
+                state.last_received = Instant::now();
+                state.pinged = false;
+            }
             if state.replay.is_some() && !full {
                 if state.last_status.elapsed() >= interval {
                     self.send_status(state, false).await?;
@@ -266,6 +284,15 @@ impl Session {
                     None => std::future::pending().await,
                 }
             };
+            // Half-way through the receive timeout, ask the server for a keepalive; at its end,
+            // give up on the connection.
+            let receive_due = async {
+                match self.receive_timeout {
+                    Some(limit) if state.pinged => sleep_until(state.last_received + limit).await,
+                    Some(limit) => sleep_until(state.last_received + limit / 2).await,
+                    None => std::future::pending().await,
+                }
+            };
             // When the batch is full, only queue space, the status timer or a stop can make
             // progress: reading more would grow memory without bound.
             let step = tokio::select! {
@@ -274,6 +301,7 @@ impl Session {
                 _ = status_due => Step::StatusDue,
                 _ = heartbeat_due => Step::HeartbeatDue,
                 frame = self.reader.recv(), if !full => Step::Frame(frame?),
+                _ = receive_due, if !full => Step::ReceiveDue,
                 // Reached only when no frame is ready (or the batch is full): hand out what we
                 // have.
                 // Waiting here holds reading back by events (the channel) and by bytes (the
@@ -293,7 +321,28 @@ impl Session {
                 Step::Stop => return self.finish_transaction(state, pending).await,
                 Step::StatusDue => self.send_status(state, false).await?,
                 Step::HeartbeatDue => self.heartbeat(state).await?,
-                Step::Frame(Some(frame)) => self.handle_frame(state, frame, pending).await?,
+                Step::ReceiveDue if state.pinged => {
+                    let limit = self.receive_timeout.unwrap_or_default();
+                    return Err(Error::new(
+                        crate::ErrorKind::Connection,
+                        format!(
+                            "nothing received from the server for {:.1}s, not even an answer \
+                             to a keepalive request (receive timeout); taking the connection \
+                             for dead",
+                            limit.as_secs_f64()
+                        ),
+                    ));
+                }
+                Step::ReceiveDue => {
+                    tracing::debug!("the server has been silent; asking it for a keepalive");
+                    state.pinged = true;
+                    self.send_status(state, true).await?;
+                }
+                Step::Frame(Some(frame)) => {
+                    state.last_received = Instant::now();
+                    state.pinged = false;
+                    self.handle_frame(state, frame, pending).await?
+                }
                 Step::Frame(None) => {
                     return Err(Error::new(
                         crate::ErrorKind::Connection,

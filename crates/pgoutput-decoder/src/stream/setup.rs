@@ -25,6 +25,8 @@ pub(crate) struct Started {
     /// The slot's confirmed position before streaming started (its consistent point when
     /// just created), if known.
     pub slot_confirmed: Option<Lsn>,
+    /// How long nothing may arrive before the connection counts as dead (`None`: no limit).
+    pub receive_timeout: Option<Duration>,
 }
 
 /// pgoutput protocol version: 3 (two-phase commit) on PostgreSQL 15+ when two-phase decoding
@@ -161,22 +163,30 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
         }
     }
 
-    let mut repl = PgConnection::connect(&config.connection, true).await?;
+    // With several hosts, replicate from the server the catalog connection chose.
+    let (host, port) = catalog.server();
+    let mut repl = PgConnection::connect(&config.connection.for_host(host, port), true).await?;
     if need_create {
         let options = CreateSlotOptions {
             two_phase: config.two_phase,
+            failover: config.slot_failover,
             ..CreateSlotOptions::default()
         };
         match repl.create_logical_slot(slot, &options).await {
             Ok(info) => {
                 slot_confirmed = Some(Lsn(info.consistent_point));
-                tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), two_phase = config.two_phase, "created replication slot")
+                tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), two_phase = config.two_phase, failover = config.slot_failover, "created replication slot")
             }
             // Someone created it between our check and now: use theirs.
             Err(e) if e.code() == Some("42710") => {}
             Err(e) => return Err(classify(e, config)),
         }
     }
+    let receive_timeout = match config.receive_timeout {
+        Some(t) if t.is_zero() => None,
+        Some(t) => Some(t),
+        None => wal_sender_timeout(&mut repl).await?.map(|t| t * 2),
+    };
     let start_lsn = config.start_lsn.unwrap_or(Lsn::ZERO);
     let options = pgoutput_options(config, server.version_num);
     let stream = repl
@@ -190,7 +200,23 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
         server,
         start_lsn,
         slot_confirmed,
+        receive_timeout,
     })
+}
+
+/// The walsender's `wal_sender_timeout` (`None` when 0, i.e. off).
+async fn wal_sender_timeout(repl: &mut PgConnection) -> Result<Option<Duration>> {
+    let rows = repl
+        .simple_query(
+            "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'wal_sender_timeout'",
+        )
+        .await?;
+    let ms: u64 = rows
+        .first()
+        .and_then(|r| r.get(0))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok((ms > 0).then(|| Duration::from_millis(ms)))
 }
 
 fn slot_in_use(slot: &str, pid: u32) -> Error {
