@@ -36,6 +36,10 @@ cases!(
     logical_message,
     types_modes,
     types_modes_double,
+    schemas_scalar,
+    schemas_modes,
+    schemas_modes_double,
+    schemas_events,
 );
 
 /// A case added to the kit without a test here would silently not run.
