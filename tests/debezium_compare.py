@@ -13,7 +13,10 @@ schemas disabled. Compared:
   share a txId in the expected file share one in the actual events;
 - transaction metadata events: status, event_count, data_collections (in any order); the
   transaction block of data events: total_order, data_collection_order;
-- ignored: ts_ms/ts_us/ts_ns, source.version/connector/name/sequence/xmin/origin*.
+- ignored: ts_ms/ts_us/ts_ns, source.version/connector/name/sequence/xmin/origin*;
+- with schemas (``JsonConverter``'s ``schemas.enable=true``: a key or value that is
+  ``{"schema": ..., "payload": ...}``): the schema exactly (field order included, numbers by
+  value), then the payload by the rules above.
 
 One deviation is accepted: in ``before`` of a delete or update, Debezium invents type
 defaults (``""``, ``0``, ``false``, the epoch, ...) for NOT NULL columns that the WAL did
@@ -158,6 +161,28 @@ def compare(
     return errs
 
 
+def is_wrapped(v: Any) -> bool:
+    """Whether a key or value is a ``JsonConverter`` wrapper with its schema."""
+    return isinstance(v, dict) and set(v) == {"schema", "payload"}
+
+
+def _unwrap_schema(w: str, what: str, e: Any, a: Any, errs: list[str]) -> tuple[Any, Any]:
+    if not is_wrapped(e):
+        if is_wrapped(a):
+            errs.append(f"{w}: {what} has a schema, Debezium's has none")
+            return e, a["payload"]
+        return e, a
+    if not is_wrapped(a):
+        errs.append(f'{w}: {what} expected {{"schema", "payload"}}, got {quote(a)}')
+        return e["payload"], a
+    if not json_eq(e["schema"], a["schema"]):
+        errs.append(
+            f"{w}: {what}.schema expected {quote(e['schema'], 2000)}, "
+            f"got {quote(a['schema'], 2000)}"
+        )
+    return e["payload"], a["payload"]
+
+
 def _compare_event(
     w: str,
     e: dict[str, Any],
@@ -166,6 +191,9 @@ def _compare_event(
     tx_map: dict[str, Any],
     errs: list[str],
 ) -> None:
+    e, a = dict(e), dict(a)
+    for what in ("key", "value"):
+        e[what], a[what] = _unwrap_schema(w, what, e.get(what), a.get(what), errs)
     if not json_eq(topic_tail(e.get("topic")), topic_tail(a.get("topic"))):
         errs.append(f"{w}: topic expected *.{topic_tail(e.get('topic'))}, got {a.get('topic')}")
     ev, av = e["value"], a["value"]

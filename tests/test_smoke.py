@@ -171,8 +171,11 @@ async def test_stream_insert_update_delete(
     assert pgoutput_decoder.message_to_debezium_json(created, indent=2) == json.dumps(
         value, indent=2, ensure_ascii=False
     )
-    with pytest.raises(NotImplementedError):
-        pgoutput_decoder.message_to_debezium_json(created, schemas=True)
+    wrapped = json.loads(pgoutput_decoder.message_to_debezium_json(created, schemas=True))
+    assert list(wrapped) == ["schema", "payload"]
+    assert wrapped["payload"] == value
+    assert wrapped["schema"]["name"].endswith(".Envelope")
+    assert [f["field"] for f in wrapped["schema"]["fields"]] == list(value)
 
     as_dict = pgoutput_decoder.message_to_dict(deleted)
     assert as_dict["op"] == "d"

@@ -202,8 +202,9 @@ def message_to_debezium_json(
     message: ReplicationMessage, indent: int | None = 2, *, schemas: bool = False
 ) -> str:
     """The Debezium JSON of a message (see :meth:`ReplicationMessage.json`), indented by
-    ``indent`` spaces (``None``: compact). ``schemas=True`` (the JsonConverter envelope with
-    Kafka Connect schemas) is reserved and raises NotImplementedError."""
+    ``indent`` spaces (``None``: compact). ``schemas=True`` gives what Kafka's JsonConverter
+    writes with ``schemas.enable=true``: ``{"schema": <the value's Kafka Connect schema>,
+    "payload": <the value>}``, Debezium's schema exactly."""
 
 # ---------------------------------------------------------------------------------------------
 # The reader

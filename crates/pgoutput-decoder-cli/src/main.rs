@@ -80,6 +80,10 @@ struct StreamArgs {
     /// Line format.
     #[arg(long, value_enum, default_value_t = Format::Envelope)]
     format: Format,
+    /// Write keys and values with their Kafka Connect schema, {"schema": ..., "payload": ...}
+    /// (key.converter.schemas.enable and value.converter.schemas.enable).
+    #[arg(long)]
+    schemas: bool,
     /// Exit 0 once streaming has started and no change arrived for this many seconds.
     #[arg(long, value_name = "SECS")]
     exit_when_idle: Option<f64>,

@@ -75,6 +75,10 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     if let Some(prefix) = &args.topic_prefix {
         config.topic_prefix = prefix.clone();
     }
+    if args.schemas {
+        config.key_schemas_enable = true;
+        config.value_schemas_enable = true;
+    }
     config.validate()?;
     Ok(config)
 }

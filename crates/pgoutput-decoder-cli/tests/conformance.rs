@@ -44,6 +44,10 @@ cases!(
     replica_identity_modes,
     filters_keys,
     array_multidim,
+    schemas_scalar,
+    schemas_modes,
+    schemas_modes_double,
+    schemas_events,
 );
 
 /// A case added to the kit without a test here would silently not run.

@@ -8,7 +8,6 @@ use pgoutput_decoder::{
     AckHandle, ChangeEvent, Event, EventKind, JsonEncoder, Op, Source, SOURCE_VERSION,
 };
 use pyo3::{
-    exceptions::PyNotImplementedError,
     intern,
     prelude::*,
     sync::PyOnceLock,
@@ -467,7 +466,8 @@ pub(crate) fn render(compact: &[u8], indent: Option<i64>) -> String {
 }
 
 /// The Debezium JSON of a message (the Kafka record value). `indent=None` gives compact JSON.
-/// `schemas=True` (the JsonConverter envelope with schemas) is not implemented yet.
+/// `schemas=True` gives what `JsonConverter` writes with `schemas.enable=true`:
+/// `{"schema": <the value's Kafka Connect schema>, "payload": <the value>}`.
 #[pyfunction]
 #[pyo3(signature = (message, indent = Some(2), *, schemas = false))]
 pub fn message_to_debezium_json(
@@ -476,12 +476,16 @@ pub fn message_to_debezium_json(
     indent: Option<i64>,
     schemas: bool,
 ) -> PyResult<String> {
-    if schemas {
-        return Err(PyNotImplementedError::new_err(
-            "schemas=True (Debezium JSON with the Kafka Connect schema envelope) is not \
-             implemented yet; only the schemaless value (schemas=False) is available",
-        ));
-    }
-    let compact = message.get().json_bytes(py)?;
+    let message = message.get();
+    let compact = if schemas {
+        let encoder = message.ctx.encoder.clone().with_schemas(false, true);
+        let mut out = Vec::with_capacity(4096);
+        encoder
+            .write_value(&message.event, &mut out)
+            .map_err(|e| to_py_err(py, &e))?;
+        out
+    } else {
+        message.json_bytes(py)?
+    };
     Ok(render(&compact, indent))
 }

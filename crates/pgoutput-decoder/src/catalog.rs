@@ -213,8 +213,19 @@ pub(crate) async fn find_slot(conn: &mut PgConnection, name: &str) -> Result<Opt
 pub(crate) struct TableDetails {
     /// Primary-key column names in key order (empty without a primary key).
     pub primary_key: Vec<String>,
-    /// Per column name: (NOT NULL, literal default in the type's text form).
-    pub columns: Vec<(String, bool, Option<String>)>,
+    /// Per column.
+    pub columns: Vec<ColumnDetails>,
+}
+
+/// What the catalog says about one column.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnDetails {
+    pub name: String,
+    pub not_null: bool,
+    /// The literal default in the type's text form.
+    pub literal_default: Option<String>,
+    /// The default expression as `pg_get_expr` prints it.
+    pub default_expression: Option<String>,
 }
 
 pub(crate) async fn table_details(
@@ -246,9 +257,12 @@ pub(crate) async fn table_details(
         columns: cols
             .iter()
             .filter_map(|r| {
-                let name = r.get(0)?.to_string();
-                let not_null = r.get(1) == Some("t");
-                Some((name, not_null, r.get(2).and_then(literal_default)))
+                Some(ColumnDetails {
+                    name: r.get(0)?.to_string(),
+                    not_null: r.get(1) == Some("t"),
+                    literal_default: r.get(2).and_then(literal_default),
+                    default_expression: r.get(2).map(str::to_string),
+                })
             })
             .collect(),
     })

@@ -264,6 +264,12 @@ pub struct ReplicationConfig {
     pub skipped_operations: BTreeSet<Operation>,
     /// `tombstones.on.delete` (default true): sinks write a null-valued record after deletes.
     pub tombstones_on_delete: bool,
+    /// `key.converter.schemas.enable` (default false here; Kafka's `JsonConverter` defaults to
+    /// true): record keys as `{"schema": ..., "payload": ...}` with their Kafka Connect schema.
+    pub key_schemas_enable: bool,
+    /// `value.converter.schemas.enable` (default false here): record values with their Kafka
+    /// Connect schema.
+    pub value_schemas_enable: bool,
     /// `provide.transaction.metadata` (default false): BEGIN/END events and `transaction` blocks.
     pub provide_transaction_metadata: bool,
     /// `snapshot.mode`.
@@ -335,6 +341,8 @@ impl ReplicationConfig {
             message_prefixes: NameFilter::default(),
             skipped_operations: [Operation::Truncate].into_iter().collect(),
             tombstones_on_delete: true,
+            key_schemas_enable: false,
+            value_schemas_enable: false,
             provide_transaction_metadata: false,
             snapshot_mode: SnapshotMode::NoData,
             convert: ConvertOptions::default(),

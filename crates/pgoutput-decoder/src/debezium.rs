@@ -1,4 +1,5 @@
-//! Debezium JSON encoding of events (Kafka `JsonConverter`, schemas disabled).
+//! Debezium JSON encoding of events (Kafka `JsonConverter`, schemas disabled, or enabled with
+//! [`JsonEncoder::with_schemas`]: then key and value are `{"schema": ..., "payload": ...}`).
 //!
 //! Everything is written straight into a caller's byte buffer: column values go from pgoutput's
 //! text to JSON without building intermediate values. Field order follows Debezium's schemas
@@ -9,6 +10,9 @@ use pgoutput::ColumnData;
 
 use crate::{
     config::ReplicationConfig,
+    connect_schema::{
+        message_value_head, MESSAGE_KEY_HEAD, TRANSACTION_KEY_HEAD, TRANSACTION_VALUE_HEAD,
+    },
     event::{
         ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionBlock,
         TransactionEvent, TransactionStatus,
@@ -44,6 +48,10 @@ pub struct JsonEncoder {
     source_head: Vec<u8>,
     /// `,"db":"..."`, escaped once.
     db_json: Vec<u8>,
+    /// Keys as `{"schema":..,"payload":..}` (`key.converter.schemas.enable`).
+    key_schemas: bool,
+    /// Values as `{"schema":..,"payload":..}` (`value.converter.schemas.enable`).
+    value_schemas: bool,
 }
 
 impl JsonEncoder {
@@ -55,6 +63,7 @@ impl JsonEncoder {
             config.convert.clone(),
             config.tombstones_on_delete,
         )
+        .with_schemas(config.key_schemas_enable, config.value_schemas_enable)
     }
 
     /// An encoder from its parts.
@@ -77,7 +86,24 @@ impl JsonEncoder {
             opts,
             tombstones_on_delete,
             source_head,
+            key_schemas: false,
+            value_schemas: false,
         }
+    }
+
+    /// Writes keys and/or values with their Kafka Connect schema, as `JsonConverter` does with
+    /// `key.converter.schemas.enable` / `value.converter.schemas.enable`:
+    /// `{"schema": {...}, "payload": ...}`. Null keys and tombstone values stay `null`.
+    pub fn with_schemas(mut self, key: bool, value: bool) -> Self {
+        self.key_schemas = key;
+        self.value_schemas = value;
+        self
+    }
+
+    /// Whether keys and values are written with their schema (see
+    /// [`with_schemas`](Self::with_schemas)).
+    pub fn schemas(&self) -> (bool, bool) {
+        (self.key_schemas, self.value_schemas)
     }
 
     /// The conversion options used for column values.
@@ -97,18 +123,42 @@ impl JsonEncoder {
     /// Writes the record key: primary-key columns, `{"prefix"}` for messages, `{"id"}` for
     /// transaction events, or `null`.
     pub fn write_key(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+        let schemas = self.key_schemas;
         match &event.kind {
-            EventKind::Change(c) => self.write_change_key(c, out),
+            EventKind::Change(c) => {
+                if schemas && has_key(c) {
+                    let heads = c.table.connect_schemas(&self.opts);
+                    if let Some(head) = &heads.key_head {
+                        out.extend_from_slice(head);
+                        self.write_change_key(c, out)?;
+                        out.push(b'}');
+                        return Ok(());
+                    }
+                }
+                self.write_change_key(c, out)
+            }
             EventKind::Message(m) => {
+                if schemas {
+                    out.extend_from_slice(MESSAGE_KEY_HEAD.as_bytes());
+                }
                 out.extend_from_slice(b"{\"prefix\":");
                 write_json_string(out, &m.prefix);
                 out.push(b'}');
+                if schemas {
+                    out.push(b'}');
+                }
                 Ok(())
             }
             EventKind::Transaction(t) => {
+                if schemas {
+                    out.extend_from_slice(TRANSACTION_KEY_HEAD.as_bytes());
+                }
                 out.extend_from_slice(b"{\"id\":");
                 write_json_string(out, &t.id);
                 out.push(b'}');
+                if schemas {
+                    out.push(b'}');
+                }
                 Ok(())
             }
         }
@@ -116,12 +166,7 @@ impl JsonEncoder {
 
     fn write_change_key(&self, c: &ChangeEvent, out: &mut Vec<u8>) -> Result<()> {
         let table = &c.table;
-        let row = match (c.op, c.key_row()) {
-            (Op::Truncate, _) | (_, None) => None,
-            (_, Some(row)) if !table.key_columns.is_empty() => Some(row),
-            _ => None,
-        };
-        let Some(row) = row else {
+        let Some(row) = key_row(c) else {
             out.extend_from_slice(b"null");
             return Ok(());
         };
@@ -138,14 +183,28 @@ impl JsonEncoder {
 
     /// Writes the record value (Debezium's change event).
     pub fn write_value(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
-        match &event.kind {
-            EventKind::Change(c) => self.write_change(c, out),
-            EventKind::Message(m) => self.write_message(m, out),
-            EventKind::Transaction(t) => {
-                write_transaction(t, out);
-                Ok(())
+        if self.value_schemas {
+            match &event.kind {
+                EventKind::Change(c) => {
+                    out.extend_from_slice(&c.table.connect_schemas(&self.opts).value_head)
+                }
+                EventKind::Message(_) => {
+                    out.extend_from_slice(message_value_head(self.opts.binary_handling_mode))
+                }
+                EventKind::Transaction(_) => {
+                    out.extend_from_slice(TRANSACTION_VALUE_HEAD.as_bytes())
+                }
             }
         }
+        match &event.kind {
+            EventKind::Change(c) => self.write_change(c, out)?,
+            EventKind::Message(m) => self.write_message(m, out)?,
+            EventKind::Transaction(t) => write_transaction(t, out),
+        }
+        if self.value_schemas {
+            out.push(b'}');
+        }
+        Ok(())
     }
 
     /// Writes one output line for the event (and a tombstone line after a delete when
@@ -307,6 +366,20 @@ impl JsonEncoder {
         out.extend_from_slice(b"}}");
         Ok(())
     }
+}
+
+/// The row the record key is taken from; `None` when the key is null (truncates, tables
+/// without key columns).
+fn key_row(c: &ChangeEvent) -> Option<&Row> {
+    match (c.op, c.key_row()) {
+        (Op::Truncate, _) | (_, None) => None,
+        (_, Some(row)) if !c.table.key_columns.is_empty() => Some(row),
+        _ => None,
+    }
+}
+
+fn has_key(c: &ChangeEvent) -> bool {
+    key_row(c).is_some()
 }
 
 fn write_processing_time(ts_us: i64, fine: bool, out: &mut Vec<u8>) {

@@ -9,7 +9,8 @@
 //!   out [`Event`]s decoded on a background task; acknowledgements decide what is confirmed.
 //! - [`relation`], [`types`]: table schemas and value conversion (typed [`types::Value`]s or
 //!   Debezium JSON).
-//! - [`JsonEncoder`]: Debezium JSON (Kafka `JsonConverter`, schemas disabled).
+//! - [`JsonEncoder`]: Debezium JSON (Kafka `JsonConverter`, schemas disabled, or enabled with
+//!   [`JsonEncoder::with_schemas`]).
 //!
 //! Decoding of the pgoutput protocol itself lives in the sans-IO crate `pgoutput`.
 //!
@@ -36,6 +37,7 @@ mod ack;
 mod catalog;
 pub mod config;
 pub mod conn;
+mod connect_schema;
 mod debezium;
 pub mod error;
 pub mod event;

@@ -197,6 +197,8 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "message.prefix.exclude.list",
     "snapshot.mode",
     "tombstones.on.delete",
+    "key.converter.schemas.enable",
+    "value.converter.schemas.enable",
     "skipped.operations",
     "provide.transaction.metadata",
     "decimal.handling.mode",
@@ -341,6 +343,8 @@ fn load(
                 }
             },
             "tombstones.on.delete" => config.tombstones_on_delete = parse_bool(k, v)?,
+            "key.converter.schemas.enable" => config.key_schemas_enable = parse_bool(k, v)?,
+            "value.converter.schemas.enable" => config.value_schemas_enable = parse_bool(k, v)?,
             "skipped.operations" => config.skipped_operations = parse_skipped_operations(v)?,
             "provide.transaction.metadata" => {
                 config.provide_transaction_metadata = parse_bool(k, v)?

@@ -4,11 +4,16 @@
 //! pgoutput sends a Relation message before the first change of a table in a session and again
 //! after every schema change, so the cache always reflects the schema that produced the row.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use pgoutput::{ColumnData, ReplicaIdentity};
 
 use crate::{
+    connect_schema::{SchemaModes, TableConnectSchemas},
     event::{column_value, Row},
     types::{ColumnType, ConvertOptions, Value},
     Result,
@@ -34,6 +39,9 @@ pub struct ColumnSchema {
     /// The column's literal default in the type's text form (not for expressions such as
     /// `nextval()` or `now()`).
     pub default: Option<bytes::Bytes>,
+    /// The column's `DEFAULT` expression as `pg_get_expr` prints it (`'new'::text`,
+    /// `nextval('t_id_seq'::regclass)`, `now()`); the Connect schema's `default` comes from it.
+    pub default_expression: Option<String>,
     /// The column name as a JSON string, quotes and colon included, ready to copy into output.
     pub(crate) json_key: Box<[u8]>,
 }
@@ -52,6 +60,7 @@ impl ColumnSchema {
             included: true,
             not_null: false,
             default: None,
+            default_expression: None,
         }
     }
 }
@@ -87,6 +96,9 @@ pub struct TableSchema {
     pub(crate) source_json: Box<[u8]>,
     /// The topic as a JSON string.
     pub(crate) topic_json: Box<[u8]>,
+    /// The Kafka Connect key and value schemas, built the first time a record of the table is
+    /// written with schemas (a schema change brings a new `TableSchema`, hence new schemas).
+    pub(crate) connect_schemas: OnceLock<TableConnectSchemas>,
 }
 
 impl TableSchema {
@@ -126,6 +138,20 @@ impl TableSchema {
             replica_identity,
             captured: true,
             value_columns: (0..columns_len).filter(|&i| included[i]).collect(),
+            connect_schemas: OnceLock::new(),
+        }
+    }
+
+    /// The Kafka Connect schemas of the table's records under these options: built once and
+    /// kept (a different set of modes builds a fresh copy each time).
+    pub(crate) fn connect_schemas(&self, opts: &ConvertOptions) -> Cow<'_, TableConnectSchemas> {
+        let cached = self
+            .connect_schemas
+            .get_or_init(|| TableConnectSchemas::build(self, opts));
+        if cached.modes == SchemaModes::of(opts) {
+            Cow::Borrowed(cached)
+        } else {
+            Cow::Owned(TableConnectSchemas::build(self, opts))
         }
     }
 

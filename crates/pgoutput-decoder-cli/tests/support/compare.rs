@@ -14,7 +14,10 @@
 //!   the transaction block of data events: total_order, data_collection_order. Transaction
 //!   ids are not compared (Debezium puts a per-event LSN in them); grouping is checked
 //!   through source.txId;
-//! - ignored: ts_ms/ts_us/ts_ns, source.version/connector/name/sequence/xmin/origin*.
+//! - ignored: ts_ms/ts_us/ts_ns, source.version/connector/name/sequence/xmin/origin*;
+//! - with schemas (`JsonConverter`'s `schemas.enable=true`: a key or value that is
+//!   `{"schema": ..., "payload": ...}`): the schema exactly (field order included, numbers by
+//!   value), then the payload by the rules above.
 //!
 //! One deviation is accepted: in `before` of a delete or update, Debezium invents type
 //! defaults (`""`, `0`, `false`, the epoch, ...) for NOT NULL columns that the WAL did not
@@ -140,6 +143,76 @@ pub fn compare_events(expected: &[Value], actual: &[Value], options: &Options) -
     errs
 }
 
+/// Whether a key or value is a `JsonConverter` wrapper with its schema.
+fn is_wrapped(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| m.len() == 2 && m.contains_key("schema") && m.contains_key("payload"))
+}
+
+/// Compares the schemas of an expected key or value written with its schema and unwraps
+/// both sides to their payloads.
+fn unwrap_schema(w: &str, what: &str, e: &mut Value, a: &mut Value, errs: &mut Vec<String>) {
+    if !is_wrapped(e) {
+        if is_wrapped(a) {
+            errs.push(format!("{w}: {what} has a schema, Debezium's has none"));
+            *a = field(a, "payload").clone();
+        }
+        return;
+    }
+    if !is_wrapped(a) {
+        errs.push(format!(
+            "{w}: {what} expected {{\"schema\", \"payload\"}}, got {}",
+            quote(a)
+        ));
+        *e = field(e, "payload").clone();
+        return;
+    }
+    schema_diff(
+        &format!("{w}: {what}.schema"),
+        field(e, "schema"),
+        field(a, "schema"),
+        errs,
+    );
+    *e = field(e, "payload").clone();
+    *a = field(a, "payload").clone();
+}
+
+/// Reports where two schemas differ (struct fields named by their `field`).
+fn schema_diff(w: &str, e: &Value, a: &Value, errs: &mut Vec<String>) {
+    if json_eq(e, a) {
+        return;
+    }
+    match (e, a) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                match (x.get(k), y.get(k)) {
+                    (Some(ev), Some(av)) => schema_diff(&format!("{w}.{k}"), ev, av, errs),
+                    (Some(ev), None) => {
+                        errs.push(format!("{w}.{k}: missing (expected {})", quote(ev)))
+                    }
+                    (None, Some(av)) => {
+                        errs.push(format!("{w}.{k}: unexpected (value {})", quote(av)))
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (ev, av)) in x.iter().zip(y).enumerate() {
+                let name = match field(ev, "field") {
+                    Value::String(f) => format!("[{i}:{f}]"),
+                    _ => format!("[{i}]"),
+                };
+                schema_diff(&format!("{w}{name}"), ev, av, errs);
+            }
+        }
+        _ => errs.push(format!("{w}: expected {}, got {}", quote(e), quote(a))),
+    }
+}
+
 fn compare_event(
     w: &str,
     e: &Value,
@@ -148,6 +221,18 @@ fn compare_event(
     tx_map: &mut Vec<(Value, Value)>,
     errs: &mut Vec<String>,
 ) {
+    let (mut e, mut a) = (e.clone(), a.clone());
+    for what in ["key", "value"] {
+        let (mut ev, mut av) = (field(&e, what).clone(), field(&a, what).clone());
+        unwrap_schema(w, what, &mut ev, &mut av, errs);
+        if let Some(m) = e.as_object_mut() {
+            m.insert(what.to_string(), ev);
+        }
+        if let Some(m) = a.as_object_mut() {
+            m.insert(what.to_string(), av);
+        }
+    }
+    let (e, a) = (&e, &a);
     let (e_topic, a_topic) = (field(e, "topic"), field(a, "topic"));
     if !json_eq(&topic_tail(e_topic), &topic_tail(a_topic)) {
         errs.push(format!(
@@ -675,6 +760,42 @@ fn truncate(s: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn schemas_are_compared_exactly_and_payloads_by_the_rules() {
+        let schema = json!({"type": "struct", "fields": [
+            {"type": "int32", "optional": false, "field": "id"},
+            {"type": "string", "optional": true, "field": "v"}
+        ], "optional": false, "name": "dbz.public.t.Key"});
+        let event = |schema: &Value, id: i64| {
+            json!({"topic": "dbz.public.t",
+                   "key": {"schema": schema, "payload": {"id": id}},
+                   "value": {"schema": {"type": "struct", "fields": []},
+                             "payload": {"op": "c", "before": null, "after": {"id": id},
+                                         "source": {"lsn": 1}}}})
+        };
+        let opts = Options::default();
+        assert!(compare_events(&[event(&schema, 1)], &[event(&schema, 1)], &opts).is_empty());
+        // Field order matters.
+        let mut swapped = schema.clone();
+        swapped["fields"].as_array_mut().unwrap().reverse();
+        let errs = compare_events(&[event(&schema, 1)], &[event(&swapped, 1)], &opts);
+        assert!(
+            errs.iter().any(|e| e.contains("key.schema.fields[0:id]")),
+            "{errs:?}"
+        );
+        // Payloads are still compared.
+        let errs = compare_events(&[event(&schema, 1)], &[event(&schema, 2)], &opts);
+        assert!(errs.iter().any(|e| e.contains("key expected")), "{errs:?}");
+        // A missing wrapper is a difference.
+        let mut bare = event(&schema, 1);
+        bare["key"] = json!({"id": 1});
+        let errs = compare_events(&[event(&schema, 1)], &[bare], &opts);
+        assert!(
+            errs.iter().any(|e| e.contains("key expected {\"schema\"")),
+            "{errs:?}"
+        );
+    }
 
     fn lines(events: &[Value]) -> String {
         events

@@ -606,17 +606,18 @@ impl Session {
             .iter()
             .map(|c| {
                 let name = c.name.as_str().to_string();
-                let (not_null, default) = details
-                    .columns
-                    .iter()
-                    .find(|(n, _, _)| *n == name)
-                    .map(|(_, nn, d)| (*nn, d.clone().map(bytes::Bytes::from)))
-                    .unwrap_or((false, None));
+                let column = details.columns.iter().find(|d| d.name == name);
+                let not_null = column.is_some_and(|d| d.not_null);
+                let default = column
+                    .and_then(|d| d.literal_default.clone())
+                    .map(bytes::Bytes::from);
+                let default_expression = column.and_then(|d| d.default_expression.clone());
                 let qualified = format!("{}.{}.{name}", rel.namespace.as_str(), rel.name.as_str());
                 ColumnSchema {
                     included: self.config.columns.matches(&qualified),
                     not_null,
                     default,
+                    default_expression,
                     ty: self.registry.resolve(c.type_oid, c.type_modifier),
                     type_oid: c.type_oid,
                     type_modifier: c.type_modifier,

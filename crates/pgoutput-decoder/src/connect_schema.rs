@@ -1,0 +1,705 @@
+//! Kafka Connect schemas of the records, as Kafka's `JsonConverter` writes them with
+//! `schemas.enable=true`: `{"schema": {...}, "payload": ...}` for keys and values.
+//!
+//! The schemas are Debezium 3.6's: struct names (`<topic>.Key`, `<topic>.Value`,
+//! `<topic>.Envelope`, `io.debezium.connector.postgresql.Source`, ...), field order,
+//! `optional`, `version`, logical type names and parameters per column type and mode, and the
+//! column defaults Debezium derives from the catalog. The JSON object members are written in
+//! `JsonConverter`'s order (`type`, `fields`/`items`/`keys`+`values`, `optional`, `name`,
+//! `version`, `doc`, `parameters`, `default`, `field`).
+//!
+//! A table's key and value schemas are built once per relation (the first time a record of it
+//! is written) and copied in front of each payload afterwards; the schemas of sources,
+//! transaction metadata and logical messages are constants.
+
+use std::sync::OnceLock;
+
+use crate::{
+    relation::{ColumnSchema, TableSchema},
+    types::{
+        write_debezium_json, write_json_string, BinaryHandlingMode, ColumnType, ConvertOptions,
+        DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode, TimePrecisionMode, TypeKind,
+    },
+};
+
+/// The settings a table's schemas depend on besides the table itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SchemaModes {
+    decimal: DecimalHandlingMode,
+    time: TimePrecisionMode,
+    binary: BinaryHandlingMode,
+    interval: IntervalHandlingMode,
+    hstore: HstoreHandlingMode,
+    money_fraction_digits: u8,
+}
+
+impl SchemaModes {
+    pub(crate) fn of(opts: &ConvertOptions) -> Self {
+        SchemaModes {
+            decimal: opts.decimal_handling_mode,
+            time: opts.time_precision_mode,
+            binary: opts.binary_handling_mode,
+            interval: opts.interval_handling_mode,
+            hstore: opts.hstore_handling_mode,
+            money_fraction_digits: opts.money_fraction_digits,
+        }
+    }
+}
+
+/// A table's record schemas, each as the head of a `{"schema":...,"payload":` wrapper.
+#[derive(Debug, Clone)]
+pub(crate) struct TableConnectSchemas {
+    pub(crate) modes: SchemaModes,
+    /// `{"schema":<Key struct>,"payload":`; `None` without key columns (the key is null).
+    pub(crate) key_head: Option<Box<[u8]>>,
+    /// `{"schema":<Envelope struct>,"payload":`.
+    pub(crate) value_head: Box<[u8]>,
+}
+
+impl TableConnectSchemas {
+    pub(crate) fn build(table: &TableSchema, opts: &ConvertOptions) -> Self {
+        let key_head = (!table.key_columns.is_empty()).then(|| {
+            let mut out = b"{\"schema\":".to_vec();
+            write_key_schema(&mut out, table, opts);
+            out.extend_from_slice(b",\"payload\":");
+            out.into_boxed_slice()
+        });
+        let mut value = b"{\"schema\":".to_vec();
+        write_envelope_schema(&mut value, table, opts);
+        value.extend_from_slice(b",\"payload\":");
+        TableConnectSchemas {
+            modes: SchemaModes::of(opts),
+            key_head,
+            value_head: value.into_boxed_slice(),
+        }
+    }
+}
+
+/// The key schema of a table's records (a struct of the key columns).
+pub(crate) fn write_key_schema(out: &mut Vec<u8>, table: &TableSchema, opts: &ConvertOptions) {
+    out.extend_from_slice(b"{\"type\":\"struct\",\"fields\":[");
+    for (n, &i) in table.key_columns.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write_column_field(out, &table.columns[i], opts);
+    }
+    out.extend_from_slice(b"],\"optional\":false,\"name\":");
+    write_json_string(out, &format!("{}.Key", table.topic));
+    out.push(b'}');
+}
+
+/// The value schema of a table's change events (Debezium's envelope).
+pub(crate) fn write_envelope_schema(out: &mut Vec<u8>, table: &TableSchema, opts: &ConvertOptions) {
+    let mut row = b"{\"type\":\"struct\",\"fields\":[".to_vec();
+    for (n, &i) in table.value_columns.iter().enumerate() {
+        if n > 0 {
+            row.push(b',');
+        }
+        write_column_field(&mut row, &table.columns[i], opts);
+    }
+    row.extend_from_slice(b"],\"optional\":true,\"name\":");
+    write_json_string(&mut row, &format!("{}.Value", table.topic));
+    out.extend_from_slice(b"{\"type\":\"struct\",\"fields\":[");
+    out.extend_from_slice(&row);
+    out.extend_from_slice(b",\"field\":\"before\"},");
+    out.extend_from_slice(&row);
+    out.extend_from_slice(b",\"field\":\"after\"},");
+    out.extend_from_slice(SOURCE_FIELD.as_bytes());
+    out.push(b',');
+    out.extend_from_slice(TRANSACTION_BLOCK_FIELD.as_bytes());
+    out.extend_from_slice(
+        b",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},\
+          {\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},\
+          {\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},\
+          {\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}],\
+          \"optional\":false,\"name\":",
+    );
+    write_json_string(out, &format!("{}.Envelope", table.topic));
+    out.extend_from_slice(b",\"version\":2}");
+}
+
+/// `source`: `io.debezium.connector.postgresql.Source`.
+const SOURCE_FIELD: &str = concat!(
+    r#"{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"version"},"#,
+    r#"{"type":"string","optional":false,"field":"connector"},"#,
+    r#"{"type":"string","optional":false,"field":"name"},"#,
+    r#"{"type":"int64","optional":false,"field":"ts_ms"},"#,
+    r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"#,
+    r#""parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"#,
+    r#""default":"false","field":"snapshot"},"#,
+    r#"{"type":"string","optional":false,"field":"db"},"#,
+    r#"{"type":"string","optional":true,"field":"sequence"},"#,
+    r#"{"type":"int64","optional":true,"field":"ts_us"},"#,
+    r#"{"type":"int64","optional":true,"field":"ts_ns"},"#,
+    r#"{"type":"string","optional":false,"field":"schema"},"#,
+    r#"{"type":"string","optional":false,"field":"table"},"#,
+    r#"{"type":"int64","optional":true,"field":"txId"},"#,
+    r#"{"type":"int64","optional":true,"field":"lsn"},"#,
+    r#"{"type":"int64","optional":true,"field":"xmin"},"#,
+    r#"{"type":"string","optional":true,"field":"origin"},"#,
+    r#"{"type":"int64","optional":true,"field":"origin_lsn"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.postgresql.Source","version":1,"field":"source"}"#
+);
+
+/// `transaction`: the `event.block` of data events.
+const TRANSACTION_BLOCK_FIELD: &str = concat!(
+    r#"{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"id"},"#,
+    r#"{"type":"int64","optional":false,"field":"total_order"},"#,
+    r#"{"type":"int64","optional":false,"field":"data_collection_order"}],"#,
+    r#""optional":true,"name":"event.block","version":1,"field":"transaction"}"#
+);
+
+/// The key of transaction metadata records, as a wrapper head.
+pub(crate) const TRANSACTION_KEY_HEAD: &str = concat!(
+    r#"{"schema":{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"id"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.common.TransactionMetadataKey","version":1},"#,
+    r#""payload":"#
+);
+
+/// The value of transaction metadata records (BEGIN/END), as a wrapper head.
+pub(crate) const TRANSACTION_VALUE_HEAD: &str = concat!(
+    r#"{"schema":{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"status"},"#,
+    r#"{"type":"string","optional":false,"field":"id"},"#,
+    r#"{"type":"int64","optional":true,"field":"event_count"},"#,
+    r#"{"type":"array","items":{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"data_collection"},"#,
+    r#"{"type":"int64","optional":false,"field":"event_count"}],"#,
+    r#""optional":true,"name":"event.collection","version":1},"#,
+    r#""optional":true,"field":"data_collections"},"#,
+    r#"{"type":"int64","optional":false,"field":"ts_ms"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.common.TransactionMetadataValue","version":1},"#,
+    r#""payload":"#
+);
+
+/// The key of logical decoding message records, as a wrapper head.
+pub(crate) const MESSAGE_KEY_HEAD: &str = concat!(
+    r#"{"schema":{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":true,"field":"prefix"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.postgresql.MessageKey","version":1},"#,
+    r#""payload":"#
+);
+
+/// The value of logical decoding message records, as a wrapper head; the content's type
+/// follows `binary.handling.mode`.
+pub(crate) fn message_value_head(binary: BinaryHandlingMode) -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    static STRING: OnceLock<Vec<u8>> = OnceLock::new();
+    let (cell, content) = match binary {
+        BinaryHandlingMode::Bytes => (&BYTES, "bytes"),
+        _ => (&STRING, "string"),
+    };
+    cell.get_or_init(|| {
+        format!(
+            concat!(
+                r#"{{"schema":{{"type":"struct","fields":["#,
+                r#"{{"type":"string","optional":false,"field":"op"}},"#,
+                r#"{{"type":"int64","optional":true,"field":"ts_ms"}},"#,
+                "{source},{transaction},",
+                r#"{{"type":"struct","fields":["#,
+                r#"{{"type":"string","optional":true,"field":"prefix"}},"#,
+                r#"{{"type":"{content}","optional":true,"field":"content"}}],"#,
+                r#""optional":false,"name":"io.debezium.connector.postgresql.Message","version":1,"field":"message"}}],"#,
+                r#""optional":false,"name":"io.debezium.connector.postgresql.MessageValue","version":1}},"#,
+                r#""payload":"#
+            ),
+            source = SOURCE_FIELD,
+            transaction = TRANSACTION_BLOCK_FIELD,
+            content = content
+        )
+        .into_bytes()
+    })
+}
+
+/// One column as a struct field: its type's schema, its default, its name.
+fn write_column_field(out: &mut Vec<u8>, col: &ColumnSchema, opts: &ConvertOptions) {
+    write_type_schema(out, &col.ty, !col.not_null, opts);
+    if let Some(default) = column_default(col, opts) {
+        out.extend_from_slice(b",\"default\":");
+        out.extend_from_slice(&default);
+    }
+    out.extend_from_slice(b",\"field\":");
+    write_json_string(out, &col.name);
+    out.push(b'}');
+}
+
+/// Writes a type's schema without its closing brace (the caller may add `default` and
+/// `field`).
+fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &ConvertOptions) {
+    let mut s = Schema::new(optional);
+    match &ty.kind {
+        TypeKind::Bool => s.ty = "boolean",
+        TypeKind::Int2 => s.ty = "int16",
+        TypeKind::Int4 => s.ty = "int32",
+        TypeKind::Int8 | TypeKind::Oid => s.ty = "int64",
+        TypeKind::Float4 => s.ty = "float",
+        TypeKind::Float8 => s.ty = "double",
+        TypeKind::Numeric { precision, scale } => match opts.decimal_handling_mode {
+            DecimalHandlingMode::Precise => match scale {
+                Some(scale) => {
+                    s.logical("bytes", "org.apache.kafka.connect.data.Decimal");
+                    s.params.push(("scale", scale.to_string()));
+                    if let Some(p) = precision {
+                        s.params.push(("connect.decimal.precision", p.to_string()));
+                    }
+                }
+                None => {
+                    s.logical("struct", "io.debezium.data.VariableScaleDecimal");
+                    s.doc = Some("Variable scaled decimal");
+                    s.body = Body::Raw(concat!(
+                        r#","fields":[{"type":"int32","optional":false,"field":"scale"},"#,
+                        r#"{"type":"bytes","optional":false,"field":"value"}]"#
+                    ));
+                }
+            },
+            DecimalHandlingMode::Double => s.ty = "double",
+            DecimalHandlingMode::String => s.ty = "string",
+        },
+        TypeKind::Money => match opts.decimal_handling_mode {
+            DecimalHandlingMode::Precise => {
+                s.logical("bytes", "org.apache.kafka.connect.data.Decimal");
+                s.params
+                    .push(("scale", opts.money_fraction_digits.to_string()));
+            }
+            DecimalHandlingMode::Double => s.ty = "double",
+            DecimalHandlingMode::String => s.ty = "string",
+        },
+        TypeKind::Bytea => {
+            s.ty = match opts.binary_handling_mode {
+                BinaryHandlingMode::Bytes => "bytes",
+                _ => "string",
+            }
+        }
+        TypeKind::Json | TypeKind::Jsonb => s.logical("string", "io.debezium.data.Json"),
+        TypeKind::Xml => s.logical("string", "io.debezium.data.Xml"),
+        TypeKind::Uuid => s.logical("string", "io.debezium.data.Uuid"),
+        TypeKind::Date => match opts.time_precision_mode {
+            TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Date"),
+            _ => s.logical("int32", "io.debezium.time.Date"),
+        },
+        TypeKind::Time { precision } => match opts.time_precision_mode {
+            TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Time"),
+            TimePrecisionMode::Adaptive if precision.unwrap_or(6) <= 3 => {
+                s.logical("int32", "io.debezium.time.Time")
+            }
+            _ => s.logical("int64", "io.debezium.time.MicroTime"),
+        },
+        TypeKind::TimeTz { .. } => s.logical("string", "io.debezium.time.ZonedTime"),
+        TypeKind::Timestamp { precision } => match opts.time_precision_mode {
+            TimePrecisionMode::Connect => {
+                s.logical("int64", "org.apache.kafka.connect.data.Timestamp")
+            }
+            _ if precision.unwrap_or(6) <= 3 => s.logical("int64", "io.debezium.time.Timestamp"),
+            _ => s.logical("int64", "io.debezium.time.MicroTimestamp"),
+        },
+        TypeKind::TimestampTz { .. } => s.logical("string", "io.debezium.time.ZonedTimestamp"),
+        TypeKind::Interval => match opts.interval_handling_mode {
+            IntervalHandlingMode::Numeric => s.logical("int64", "io.debezium.time.MicroDuration"),
+            IntervalHandlingMode::String => s.logical("string", "io.debezium.time.Interval"),
+        },
+        TypeKind::Bit { length } | TypeKind::VarBit { length } => {
+            let length = match (&ty.kind, length) {
+                (_, Some(n)) => *n,
+                (TypeKind::VarBit { .. }, None) => i32::MAX as u32,
+                (_, None) => 1,
+            };
+            if length == 1 {
+                s.ty = "boolean";
+            } else {
+                s.logical("bytes", "io.debezium.data.Bits");
+                s.params.push(("length", length.to_string()));
+            }
+        }
+        TypeKind::Enum { labels } => {
+            s.logical("string", "io.debezium.data.Enum");
+            s.params.push(("allowed", labels.join(",")));
+        }
+        TypeKind::Hstore => match opts.hstore_handling_mode {
+            HstoreHandlingMode::Json => s.logical("string", "io.debezium.data.Json"),
+            HstoreHandlingMode::Map => {
+                s.ty = "map";
+                s.body = Body::Raw(concat!(
+                    r#","keys":{"type":"string","optional":false},"#,
+                    r#""values":{"type":"string","optional":true}"#
+                ));
+            }
+        },
+        TypeKind::Ltree => s.logical("string", "io.debezium.data.Ltree"),
+        TypeKind::TsVector => s.logical("string", "io.debezium.data.Tsvector"),
+        TypeKind::Point => {
+            s.logical("struct", "io.debezium.data.geometry.Point");
+            s.doc = Some("Geometry (POINT)");
+            s.body = Body::Raw(concat!(
+                r#","fields":[{"type":"double","optional":false,"field":"x"},"#,
+                r#"{"type":"double","optional":false,"field":"y"},"#,
+                r#"{"type":"bytes","optional":true,"field":"wkb"},"#,
+                r#"{"type":"int32","optional":true,"field":"srid"}]"#
+            ));
+        }
+        TypeKind::Geometry | TypeKind::Geography => {
+            let (name, doc) = match ty.kind {
+                TypeKind::Geometry => ("io.debezium.data.geometry.Geometry", "Geometry"),
+                _ => ("io.debezium.data.geometry.Geography", "Geography"),
+            };
+            s.logical("struct", name);
+            s.doc = Some(doc);
+            s.body = Body::Raw(concat!(
+                r#","fields":[{"type":"bytes","optional":false,"field":"wkb"},"#,
+                r#"{"type":"int32","optional":true,"field":"srid"}]"#
+            ));
+        }
+        TypeKind::Vector | TypeKind::HalfVec => {
+            let (name, item) = match ty.kind {
+                TypeKind::Vector => ("io.debezium.data.DoubleVector", "double"),
+                _ => ("io.debezium.data.FloatVector", "float"),
+            };
+            s.logical("array", name);
+            s.body = Body::Items(item);
+        }
+        TypeKind::Array { element, .. } => {
+            s.ty = "array";
+            s.body = Body::Element(element);
+        }
+        // Strings in Debezium, and everything we write as its PostgreSQL text (types Debezium
+        // drops among them).
+        _ => s.ty = "string",
+    }
+    s.write(out, opts);
+}
+
+/// What goes between `"type"` and `"optional"`.
+enum Body<'a> {
+    None,
+    /// Written as is (`"fields"`, `"keys"`/`"values"`).
+    Raw(&'static str),
+    /// `"items"` of a primitive type, required.
+    Items(&'static str),
+    /// `"items"` of an array's element type.
+    Element(&'a ColumnType),
+}
+
+struct Schema<'a> {
+    ty: &'static str,
+    body: Body<'a>,
+    optional: bool,
+    name: Option<&'static str>,
+    doc: Option<&'static str>,
+    params: Vec<(&'static str, String)>,
+}
+
+impl<'a> Schema<'a> {
+    fn new(optional: bool) -> Self {
+        Schema {
+            ty: "string",
+            body: Body::None,
+            optional,
+            name: None,
+            doc: None,
+            params: Vec::new(),
+        }
+    }
+
+    /// A logical type: a Connect type with a schema name (and version 1).
+    fn logical(&mut self, ty: &'static str, name: &'static str) {
+        self.ty = ty;
+        self.name = Some(name);
+    }
+
+    fn write(&self, out: &mut Vec<u8>, opts: &ConvertOptions) {
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(self.ty.as_bytes());
+        out.push(b'"');
+        match self.body {
+            Body::None => {}
+            Body::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
+            Body::Items(item) => {
+                out.extend_from_slice(b",\"items\":{\"type\":\"");
+                out.extend_from_slice(item.as_bytes());
+                out.extend_from_slice(b"\",\"optional\":false}");
+            }
+            Body::Element(element) => {
+                out.extend_from_slice(b",\"items\":");
+                // Debezium's enum elements are required; every other element is optional.
+                let optional = !matches!(element.kind, TypeKind::Enum { .. });
+                write_type_schema(out, element, optional, opts);
+                out.push(b'}');
+            }
+        }
+        out.extend_from_slice(if self.optional {
+            b",\"optional\":true"
+        } else {
+            b",\"optional\":false"
+        });
+        if let Some(name) = self.name {
+            out.extend_from_slice(b",\"name\":");
+            write_json_string(out, name);
+            out.extend_from_slice(b",\"version\":1");
+        }
+        if let Some(doc) = self.doc {
+            out.extend_from_slice(b",\"doc\":");
+            write_json_string(out, doc);
+        }
+        if !self.params.is_empty() {
+            out.extend_from_slice(b",\"parameters\":{");
+            for (n, (k, v)) in self.params.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                write_json_string(out, k);
+                out.push(b':');
+                write_json_string(out, v);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// The schema default Debezium derives from a column's `DEFAULT`, as JSON.
+///
+/// Debezium parses the defaults of a fixed set of types (by type name: `bool`, `bit`,
+/// `varbit`, the integer, floating-point and `numeric` types, `bpchar`, `varchar`, `text`,
+/// `json`, `jsonb`, `xml`, `uuid`, `date`, `time`, `timestamp`, `timestamptz`, `interval`,
+/// and enums): the quoted literal (`''` read as a quote), or the whole expression when it has no quotes. A function
+/// call (`nextval(...)`, `now()`, `gen_random_uuid()`) gives the type's zero (`0`, `""`,
+/// `false`, the epoch, the nil UUID, `{}`) instead. `NULL` defaults, defaults that do not
+/// parse, defaults of other types (domains, arrays, `bytea`, `money`, ...) and struct-valued
+/// ones (`numeric` without a scale in precise mode) give no default.
+fn column_default(col: &ColumnSchema, opts: &ConvertOptions) -> Option<Vec<u8>> {
+    let expr = col.default_expression.as_deref()?.trim();
+    if expr.starts_with("NULL::") || expr.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    let ty = &col.ty;
+    let is_enum = matches!(ty.kind, TypeKind::Enum { .. });
+    let placeholder = match &*ty.name {
+        "bit" => "00",
+        "varbit" => "0",
+        "bool" => "false",
+        "bpchar" | "varchar" | "text" | "xml" => "",
+        "numeric" | "float4" | "float8" => "0.0",
+        "int2" | "int4" | "int8" => "0",
+        "json" | "jsonb" => "{}",
+        "uuid" => "00000000-0000-0000-0000-000000000000",
+        "date" => "1970-01-01",
+        "time" => "00:00:00",
+        "timestamp" => "1970-01-01 00:00:00",
+        "timestamptz" => "1970-01-01 00:00:00+00",
+        "interval" => "00:00:00",
+        _ if is_enum => "",
+        _ => return None,
+    };
+    let text = if is_function_call(expr) {
+        if is_enum {
+            return None;
+        }
+        placeholder.to_string()
+    } else if !expr.contains('\'') {
+        expr.to_string()
+    } else {
+        first_quoted(expr)?
+    };
+    let mut out = Vec::new();
+    match &ty.kind {
+        TypeKind::Bool => out.extend_from_slice(if text.eq_ignore_ascii_case("true") {
+            b"true"
+        } else {
+            b"false"
+        }),
+        TypeKind::Text
+        | TypeKind::Json
+        | TypeKind::Jsonb
+        | TypeKind::Xml
+        | TypeKind::Enum { .. } => write_json_string(&mut out, &text),
+        TypeKind::Int2 => out.extend_from_slice(text.parse::<i16>().ok()?.to_string().as_bytes()),
+        TypeKind::Int4 => out.extend_from_slice(text.parse::<i32>().ok()?.to_string().as_bytes()),
+        TypeKind::Int8 => out.extend_from_slice(text.parse::<i64>().ok()?.to_string().as_bytes()),
+        TypeKind::Numeric { scale, .. } => {
+            if !is_plain_decimal(&text) {
+                return None;
+            }
+            match opts.decimal_handling_mode {
+                // A struct default (VariableScaleDecimal) is not allowed (KAFKA-12694).
+                DecimalHandlingMode::Precise if scale.is_none() => return None,
+                DecimalHandlingMode::String => write_json_string(&mut out, &text),
+                _ => write_debezium_json(&mut out, ty, text.as_bytes(), opts).ok()?,
+            }
+        }
+        TypeKind::Bit { .. } | TypeKind::VarBit { .. } => {
+            if text.len() == 1 {
+                out.extend_from_slice(if text == "1" { b"true" } else { b"false" });
+            } else {
+                write_debezium_json(&mut out, ty, text.as_bytes(), opts).ok()?
+            }
+        }
+        TypeKind::Uuid => {
+            let valid = text.len() == 36
+                && text
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| matches!(i, 8 | 13 | 18 | 23) == (b == b'-'))
+                && text.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+            if !valid {
+                return None;
+            }
+            write_json_string(&mut out, &text.to_ascii_lowercase())
+        }
+        TypeKind::Float4
+        | TypeKind::Float8
+        | TypeKind::Date
+        | TypeKind::Time { .. }
+        | TypeKind::Timestamp { .. }
+        | TypeKind::TimestampTz { .. }
+        | TypeKind::Interval => {
+            let text = match (&ty.kind, text.len()) {
+                // `time` literals may omit the seconds.
+                (TypeKind::Time { .. }, 5) => format!("{text}:00"),
+                _ => text,
+            };
+            write_debezium_json(&mut out, ty, text.as_bytes(), opts).ok()?
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// The first quoted literal of an expression, `''` read as a quote.
+fn first_quoted(expr: &str) -> Option<String> {
+    let start = expr.find('\'')? + 1;
+    let mut out = String::new();
+    let mut chars = expr[start..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+            } else {
+                return Some(out);
+            }
+        }
+        out.push(c);
+    }
+    None
+}
+
+/// Debezium's `^[(]?[A-Za-z0-9_]+\((?:.+(?:, ?.+)*)?\)`: a function call such as
+/// `nextval('t_id_seq'::regclass)` or `now()`.
+fn is_function_call(expr: &str) -> bool {
+    let rest = expr.strip_prefix('(').unwrap_or(expr);
+    let name_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    name_len > 0 && rest[name_len..].starts_with('(') && rest[name_len + 1..].contains(')')
+}
+
+/// Whether Java's `new BigDecimal(text)` accepts the text (sign, digits, point, exponent).
+fn is_plain_decimal(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    let points = mantissa.bytes().filter(|b| *b == b'.').count();
+    let mantissa_ok = digits > 0 && points <= 1 && digits + points == mantissa.len();
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::oid;
+
+    fn column(oid: u32, typmod: i32, not_null: bool, default: Option<&str>) -> ColumnSchema {
+        let mut c = ColumnSchema::new("c", ColumnType::builtin(oid, typmod), oid, typmod);
+        c.not_null = not_null;
+        c.default_expression = default.map(str::to_string);
+        c
+    }
+
+    fn field(c: &ColumnSchema, opts: &ConvertOptions) -> serde_json::Value {
+        let mut out = Vec::new();
+        write_column_field(&mut out, c, opts);
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    #[test]
+    fn decimal_schema_has_scale_and_precision() {
+        // numeric(10,2): typmod = ((10 << 16) | 2) + 4
+        let c = column(oid::NUMERIC, (10 << 16 | 2) + 4, false, Some("1.5"));
+        assert_eq!(
+            field(&c, &ConvertOptions::default()),
+            serde_json::json!({
+                "type": "bytes", "optional": true,
+                "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+                "parameters": {"scale": "2", "connect.decimal.precision": "10"},
+                "default": "AJY=", "field": "c"
+            })
+        );
+    }
+
+    #[test]
+    fn defaults_follow_debezium() {
+        let opts = ConvertOptions::default();
+        let d = |c: ColumnSchema| field(&c, &opts).get("default").cloned();
+        assert_eq!(
+            d(column(oid::INT4, -1, true, Some("nextval('s'::regclass)"))),
+            Some(serde_json::json!(0))
+        );
+        assert_eq!(
+            d(column(oid::INT4, -1, false, Some("'-1'::integer"))),
+            Some(serde_json::json!(-1))
+        );
+        assert_eq!(d(column(oid::INT4, -1, false, Some("NULL::integer"))), None);
+        assert_eq!(
+            d(column(oid::TEXT, -1, false, Some("'it''s'::text"))),
+            Some(serde_json::json!("it's"))
+        );
+        assert_eq!(
+            d(column(oid::BYTEA, -1, false, Some("'\\x01'::bytea"))),
+            None
+        );
+        assert_eq!(
+            d(column(oid::BOOL, -1, false, Some("true"))),
+            Some(serde_json::json!(true))
+        );
+        assert_eq!(
+            d(column(oid::TIMESTAMP, -1, true, Some("now()"))),
+            Some(serde_json::json!(0))
+        );
+        assert_eq!(d(column(oid::NUMERIC, -1, false, Some("7"))), None);
+    }
+
+    #[test]
+    fn function_calls_are_recognised() {
+        assert!(is_function_call("nextval('t_id_seq'::regclass)"));
+        assert!(is_function_call("now()"));
+        assert!(is_function_call("(gen_random_uuid())"));
+        assert!(!is_function_call("'now'::text"));
+        assert!(!is_function_call("CURRENT_TIMESTAMP"));
+    }
+
+    #[test]
+    fn constant_schemas_are_json() {
+        for head in [
+            TRANSACTION_KEY_HEAD,
+            TRANSACTION_VALUE_HEAD,
+            MESSAGE_KEY_HEAD,
+        ] {
+            let text = format!("{head}null}}");
+            serde_json::from_str::<serde_json::Value>(&text).expect("valid JSON");
+        }
+        for mode in [BinaryHandlingMode::Bytes, BinaryHandlingMode::Hex] {
+            let mut text = message_value_head(mode).to_vec();
+            text.extend_from_slice(b"null}");
+            serde_json::from_slice::<serde_json::Value>(&text).expect("valid JSON");
+        }
+    }
+}
