@@ -44,6 +44,10 @@ lint-python: python-dev ## ruff and mypy --strict on the package, tests, example
 test-python: python-dev ## the pytest suite (throwaway clusters, examples included)
 	.venv/bin/python -m pytest -q
 
+.PHONY: kit-conformance
+kit-conformance: ## the reference conformance kit's runner (../shared/conformance), if present
+	scripts/kit-conformance.sh
+
 .PHONY: test-faults
 test-faults: ## fault-injection tests including the long ones (1,000,000-row transaction)
 	$(CARGO) nextest run -p pgoutput-decoder --test faults --run-ignored all
