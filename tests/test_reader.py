@@ -236,7 +236,8 @@ def test_process_exits_cleanly_right_after_stop(db: Database) -> None:
 
 async def test_cancelled_steps_lose_nothing(db: Database) -> None:
     """A step cancelled by a timeout (``asyncio.wait_for``) loses no message: what arrives
-    meanwhile is handed out by the next step."""
+    meanwhile is handed out by the next step. The 5 ms timeouts also cancel the first steps
+    while they are still connecting: the connection carries on and the next step uses it."""
     db.prepare(TABLE)
     reader = db.reader()
     writer = asyncio.create_task(

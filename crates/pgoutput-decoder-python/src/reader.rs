@@ -53,6 +53,9 @@ const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 enum Conn {
     Idle,
+    /// Connecting in a task of its own, so that a step cancelled meanwhile (e.g. by
+    /// `asyncio.wait_for`) does not throw the progress away: the next step awaits the same task.
+    Connecting(tokio::task::JoinHandle<pgoutput_decoder::Result<ChangeStream>>),
     Connected(ChangeStream),
     Stopped,
 }
@@ -85,17 +88,28 @@ impl Shared {
 
     /// Connects if not connected yet; `Ok(false)` if the reader was stopped.
     async fn ensure_connected(&self, conn: &mut Conn) -> Outcome<bool> {
-        match conn {
+        let handle = match conn {
             Conn::Connected(_) => return Ok(true),
             Conn::Stopped => return Ok(false),
-            Conn::Idle => {}
-        }
-        if self.stopping.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        let stream = ChangeStream::connect(self.config.clone())
-            .await
-            .map_err(core_error)?;
+            Conn::Connecting(handle) => handle,
+            Conn::Idle => {
+                if self.stopping.load(Ordering::SeqCst) {
+                    return Ok(false);
+                }
+                let config = self.config.clone();
+                *conn = Conn::Connecting(tokio::spawn(ChangeStream::connect(config)));
+                let Conn::Connecting(handle) = conn else {
+                    unreachable!("just set")
+                };
+                handle
+            }
+        };
+        let joined = handle.await;
+        *conn = Conn::Idle;
+        let stream = match joined {
+            Ok(connected) => connected.map_err(core_error)?,
+            Err(_) => return Err(reader_error("connecting was interrupted; try again")),
+        };
         let ctx = Arc::new(StreamContext {
             encoder: JsonEncoder::new(&self.config),
             converter: Converter::new(self.config.convert.clone()),
@@ -174,8 +188,10 @@ impl Shared {
             st.queue.clear();
             st.unacked = None;
         }
-        if let Conn::Connected(stream) = previous {
-            stream.stop().await.map_err(core_error)?;
+        match previous {
+            Conn::Connected(stream) => stream.stop().await.map_err(core_error)?,
+            Conn::Connecting(handle) => handle.abort(),
+            Conn::Idle | Conn::Stopped => {}
         }
         Ok(())
     }
