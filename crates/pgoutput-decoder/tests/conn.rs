@@ -1419,3 +1419,58 @@ fn futures_and_halves_are_send() {
     assert_send_type::<ReplicationWriter>();
     assert_send_type::<ReplicationStream>();
 }
+
+// ---------------------------------------------------------------------------------------
+// Unix-domain sockets
+
+#[tokio::test]
+async fn unix_socket_directory_as_host_connects_without_tls() {
+    let cluster = plain();
+    let dir = cluster.socket_dir().display().to_string();
+    // sslmode does not apply to a local socket, as in libpq.
+    let dsn = format!(
+        "host={dir} port={} user=postgres dbname=postgres sslmode=require",
+        cluster.port()
+    );
+    let params = ConnectParams::from_dsn(&dsn).unwrap();
+    let mut conn = connect_ok(&params).await;
+    assert!(!conn.is_tls());
+    assert_eq!(current_user(&mut conn).await, "postgres");
+    let addr = conn
+        .simple_query("SELECT inet_client_addr() IS NULL")
+        .await
+        .unwrap();
+    assert_eq!(
+        addr[0].get(0),
+        Some("t"),
+        "a local socket has no client address"
+    );
+    conn.close().await;
+
+    // The URI form with the directory as a query parameter, for replication too.
+    let uri = format!(
+        "postgresql:///postgres?host={}&port={}&user=postgres",
+        dir.replace('/', "%2F"),
+        cluster.port()
+    );
+    let params = ConnectParams::from_dsn(&uri).unwrap();
+    let mut repl = connect_replication(&params).await;
+    let system = repl.simple_query("IDENTIFY_SYSTEM").await.unwrap();
+    assert_eq!(system.len(), 1);
+    repl.close().await;
+}
+
+#[tokio::test]
+async fn missing_unix_socket_names_the_socket_file() {
+    let params = ConnectParams::from_dsn("host=/nonexistent/dir port=5999 user=postgres").unwrap();
+    let e = connect_err(&params).await;
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("socket \"/nonexistent/dir/.s.PGSQL.5999\""),
+        "{text}"
+    );
+    assert!(text.contains("unix_socket_directories"), "{text}");
+    let e = ConnectParams::from_dsn("host=@abstract").unwrap_err();
+    assert!(e.to_string().contains("abstract Unix-domain socket"), "{e}");
+}

@@ -189,6 +189,20 @@ impl PgConnection {
             return Err(Error::config("host is empty"));
         }
         let ctx = Arc::new(ServerCtx::new(params));
+        if params.host.starts_with('/') {
+            // A socket directory: local, never TLS (as libpq; sslmode does not apply).
+            let stream = socket::connect_unix(params, &ctx).await?;
+            let limit = params.connect_timeout;
+            return match with_limit(
+                limit,
+                Self::startup(Transport::Unix(stream), params, replication, ctx.clone()),
+            )
+            .await
+            {
+                Some(result) => result,
+                None => Err(ctx.startup_timeout(limit)),
+            };
+        }
         let addrs = socket::resolve(params, &ctx).await?;
         let mut last_error = None;
         for addr in addrs {

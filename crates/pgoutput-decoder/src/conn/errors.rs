@@ -21,7 +21,13 @@ pub(crate) struct Target<'a>(pub(crate) &'a str, pub(crate) u16);
 
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.contains(':') {
+        if self.0.starts_with('/') {
+            write!(
+                f,
+                "socket \"{}\"",
+                super::socket::unix_socket_path(self.0, self.1)
+            )
+        } else if self.0.contains(':') {
             write!(f, "[{}]:{}", self.0, self.1)
         } else {
             write!(f, "{}:{}", self.0, self.1)

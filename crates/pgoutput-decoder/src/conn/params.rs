@@ -190,7 +190,8 @@ impl FromStr for TargetSessionAttrs {
 /// `..Default::default()`. `Debug` and `Display` never show the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectParams {
-    /// Host name or IP address (TCP only; Unix-domain sockets are not supported). With
+    /// Host name or IP address, or the directory of a Unix-domain socket (a path starting
+    /// with `/`: the socket is `<dir>/.s.PGSQL.<port>`, as in libpq). With
     /// several hosts (`host=a,b`), the first one; the others are in
     /// [`alternate_hosts`](Self::alternate_hosts).
     pub host: String,
@@ -432,10 +433,10 @@ impl ConnectParams {
             "host" => {
                 let list: Vec<String> = value.split(',').map(|h| h.trim().to_owned()).collect();
                 for host in &list {
-                    if host.starts_with('/') || host.starts_with('@') {
+                    if host.starts_with('@') {
                         return Err(Error::config(format!(
-                            "host \"{host}\" is a Unix-domain socket; only TCP connections are \
-                             supported (use e.g. host=localhost)"
+                            "host \"{host}\" is an abstract Unix-domain socket, which is not \
+                             supported; use a socket directory (host=/var/run/postgresql) or TCP"
                         )));
                     }
                 }

@@ -1,8 +1,9 @@
-//! Opening the TCP connection: name resolution, connect with a timeout, keepalive.
+//! Opening the connection: name resolution, connect with a timeout, keepalive; or a
+//! Unix-domain socket when the host is a directory.
 
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 use super::{errors::ServerCtx, params::ConnectParams};
 use crate::{Error, ErrorKind, Result};
@@ -135,4 +136,41 @@ pub(crate) async fn connect_addr(
         }
     }
     Ok(stream)
+}
+
+/// The socket file for a host that is a directory: `<dir>/.s.PGSQL.<port>`, as libpq.
+pub(crate) fn unix_socket_path(dir: &str, port: u16) -> String {
+    format!("{}/.s.PGSQL.{port}", dir.trim_end_matches('/'))
+}
+
+/// Connects to the Unix-domain socket of `params.host` (a directory), with `connect_timeout`.
+pub(crate) async fn connect_unix(params: &ConnectParams, ctx: &ServerCtx) -> Result<UnixStream> {
+    let path = unix_socket_path(&params.host, params.port);
+    match with_limit(params.connect_timeout, UnixStream::connect(&path)).await {
+        Some(Ok(stream)) => Ok(stream),
+        Some(Err(e)) => {
+            let hint = match e.kind() {
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                    "is PostgreSQL running there and listening on this socket \
+                     (unix_socket_directories, port)?"
+                }
+                io::ErrorKind::PermissionDenied => {
+                    "this user may not open the socket (check the directory's permissions)"
+                }
+                _ => "check the host (socket directory) and port settings",
+            };
+            Err(Error::new(
+                ErrorKind::Connection,
+                format!("could not connect to {}: {e} — {hint}", ctx.target()),
+            ))
+        }
+        None => Err(Error::new(
+            ErrorKind::Connection,
+            format!(
+                "could not connect to {}: timed out after {:?} (connect_timeout)",
+                ctx.target(),
+                params.connect_timeout
+            ),
+        )),
+    }
 }

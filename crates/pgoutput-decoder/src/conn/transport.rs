@@ -1,5 +1,5 @@
-//! The byte stream under a connection: plain TCP or TLS over TCP, whole or split into
-//! halves for the replication stream.
+//! The byte stream under a connection: plain TCP, TLS over TCP or a Unix-domain socket,
+//! whole or split into halves for the replication stream.
 
 use std::{
     io,
@@ -11,7 +11,7 @@ use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{
         tcp::{OwnedReadHalf, OwnedWriteHalf},
-        TcpStream,
+        unix, TcpStream, UnixStream,
     },
 };
 use tokio_rustls::client::TlsStream;
@@ -21,6 +21,8 @@ pub(crate) enum Transport {
     Plain(TcpStream),
     // Boxed: a rustls session is large and most of the enum's life is spent as a field.
     Tls(Box<TlsStream<TcpStream>>),
+    /// A local Unix-domain socket (never with TLS, as in libpq).
+    Unix(UnixStream),
 }
 
 /// The read half of a split [`Transport`].
@@ -29,12 +31,14 @@ pub(crate) enum ReadHalf {
     Plain(OwnedReadHalf),
     // A TLS session is shared state, so its halves share it through tokio's split.
     Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    Unix(unix::OwnedReadHalf),
 }
 
 /// The write half of a split [`Transport`].
 pub(crate) enum WriteHalf {
     Plain(OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+    Unix(unix::OwnedWriteHalf),
 }
 
 impl Transport {
@@ -46,7 +50,7 @@ impl Transport {
     /// The server's end-entity certificate (DER), when on TLS.
     pub(crate) fn peer_certificate(&self) -> Option<&[u8]> {
         match self {
-            Transport::Plain(_) => None,
+            Transport::Plain(_) | Transport::Unix(_) => None,
             Transport::Tls(tls) => tls
                 .get_ref()
                 .1
@@ -67,6 +71,10 @@ impl Transport {
                 let (r, w) = tokio::io::split(*tls);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
+            Transport::Unix(unix) => {
+                let (r, w) = unix.into_split();
+                (ReadHalf::Unix(r), WriteHalf::Unix(w))
+            }
         }
     }
 
@@ -79,6 +87,10 @@ impl Transport {
             (ReadHalf::Plain(r), WriteHalf::Plain(w)) => match r.reunite(w) {
                 Ok(tcp) => Ok(Transport::Plain(tcp)),
                 Err(e) => Err((ReadHalf::Plain(e.0), WriteHalf::Plain(e.1))),
+            },
+            (ReadHalf::Unix(r), WriteHalf::Unix(w)) => match r.reunite(w) {
+                Ok(unix) => Ok(Transport::Unix(unix)),
+                Err(e) => Err((ReadHalf::Unix(e.0), WriteHalf::Unix(e.1))),
             },
             (ReadHalf::Tls(r), WriteHalf::Tls(w)) if r.is_pair_of(&w) => {
                 Ok(Transport::Tls(Box::new(r.unsplit(w))))
@@ -136,7 +148,7 @@ macro_rules! delegate_write {
     };
 }
 
-delegate_read!(Transport, Plain, Tls);
-delegate_write!(Transport, Plain, Tls);
-delegate_read!(ReadHalf, Plain, Tls);
-delegate_write!(WriteHalf, Plain, Tls);
+delegate_read!(Transport, Plain, Tls, Unix);
+delegate_write!(Transport, Plain, Tls, Unix);
+delegate_read!(ReadHalf, Plain, Tls, Unix);
+delegate_write!(WriteHalf, Plain, Tls, Unix);
