@@ -304,7 +304,7 @@ pub struct ReplicationConfig {
     /// PostgreSQL 14+), so they never spill to the server's disk. Default true.
     pub streaming: bool,
     /// Memory for streamed transactions awaiting their commit; past it they go to a temporary
-    /// file. Default 64 MiB.
+    /// file. Default 16 MiB (the heap bytes of the held messages).
     pub stream_buffer_bytes: usize,
     /// Decode prepared transactions at `PREPARE TRANSACTION` time (`two_phase`, PostgreSQL
     /// 15+): the slot is created with two-phase enabled and replication starts with
@@ -353,7 +353,7 @@ impl ReplicationConfig {
             reconnect: ReconnectPolicy::default(),
             receive_timeout: None,
             streaming: true,
-            stream_buffer_bytes: 64 << 20,
+            stream_buffer_bytes: 16 << 20,
             two_phase: false,
             heartbeat_interval: None,
             heartbeat_action_query: None,

@@ -2,7 +2,10 @@
 //! (pgoutput `streaming`), so the server never spills them to its own disk.
 //!
 //! Chunks stay in memory up to a byte limit shared by all open transactions; past it, the
-//! transaction being added to moves to an unnamed temporary file. On commit the raw messages
+//! transaction being added to moves to an unnamed temporary file. Messages are copied into
+//! one buffer per transaction and the limit counts that buffer's allocation: keeping the
+//! received frames instead would pin the much larger read buffers they were cut from (a
+//! 64 MiB limit held 270 MB for a 1,000,000-row transaction). On commit the raw messages
 //! are replayed through the decoder as one ordinary transaction; on abort they are dropped
 //! (whole transaction, or one subtransaction's changes).
 //!
@@ -10,7 +13,7 @@
 //! streamed chunks) until COMMIT PREPARED replays them or ROLLBACK PREPARED drops them.
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashMap, HashSet},
     fs::File,
     io::{BufReader, BufWriter, Read, Write},
 };
@@ -20,9 +23,15 @@ use pgoutput::Lsn;
 
 use crate::{Error, ErrorKind, Result};
 
+/// One held message: its LSN and where its bytes end in [`SpooledTransaction::data`].
+type Entry = (Lsn, usize);
+
 #[derive(Default)]
 struct SpooledTransaction {
-    memory: Vec<(Lsn, Bytes)>,
+    /// The held messages' bytes, back to back.
+    data: Vec<u8>,
+    entries: Vec<Entry>,
+    /// Heap bytes of `data` and `entries` (their capacities).
     memory_bytes: usize,
     file: Option<BufWriter<File>>,
     aborted_subxids: HashSet<u32>,
@@ -81,18 +90,24 @@ impl Spool {
         if let Some(file) = tx.file.as_mut() {
             return write_entry(file, lsn, &raw);
         }
-        self.memory_bytes += raw.len();
-        tx.memory_bytes += raw.len();
-        tx.memory.push((lsn, raw));
+        tx.data.extend_from_slice(&raw);
+        tx.entries.push((lsn, tx.data.len()));
+        let held = tx.data.capacity() + tx.entries.capacity() * std::mem::size_of::<Entry>();
+        self.memory_bytes = self.memory_bytes - tx.memory_bytes + held;
+        tx.memory_bytes = held;
         if self.memory_bytes > self.limit_bytes {
             // Past the bound: this transaction continues on disk.
             let mut file = BufWriter::with_capacity(
                 1 << 16,
                 tempfile::tempfile().map_err(|e| io_error("create", e))?,
             );
-            for (lsn, raw) in tx.memory.drain(..) {
-                write_entry(&mut file, lsn, &raw)?;
+            let mut start = 0;
+            for &(lsn, end) in &tx.entries {
+                write_entry(&mut file, lsn, &tx.data[start..end])?;
+                start = end;
             }
+            tx.data = Vec::new();
+            tx.entries = Vec::new();
             self.memory_bytes -= tx.memory_bytes;
             tx.memory_bytes = 0;
             tx.file = Some(file);
@@ -134,7 +149,9 @@ impl Spool {
         };
         Ok(Replay {
             file,
-            memory: tx.memory.into(),
+            data: Bytes::from(tx.data),
+            entries: tx.entries.into_iter(),
+            start: 0,
             aborted_subxids: tx.aborted_subxids,
             streamed: !tx.unstreamed,
         })
@@ -160,7 +177,10 @@ fn write_entry(file: &mut BufWriter<File>, lsn: Lsn, raw: &[u8]) -> Result<()> {
 #[derive(Default)]
 pub(crate) struct Replay {
     file: Option<BufReader<File>>,
-    memory: VecDeque<(Lsn, Bytes)>,
+    /// What was held in memory: the bytes and where each message ends.
+    data: Bytes,
+    entries: std::vec::IntoIter<Entry>,
+    start: usize,
     pub(crate) aborted_subxids: HashSet<u32>,
     /// Whether the messages were sent inside stream blocks (with a leading xid).
     pub(crate) streamed: bool,
@@ -169,7 +189,7 @@ pub(crate) struct Replay {
 impl Replay {
     /// Whether there is nothing to replay.
     pub(crate) fn is_empty(&self) -> bool {
-        self.file.is_none() && self.memory.is_empty()
+        self.file.is_none() && self.entries.len() == 0
     }
 
     /// The next message, or `None` at the end.
@@ -188,7 +208,11 @@ impl Replay {
                 Err(e) => return Err(io_error("read", e)),
             }
         }
-        Ok(self.memory.pop_front())
+        Ok(self.entries.next().map(|(lsn, end)| {
+            let raw = self.data.slice(self.start..end);
+            self.start = end;
+            (lsn, raw)
+        }))
     }
 }
 
@@ -202,25 +226,50 @@ mod tests {
 
     #[test]
     fn keeps_order_in_memory_and_on_disk() {
-        let mut spool = Spool::new(10);
+        let mut spool = Spool::new(300);
         spool.push(1, Lsn(1), Bytes::from_static(b"abc")).unwrap();
         spool.push(2, Lsn(2), Bytes::from_static(b"x")).unwrap();
-        for i in 0..5u64 {
+        let two = spool.memory_bytes() - spool.transactions[&1].memory_bytes;
+        assert!(two > 0 && two < 300, "{two}");
+        for i in 0..50u64 {
             spool
                 .push(1, Lsn(10 + i), Bytes::from(vec![i as u8; 4]))
                 .unwrap();
         }
         // Transaction 1 went to disk; transaction 2 is still in memory.
-        assert_eq!(spool.memory_bytes(), 1);
+        assert!(spool.transactions[&1].file.is_some());
+        assert_eq!(spool.memory_bytes(), two);
         let one = drain(spool.take(1).unwrap());
-        assert_eq!(one.len(), 6);
+        assert_eq!(one.len(), 51);
         assert_eq!(one[0], (Lsn(1), Bytes::from_static(b"abc")));
-        assert_eq!(one[5], (Lsn(14), Bytes::from(vec![4u8; 4])));
+        assert_eq!(one[50], (Lsn(59), Bytes::from(vec![49u8; 4])));
         assert_eq!(
             drain(spool.take(2).unwrap()),
             [(Lsn(2), Bytes::from_static(b"x"))]
         );
         assert_eq!(spool.memory_bytes(), 0);
+    }
+
+    #[test]
+    fn the_bound_counts_what_is_allocated_not_what_the_frames_pin() {
+        // Small messages cut from one large frame: what is held is their own bytes.
+        let frame = Bytes::from(vec![7u8; 1 << 20]);
+        let mut spool = Spool::new(1 << 20);
+        for i in 0..1000 {
+            spool
+                .push(
+                    1,
+                    Lsn(i),
+                    frame.slice(i as usize * 10..i as usize * 10 + 10),
+                )
+                .unwrap();
+        }
+        drop(frame);
+        let held = spool.memory_bytes();
+        assert!((10_000 + 16_000..64_000).contains(&held), "{held}");
+        let replay = drain(spool.take(1).unwrap());
+        assert_eq!(replay.len(), 1000);
+        assert!(replay.iter().all(|(_, raw)| raw.len() == 10));
     }
 
     #[test]
@@ -242,7 +291,7 @@ mod tests {
         spool.push(9, Lsn(1), Bytes::from_static(b"old")).unwrap();
         spool.begin_unstreamed(9);
         spool.push(9, Lsn(1), Bytes::from_static(b"new")).unwrap();
-        assert_eq!(spool.memory_bytes(), 3);
+        assert!(spool.memory_bytes() >= 3 + 16);
         let replay = spool.take(9).unwrap();
         assert!(!replay.streamed && !replay.is_empty());
         assert_eq!(drain(replay), [(Lsn(1), Bytes::from_static(b"new"))]);
