@@ -8,6 +8,8 @@
 //! `scripts/fetch-postgres.sh 17`, run by `scripts/bootstrap.sh`, installs). Without them the
 //! test is skipped with a message, except under `CI=true`, where it fails.
 
+mod support;
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -20,6 +22,7 @@ use pgoutput_decoder::{
     config::ReconnectPolicy, conn::ConnectParams, ChangeStream, Event, PublicationAutocreate,
     ReplicationConfig,
 };
+use support::spawn_workload;
 use throwaway_postgres::{Cluster, ClusterBuilder, StandbyOptions, StopMode};
 
 const SLOT: &str = "failover_slot";
@@ -60,19 +63,6 @@ fn in_ci() -> bool {
 
 fn sql(pg: &Cluster, db: &str, sql: &str) -> String {
     pg.psql(db, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Inserts rows in many small committed transactions until done or the server goes away.
-fn spawn_workload(pg: Arc<Cluster>, batch: i32, txs: i32) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let sql = format!(
-            "do $$ begin for i in 1..{txs} loop \
-               insert into t (batch, pad) select {batch}, repeat('x', 50) from generate_series(1, 5); \
-               commit; perform pg_sleep(0.005); end loop; end $$;"
-        );
-        // The primary dying under it ends this session with an error: expected.
-        let _ = pg.psql("db", &sql);
-    })
 }
 
 /// Records row ids (and their batch) → how often each arrived; acknowledges the batch.
@@ -175,7 +165,7 @@ async fn failover_to_promoted_standby_loses_and_duplicates_nothing() {
         "the slot was not created as a failover slot"
     );
 
-    let workload = spawn_workload(primary.clone(), 1, 100_000);
+    let workload = spawn_workload(primary.clone(), 1, 100_000, Duration::from_millis(5));
     let mut seen = BTreeMap::new();
     // Stream for a while, until the standby holds a synchronized copy of the slot that has
     // seen some of our acknowledgements.
@@ -222,7 +212,7 @@ async fn failover_to_promoted_standby_loses_and_duplicates_nothing() {
     assert!(!standby.is_in_recovery().unwrap());
 
     // New work on the new primary: the stream must find it there by itself.
-    let workload = spawn_workload(standby.clone(), 2, 1_000_000);
+    let workload = spawn_workload(standby.clone(), 2, 1_000_000, Duration::from_millis(5));
     let mut first_new_row = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     while first_new_row.is_none() {

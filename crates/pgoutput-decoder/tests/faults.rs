@@ -1,6 +1,8 @@
 //! Fault injection against a real server: the stream reconnects by itself and every committed
 //! row arrives exactly once (nothing acknowledged is delivered again, nothing is lost).
 
+mod support;
+
 use std::{
     collections::BTreeMap,
     sync::{
@@ -14,11 +16,11 @@ use pgoutput_decoder::{
     config::ReconnectPolicy, conn::ConnectParams, ChangeStream, PublicationAutocreate,
     ReplicationConfig,
 };
+use support::{spawn_workload, CuttingProxy};
 use throwaway_postgres::{Cluster, ClusterBuilder, StopMode};
 use tokio::{
     io::copy_bidirectional,
     net::{TcpListener, TcpStream},
-    sync::Notify,
 };
 
 fn config(host: &str, port: u16, db: &str) -> ReplicationConfig {
@@ -48,19 +50,6 @@ fn prepare(pg: &Cluster) {
         "create table t (id bigserial primary key, batch int not null, pad text)",
     )
     .unwrap();
-}
-
-/// Inserts rows in many small committed transactions until stopped or the server goes away.
-fn spawn_workload(pg: Arc<Cluster>, batch: i32, txs: i32) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let sql = format!(
-            "do $$ begin for i in 1..{txs} loop \
-               insert into t (batch, pad) select {batch}, repeat('x', 50) from generate_series(1, 5); \
-               commit; perform pg_sleep(0.002); end loop; end $$;"
-        );
-        // The server restarting under it ends this session with an error: expected.
-        let _ = pg.psql("db", &sql);
-    })
 }
 
 /// Consumes and acknowledges events until every row of `t` was seen; returns ids → count.
@@ -154,7 +143,7 @@ async fn restart_mid_stream(mode: StopMode) {
     let mut stream = ChangeStream::connect(config(pg.host(), pg.port(), "db"))
         .await
         .unwrap();
-    let workload = spawn_workload(pg.clone(), 1, 400);
+    let workload = spawn_workload(pg.clone(), 1, 400, Duration::from_millis(2));
     let mut seen = BTreeMap::new();
     // Let some changes through, then restart the server under the running workload.
     while seen.len() < 100 {
@@ -185,7 +174,9 @@ async fn restart_mid_stream(mode: StopMode) {
     restart.await.unwrap().unwrap();
     workload.join().unwrap();
     // More committed work after the restart: the stream must pick it up by itself.
-    spawn_workload(pg.clone(), 2, 50).join().unwrap();
+    spawn_workload(pg.clone(), 2, 50, Duration::from_millis(2))
+        .join()
+        .unwrap();
     drain_until_complete(&mut stream, &pg, &mut seen).await;
     eprintln!(
         "{mode:?} restart: caught up {:.1}s after the restart began, {} rows",
@@ -204,48 +195,6 @@ async fn server_restart_fast_mid_stream_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn server_restart_immediate_mid_stream_loses_and_duplicates_nothing() {
     restart_mid_stream(StopMode::Immediate).await;
-}
-
-/// A TCP proxy whose connections can all be cut at once (new ones are still accepted).
-struct CuttingProxy {
-    port: u16,
-    cut: Arc<Notify>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl CuttingProxy {
-    async fn start(target_port: u16) -> CuttingProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cut = Arc::new(Notify::new());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let (cut2, conns) = (cut.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                conns.fetch_add(1, Ordering::SeqCst);
-                let cut = cut2.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target_port)).await
-                    else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.notified() => {} // dropping both sockets cuts the connection
-                    }
-                });
-            }
-        });
-        CuttingProxy {
-            port,
-            cut,
-            connections,
-        }
-    }
-
-    fn cut_all(&self) {
-        self.cut.notify_waiters();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,7 +311,7 @@ async fn black_hole_after_wal_sender_timeout_is_noticed_and_resumed() {
     let mut stream = ChangeStream::connect(config("127.0.0.1", proxy.port, "db"))
         .await
         .unwrap();
-    let workload = spawn_workload(pg.clone(), 1, 600);
+    let workload = spawn_workload(pg.clone(), 1, 600, Duration::from_millis(2));
     let mut seen = BTreeMap::new();
     while seen.len() < 200 {
         let batch = stream.next_batch().await.unwrap().unwrap();
@@ -396,7 +345,9 @@ async fn black_hole_after_wal_sender_timeout_is_noticed_and_resumed() {
         }
     }
     workload.join().unwrap();
-    spawn_workload(pg.clone(), 2, 50).join().unwrap();
+    spawn_workload(pg.clone(), 2, 50, Duration::from_millis(2))
+        .join()
+        .unwrap();
     drain_until_complete(&mut stream, &pg, &mut seen).await;
     let log = std::fs::read_to_string(pg.log_file()).unwrap();
     assert!(

@@ -3,12 +3,11 @@
 //! ROLLBACK PREPARED; while one is pending the slot's confirmed position never passes its
 //! PREPARE, so connection losses, server restarts and consumer restarts lose nothing.
 
+mod support;
+
 use std::{
     collections::BTreeMap,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -16,12 +15,8 @@ use pgoutput_decoder::{
     config::ReconnectPolicy, conn::ConnectParams, event::TransactionStatus, ChangeStream,
     ErrorKind, Event, EventKind, PublicationAutocreate, ReplicationConfig,
 };
+use support::CuttingProxy;
 use throwaway_postgres::{Cluster, ClusterBuilder, StopMode};
-use tokio::{
-    io::copy_bidirectional,
-    net::{TcpListener, TcpStream},
-    sync::Notify,
-};
 
 const SLOT: &str = "tp";
 
@@ -309,44 +304,6 @@ async fn pending_prepare_holds_the_slot_while_ordinary_commits_flow() {
     stream.stop().await.unwrap();
 }
 
-/// A TCP proxy whose connections can all be cut at once (new ones are still accepted).
-struct CuttingProxy {
-    port: u16,
-    cut: Arc<Notify>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl CuttingProxy {
-    async fn start(target_port: u16) -> CuttingProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cut = Arc::new(Notify::new());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let (cut2, conns) = (cut.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                conns.fetch_add(1, Ordering::SeqCst);
-                let cut = cut2.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target_port)).await
-                    else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.notified() => {}
-                    }
-                });
-            }
-        });
-        CuttingProxy {
-            port,
-            cut,
-            connections,
-        }
-    }
-}
-
 /// Consumes until the proxy saw a new connection (the stream reconnected), checking the
 /// slot never passes `hi` meanwhile.
 async fn until_reconnected(
@@ -392,7 +349,7 @@ async fn pending_prepare_survives_connection_cut_and_server_restart() {
 
     // Connection cut: the server sends the PREPARE again; it must not be held twice.
     let before = proxy.connections.load(Ordering::SeqCst);
-    proxy.cut.notify_waiters();
+    proxy.cut_all();
     until_reconnected(&mut stream, &proxy, before, &pg, hi, &mut seen).await;
     insert(&pg, 3, 4);
     count_by_id(&receive_rows(&mut stream, 4).await, &mut seen);
