@@ -2,8 +2,7 @@
 //! body) and the few body parsers the client needs.
 //!
 //! The header is parsed by hand rather than through `postgres_protocol::message::backend`:
-//! that parser does not know `CopyBothResponse`, and splitting the body straight off the
-//! read buffer keeps the replication hot path free of per-message allocations.
+//! that parser does not know `CopyBothResponse`.
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -17,6 +16,14 @@ pub(crate) const MAX_FRAME_LEN: usize = 1 << 30;
 
 /// Minimum free space before each read, so one read syscall can fetch many messages.
 pub(crate) const READ_RESERVE: usize = 64 * 1024;
+
+/// Bodies up to this size are copied out of the read buffer; larger ones are split off it.
+///
+/// A body split off the buffer keeps the whole buffer allocated for as long as it lives
+/// (events hold their message's bytes), so every read needed a fresh buffer and a queue of
+/// small events pinned many times its own size. A copy costs one small allocation and lets the
+/// read buffer be reused; a large body has a buffer of its own anyway.
+pub(crate) const COPY_BODY_MAX: usize = 16 * 1024;
 
 /// Backend message tags used by the client.
 pub(crate) mod tag {
@@ -48,7 +55,8 @@ pub(crate) struct Frame {
 
 /// Splits the next complete frame off the front of `buf`, if there is one.
 ///
-/// Zero-copy: the body is a `Bytes` view into the read buffer.
+/// Small bodies are copied (see [`COPY_BODY_MAX`]); larger ones are a view into the read
+/// buffer.
 #[inline]
 pub(crate) fn try_split_frame(buf: &mut BytesMut) -> Result<Option<Frame>, String> {
     if buf.len() < 5 {
@@ -71,6 +79,11 @@ pub(crate) fn try_split_frame(buf: &mut BytesMut) -> Result<Option<Frame>, Strin
     let total = len + 1;
     if buf.len() < total {
         return Ok(None);
+    }
+    if len - 4 <= COPY_BODY_MAX {
+        let body = Bytes::copy_from_slice(&buf[5..total]);
+        buf.advance(total);
+        return Ok(Some(Frame { tag, body }));
     }
     let mut frame = buf.split_to(total);
     frame.advance(5);
@@ -204,6 +217,26 @@ mod tests {
         let f = try_split_frame(&mut buf).unwrap().unwrap();
         assert_eq!((f.tag, f.body.len()), (b'c', 0));
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn small_bodies_are_copied_so_the_read_buffer_can_be_reused() {
+        let big = vec![7u8; COPY_BODY_MAX + 1];
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&[frame(b'd', b"row"), frame(b'd', &big)].concat());
+        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.capacity();
+        let small = try_split_frame(&mut buf).unwrap().unwrap();
+        assert_eq!(&small.body[..], b"row");
+        assert!(
+            !range.contains(&(small.body.as_ptr() as usize)),
+            "a small body must not point into (and so keep) the read buffer"
+        );
+        let large = try_split_frame(&mut buf).unwrap().unwrap();
+        assert_eq!(large.body.len(), big.len());
+        assert!(
+            range.contains(&(large.body.as_ptr() as usize)),
+            "a large body is split off without a copy"
+        );
     }
 
     #[test]
