@@ -135,6 +135,27 @@ async def test_start_lsn_skips_earlier_transactions(db: Database) -> None:
     await assert_no_more(reader, 0.5)
 
 
+async def test_batch_linger_never_holds_a_lone_change(db: Database) -> None:
+    db.prepare(TABLE)
+    # Far longer than the bound below: a held change would show.
+    reader = db.reader(batch_linger=3.0)
+    await db.asql("INSERT INTO t VALUES (1)")
+    (first,) = await collect(reader, 1)
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    inserted = loop.time()
+    await db.asql("INSERT INTO t VALUES (2)")
+    (second,) = await collect(reader, 1)
+    assert loop.time() - inserted < 1.5
+    assert (first.after, second.after) == ({"id": 1}, {"id": 2})
+    # A burst arrives whole and in order, batched or not.
+    await db.asql("INSERT INTO t SELECT g FROM generate_series(3, 5002) g")
+    burst = await collect(reader, 5000)
+    assert [m.after["id"] for m in burst] == list(range(3, 5003))
+    with pytest.raises(ValueError, match="batch_linger"):
+        pgoutput_decoder.LogicalReplicationReader(batch_linger=-0.1)
+
+
 async def test_dsn_connection_string(db: Database) -> None:
     db.prepare(TABLE)
     reader = pgoutput_decoder.LogicalReplicationReader(

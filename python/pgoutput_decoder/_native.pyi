@@ -302,7 +302,9 @@ class LogicalReplicationReader:
         it well below the server's ``wal_sender_timeout``). ``receive_timeout``: seconds
         without anything from the server before the connection counts as dead and the reader
         reconnects (default None = twice the server's ``wal_sender_timeout``; 0 = off).
-        ``max_batch_size`` (2048): most
+        ``batch_linger``: while changes arrive back to back, seconds to wait for more before
+        handing over a batch (default 0.01; 0 = off); a change after a quiet spell is handed
+        over at once. ``max_batch_size`` (2048): most
         messages received per batch; ``max_queue_size`` (8192): messages buffered between
         the connection and the consumer.
     """
@@ -344,6 +346,7 @@ class LogicalReplicationReader:
         tombstones_on_delete: bool = True,
         status_interval: float = 10.0,
         receive_timeout: float | None = None,
+        batch_linger: float = 0.01,
         max_batch_size: int = 2048,
         max_queue_size: int = 8192,
         two_phase: bool = False,

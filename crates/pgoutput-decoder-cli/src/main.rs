@@ -63,6 +63,11 @@ struct StreamArgs {
     /// wal_sender_timeout; 0 = off).
     #[arg(long, value_name = "SECS")]
     receive_timeout: Option<f64>,
+    /// While changes arrive back to back, wait this long for more before writing a batch
+    /// (batch.linger.ms; default 0.01; 0 = off). A change after a quiet spell is written at
+    /// once.
+    #[arg(long, value_name = "SECS")]
+    batch_linger: Option<f64>,
     /// Create the publication (FOR ALL TABLES) when it does not exist.
     #[arg(long)]
     create_publication: bool,

@@ -69,6 +69,15 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
         }
         config.receive_timeout = Some(std::time::Duration::from_secs_f64(secs));
     }
+    if let Some(secs) = args.batch_linger {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "--batch-linger must be zero (off) or a positive number of seconds, not {secs}"
+            )
+            .into());
+        }
+        config.batch_linger = std::time::Duration::from_secs_f64(secs);
+    }
     if args.create_publication {
         config.publication_autocreate = PublicationAutocreate::AllTables;
     }

@@ -63,6 +63,7 @@ pub(crate) struct StreamArgs<'py> {
     pub tombstones_on_delete: bool,
     pub status_interval: f64,
     pub receive_timeout: Option<f64>,
+    pub batch_linger: f64,
     pub max_batch_size: i64,
     pub max_queue_size: i64,
     pub two_phase: bool,
@@ -461,6 +462,7 @@ pub(crate) fn replication_config(
         Some(t) => Some(seconds("receive_timeout", t, true)?),
         None => None,
     };
+    config.batch_linger = seconds("batch_linger", args.batch_linger, true)?;
     config.slot_failover = args.slot_failover;
     let size = |what: &str, n: i64| -> PyResult<usize> {
         usize::try_from(n)

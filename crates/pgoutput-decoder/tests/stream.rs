@@ -573,3 +573,48 @@ async fn stopping_right_after_acknowledging_a_transaction_confirms_it() {
     assert_quiet(&mut stream, Duration::from_secs(1)).await;
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_linger_holds_a_steady_stream_but_never_a_change_after_a_quiet_spell() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key, v text);");
+    let mut cfg = config(&pg, "db", "s1");
+    // Far longer than anything else here, so a held change would show.
+    cfg.batch_linger = Duration::from_secs(3);
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let ids = |events: &[Event]| -> Vec<i64> {
+        events
+            .iter()
+            .map(|e| value_json(&encoder, e)["after"]["id"].as_i64().unwrap())
+            .collect()
+    };
+
+    for id in 1..=2 {
+        pg.psql("db", &format!("insert into t values ({id}, 'alone')"))
+            .unwrap();
+        let inserted = std::time::Instant::now();
+        let events = take(&mut stream, 1).await;
+        let waited = inserted.elapsed();
+        assert!(
+            waited < Duration::from_millis(1500),
+            "a change after a quiet spell was held for {waited:?}"
+        );
+        assert_eq!(ids(&events), [id]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A burst: every change arrives, in order, whatever the batching.
+    pg.psql(
+        "db",
+        "insert into t select g, repeat('x', 50) from generate_series(3, 20002) g",
+    )
+    .unwrap();
+    let events = take(&mut stream, 20_000).await;
+    let expected: Vec<i64> = (3..=20_002).collect();
+    assert!(
+        ids(&events) == expected,
+        "the burst arrived incomplete or out of order"
+    );
+    stream.stop().await.unwrap();
+}

@@ -309,6 +309,20 @@ impl ReplicationReader {
         }
     }
 
+    /// The next CopyData payload if one is already complete in the buffer, without waiting
+    /// or reading. Any other message (or an incomplete one) is left for [`recv`](Self::recv),
+    /// which handles it.
+    ///
+    /// A burst of small messages arrives in one read; taking them here lets a caller handle
+    /// the whole burst without setting up its timers once per message.
+    #[inline]
+    pub fn try_recv_buffered(&mut self) -> Result<Option<Bytes>> {
+        if self.state != ReadState::Streaming || self.buf.first() != Some(&tag::COPY_DATA) {
+            return Ok(None);
+        }
+        Ok(self.next_buffered()?.map(|frame| frame.body))
+    }
+
     /// The next complete frame already in the buffer.
     #[inline]
     fn next_buffered(&mut self) -> Result<Option<frame::Frame>> {

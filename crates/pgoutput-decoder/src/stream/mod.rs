@@ -3,6 +3,7 @@
 mod assemble;
 mod budget;
 mod handle;
+mod linger;
 mod session;
 mod setup;
 mod spool;

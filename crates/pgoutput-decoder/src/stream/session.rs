@@ -24,6 +24,7 @@ use crate::{
     stream::{
         assemble::{now_us, Assembler},
         budget::ByteBudget,
+        linger::Linger,
         setup,
         spool::{Replay, Spool},
     },
@@ -46,6 +47,7 @@ enum Step {
     ReceiveDue,
     Frame(Option<bytes::Bytes>),
     Sent,
+    Linger(std::time::Duration),
 }
 
 pub(crate) struct Session {
@@ -251,6 +253,7 @@ impl Session {
         // Bytes of the events in `pending`, counted once per event as they arrive.
         let (mut counted, mut pending_bytes) = (0usize, budget.bytes_of(pending));
         counted += pending.len();
+        let mut linger = Linger::new(self.config.batch_linger);
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -295,6 +298,12 @@ impl Session {
             };
             // When the batch is full, only queue space, the status timer or a stop can make
             // progress: reading more would grow memory without bound.
+            // Computed before waiting; only used when no frame is ready (see the branch).
+            let linger_for = if full {
+                None
+            } else {
+                linger.before_handoff(Instant::now())
+            };
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => Step::Stop,
@@ -306,7 +315,11 @@ impl Session {
                 // have.
                 // Waiting here holds reading back by events (the channel) and by bytes (the
                 // budget); dropping this future when another branch wins gives both back.
-                (bytes, permit) = hand_off, if !pending.is_empty() => match permit {
+                // Changes are arriving back to back: let more gather before handing over.
+                _ = std::future::ready(()), if !pending.is_empty() && linger_for.is_some() => {
+                    Step::Linger(linger_for.unwrap_or_default())
+                }
+                (bytes, permit) = hand_off, if !pending.is_empty() && linger_for.is_none() => match permit {
                     Ok(p) => {
                         ByteBudget::spend(bytes);
                         (counted, pending_bytes) = (0, 0);
@@ -341,7 +354,15 @@ impl Session {
                 Step::Frame(Some(frame)) => {
                     state.last_received = Instant::now();
                     state.pinged = false;
-                    self.handle_frame(state, frame, pending).await?
+                    self.handle_frame(state, frame, pending).await?;
+                    // The rest of the burst that came with this frame, without setting up the
+                    // timers above once per message.
+                    while pending.len() < max_batch && state.replay.is_none() {
+                        let Some(frame) = self.reader.try_recv_buffered()? else {
+                            break;
+                        };
+                        self.handle_frame(state, frame, pending).await?;
+                    }
                 }
                 Step::Frame(None) => {
                     return Err(Error::new(
@@ -349,7 +370,12 @@ impl Session {
                         "the server ended the replication stream",
                     ))
                 }
-                Step::Sent => {}
+                Step::Sent => linger.handed_off(Instant::now()),
+                Step::Linger(wait) => {
+                    // Not reading meanwhile is the point; a stop waits at most this long.
+                    tokio::time::sleep(wait).await;
+                    linger.waited();
+                }
             }
         }
     }
