@@ -16,6 +16,9 @@ use tokio::sync::watch;
 
 use crate::{status_line::StatusLine, Format, StreamArgs};
 
+/// Bytes of JSON gathered before they are written out.
+const WRITE_CHUNK: usize = 256 * 1024;
+
 pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
 
 /// Builds the configuration from the properties file and the flags (flags win).
@@ -141,13 +144,20 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         };
         let Some(batch) = batch else { break };
         if let Some(last) = batch.last() {
+            let write_err =
+                |e: std::io::Error| format!("could not write events to {}: {e}", args.output);
             buf.clear();
             for event in &batch {
                 encoder.write_record(event, format, &mut buf)?;
+                // Wide rows make a batch's JSON large: write it in pieces.
+                if buf.len() >= WRITE_CHUNK {
+                    out.write_all(&buf).map_err(write_err)?;
+                    buf.clear();
+                }
             }
             out.write_all(&buf)
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("could not write events to {}: {e}", args.output))?;
+                .map_err(write_err)?;
             // Written and flushed: now the server may forget them.
             stream.ack(last);
             last_change = Instant::now();

@@ -283,8 +283,10 @@ pub struct ReplicationConfig {
     pub max_queue_size: usize,
     /// `max.batch.size`: most events handed out per batch.
     pub max_batch_size: usize,
-    /// `max.queue.size.in.bytes`: bound on the queue by the events' approximate size (0, the
-    /// default as in Debezium, bounds by count only).
+    /// `max.queue.size.in.bytes`: bound on the queue by the events' approximate size (their
+    /// values and column lists). Default 16 MiB, which only binds for wide rows: 8192 events of
+    /// a hundred columns would otherwise hold some 60 MB. 0 bounds by count only (Debezium's
+    /// default).
     pub max_queue_bytes: usize,
     /// `batch.linger.ms`: while changes arrive back to back (the previous batch went out less
     /// than a millisecond earlier), wait this long before handing over a batch that is not
@@ -356,7 +358,7 @@ impl ReplicationConfig {
             status_interval: Duration::from_secs(10),
             max_queue_size: 8192,
             max_batch_size: 2048,
-            max_queue_bytes: 0,
+            max_queue_bytes: 16 << 20,
             batch_linger: Duration::from_millis(10),
             reconnect: ReconnectPolicy::default(),
             receive_timeout: None,

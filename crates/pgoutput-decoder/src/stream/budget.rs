@@ -71,11 +71,12 @@ impl ByteBudget {
     }
 }
 
+/// The row's values plus the column list that points at them.
 fn row_bytes(row: Option<&Row>) -> usize {
     row.map(|r| {
         r.columns
             .iter()
-            .map(|c| c.value().map_or(1, |b| b.len()))
+            .map(|c| std::mem::size_of_val(c) + c.value().map_or(0, |b| b.len()))
             .sum()
     })
     .unwrap_or(0)
