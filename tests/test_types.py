@@ -192,8 +192,10 @@ async def test_edge_values(types_db: Database) -> None:
         INSERT INTO t (id, c_num_free, c_json) VALUES (5, '-Infinity', 'null');
         INSERT INTO t (id, c_num_free, c_matrix)
         VALUES (6, 'Infinity', '{{{{1,NULL}},{{NULL,4}}}}');
+        INSERT INTO t (id, c_json, c_jsonb) VALUES (7, E' \\n{{"é": ["ü", 1e400]}}  ', '"ß"');
+        INSERT INTO t (id, c_json) VALUES (8, '{{"a": 1, "a": 2}}');
     """
-    r3, r4, r5, r6 = await insert_and_read(types_db, sql, 4)
+    r3, r4, r5, r6, r7, r8 = await insert_and_read(types_db, sql, 6)
 
     a = r3.after
     assert isinstance(a["c_float4"], float)
@@ -230,6 +232,11 @@ async def test_edge_values(types_db: Database) -> None:
     assert r5.after["c_num_free"] == Decimal("-Infinity")
     assert r6.after["c_num_free"] == Decimal("Infinity")
     assert r6.after["c_matrix"] == [[1, None], [None, 4]]
+    # json keeps its text as written (whitespace, duplicate keys): parsed as json.loads does.
+    assert r7.after["c_json"] == json.loads(' \n{"é": ["ü", 1e400]}  ')
+    assert r7.after["c_json"]["é"][1] == math.inf
+    assert r7.after["c_jsonb"] == "ß"
+    assert r8.after["c_json"] == {"a": 2}
 
 
 async def test_updates_carry_the_new_types_in_before_and_after(types_db: Database) -> None:
