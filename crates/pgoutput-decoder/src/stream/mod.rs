@@ -128,10 +128,15 @@ impl ChangeStream {
     /// The next batch of events (everything ready, at least one), waiting if none is;
     /// `None` once the stream was stopped.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Event>>> {
-        if self.buffered.is_empty() && !self.fill().await? {
-            return Ok(None);
-        }
-        let batch: Vec<Event> = self.buffered.drain(..).collect();
+        let batch = if self.buffered.is_empty() {
+            // The usual case: hand the queued batch over as it is, without moving its events.
+            match self.receive().await? {
+                Some(events) => events,
+                None => return Ok(None),
+            }
+        } else {
+            self.buffered.drain(..).collect()
+        };
         if let Some(e) = batch.last() {
             self.acks.handed_out(e.lsn());
         }
@@ -151,14 +156,24 @@ impl ChangeStream {
     }
 
     async fn fill(&mut self) -> Result<bool> {
+        match self.receive().await? {
+            Some(events) => {
+                self.buffered.extend(events);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The next queued batch (never empty); `None` once the stream ended.
+    async fn receive(&mut self) -> Result<Option<Vec<Event>>> {
         if self.done {
-            return Ok(false);
+            return Ok(None);
         }
         match self.rx.recv().await {
             Some(Ok(batch)) => {
                 self.budget.release(batch.kib);
-                self.buffered.extend(batch.events);
-                Ok(true)
+                Ok(Some(batch.events))
             }
             Some(Err(e)) => {
                 self.done = true;
@@ -166,7 +181,7 @@ impl ChangeStream {
             }
             None => {
                 self.done = true;
-                Ok(false)
+                Ok(None)
             }
         }
     }

@@ -323,7 +323,10 @@ impl Session {
                     Ok(p) => {
                         ByteBudget::spend(bytes);
                         (counted, pending_bytes) = (0, 0);
-                        let events = std::mem::replace(pending, Vec::with_capacity(max_batch));
+                        // Sized like this batch: a fresh max-size vector would be hundreds of
+                        // kB per hand-over, mapped and unmapped each time.
+                        let next = Vec::with_capacity(pending.len());
+                        let events = std::mem::replace(pending, next);
                         p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }
