@@ -9,6 +9,10 @@
 //! A change that arrives after a quiet spell is never held: the reader waits only when its
 //! previous hand-over was less than [`BUSY_WITHIN`] ago, which a stream of changes more than
 //! that far apart never is.
+//!
+//! A large transaction that the server streams before its commit hands nothing over until the
+//! commit, so there the reader pauses between reads of the same streamed chunk instead: the
+//! chunk is a burst by nature.
 
 use std::time::{Duration, Instant};
 
@@ -35,20 +39,27 @@ impl Linger {
         }
     }
 
-    /// How long to wait before handing over a batch that is not full, if at all.
-    pub(crate) fn before_handoff(&self, now: Instant) -> Option<Duration> {
+    /// How long to wait, if at all, before handing over a batch that is not full, or, inside
+    /// a streamed transaction's chunk (`in_chunk`), before reading on.
+    pub(crate) fn wait_for(&self, now: Instant, in_chunk: bool) -> Option<Duration> {
         if self.wait.is_zero() || self.waited {
             return None;
         }
-        let busy = self
-            .last_handoff
-            .is_some_and(|t| now.saturating_duration_since(t) < BUSY_WITHIN.min(self.wait));
+        let busy = in_chunk
+            || self
+                .last_handoff
+                .is_some_and(|t| now.saturating_duration_since(t) < BUSY_WITHIN.min(self.wait));
         busy.then_some(self.wait)
     }
 
     /// The reader waited; the batch goes out when the reader next catches up.
     pub(crate) fn waited(&mut self) {
         self.waited = true;
+    }
+
+    /// The reader read more of a streamed chunk after waiting: it may pause again.
+    pub(crate) fn read_chunk(&mut self) {
+        self.waited = false;
     }
 
     /// A batch was handed over.
@@ -68,10 +79,10 @@ mod tests {
     fn the_first_batch_and_a_change_after_a_quiet_spell_go_out_at_once() {
         let t0 = Instant::now();
         let mut linger = Linger::new(WAIT);
-        assert_eq!(linger.before_handoff(t0), None, "nothing handed over yet");
+        assert_eq!(linger.wait_for(t0, false), None, "nothing handed over yet");
         linger.handed_off(t0);
-        assert_eq!(linger.before_handoff(t0 + Duration::from_millis(5)), None);
-        assert_eq!(linger.before_handoff(t0 + BUSY_WITHIN), None);
+        assert_eq!(linger.wait_for(t0 + Duration::from_millis(5), false), None);
+        assert_eq!(linger.wait_for(t0 + BUSY_WITHIN, false), None);
     }
 
     #[test]
@@ -80,18 +91,42 @@ mod tests {
         let mut linger = Linger::new(WAIT);
         linger.handed_off(t0);
         let soon = t0 + Duration::from_micros(200);
-        assert_eq!(linger.before_handoff(soon), Some(WAIT));
+        assert_eq!(linger.wait_for(soon, false), Some(WAIT));
         linger.waited();
         assert_eq!(
-            linger.before_handoff(soon + WAIT),
+            linger.wait_for(soon + WAIT, false),
             None,
             "after waiting, the batch goes out"
         );
         linger.handed_off(soon + WAIT);
         assert_eq!(
-            linger.before_handoff(soon + WAIT + Duration::from_micros(50)),
+            linger.wait_for(soon + WAIT + Duration::from_micros(50), false),
             Some(WAIT),
             "still busy: wait again for the next batch"
+        );
+    }
+
+    #[test]
+    fn inside_a_streamed_chunk_the_reader_pauses_between_reads() {
+        let t0 = Instant::now();
+        let mut linger = Linger::new(WAIT);
+        assert_eq!(
+            linger.wait_for(t0, true),
+            Some(WAIT),
+            "busy without any hand-over"
+        );
+        linger.waited();
+        assert_eq!(
+            linger.wait_for(t0 + WAIT, true),
+            None,
+            "read what gathered first"
+        );
+        linger.read_chunk();
+        assert_eq!(linger.wait_for(t0 + WAIT, true), Some(WAIT));
+        assert_eq!(
+            linger.wait_for(t0 + WAIT, false),
+            None,
+            "outside a chunk, idle"
         );
     }
 
@@ -100,7 +135,7 @@ mod tests {
         let t0 = Instant::now();
         let mut linger = Linger::new(Duration::ZERO);
         linger.handed_off(t0);
-        assert_eq!(linger.before_handoff(t0), None);
+        assert_eq!(linger.wait_for(t0, false), None);
     }
 
     #[test]
@@ -110,9 +145,12 @@ mod tests {
         let mut linger = Linger::new(wait);
         linger.handed_off(t0);
         assert_eq!(
-            linger.before_handoff(t0 + Duration::from_micros(100)),
+            linger.wait_for(t0 + Duration::from_micros(100), false),
             Some(wait)
         );
-        assert_eq!(linger.before_handoff(t0 + Duration::from_micros(400)), None);
+        assert_eq!(
+            linger.wait_for(t0 + Duration::from_micros(400), false),
+            None
+        );
     }
 }

@@ -299,10 +299,13 @@ impl Session {
             // When the batch is full, only queue space, the status timer or a stop can make
             // progress: reading more would grow memory without bound.
             // Computed before waiting; only used when no frame is ready (see the branch).
+            // Inside a streamed transaction's chunk nothing is handed over until its commit:
+            // the linger then spaces out the reads instead.
+            let in_chunk = state.stream_xid.is_some() && pending.is_empty();
             let linger_for = if full {
                 None
             } else {
-                linger.before_handoff(Instant::now())
+                linger.wait_for(Instant::now(), in_chunk)
             };
             let step = tokio::select! {
                 biased;
@@ -316,7 +319,7 @@ impl Session {
                 // Waiting here holds reading back by events (the channel) and by bytes (the
                 // budget); dropping this future when another branch wins gives both back.
                 // Changes are arriving back to back: let more gather before handing over.
-                _ = std::future::ready(()), if !pending.is_empty() && linger_for.is_some() => {
+                _ = std::future::ready(()), if (!pending.is_empty() || in_chunk) && linger_for.is_some() => {
                     Step::Linger(linger_for.unwrap_or_default())
                 }
                 (bytes, permit) = hand_off, if !pending.is_empty() && linger_for.is_none() => match permit {
@@ -365,6 +368,9 @@ impl Session {
                             break;
                         };
                         self.handle_frame(state, frame, pending).await?;
+                    }
+                    if in_chunk {
+                        linger.read_chunk();
                     }
                 }
                 Step::Frame(None) => {
