@@ -303,8 +303,8 @@ class LogicalReplicationReader:
         without anything from the server before the connection counts as dead and the reader
         reconnects (default None = twice the server's ``wal_sender_timeout``; 0 = off).
         ``batch_linger``: while changes arrive back to back, seconds to wait for more before
-        handing over a batch (default 0.01; 0 = off); a change after a quiet spell is handed
-        over at once. ``max_batch_size`` (2048): most
+        handing over a batch (default 0.01; 0 = off; not used over a Unix-domain socket); a
+        change after a quiet spell is handed over at once. ``max_batch_size`` (2048): most
         messages received per batch; ``max_queue_size`` (8192): messages buffered between
         the connection and the consumer.
     """

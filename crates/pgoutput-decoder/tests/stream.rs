@@ -618,3 +618,37 @@ async fn batch_linger_holds_a_steady_stream_but_never_a_change_after_a_quiet_spe
     );
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_linger_is_off_over_a_unix_socket() {
+    // A Unix-domain socket holds only a few hundred small messages: a reader that paused
+    // would stall the server. With a 2 s linger, 20,000 changes would take minutes.
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key);");
+    let dsn = format!(
+        "host={} port={} user=postgres dbname=db",
+        pg.socket_dir().display(),
+        pg.port()
+    );
+    let mut cfg = config(&pg, "db", "s1");
+    cfg.connection = ConnectParams::from_dsn(&dsn).unwrap();
+    cfg.batch_linger = Duration::from_secs(2);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    pg.psql("db", "insert into t values (0)").unwrap();
+    take(&mut stream, 1).await;
+    let started = std::time::Instant::now();
+    pg.psql(
+        "db",
+        "do $$ begin for i in 1..200 loop \
+           insert into t select g from generate_series(i * 100 + 1, i * 100 + 100) g; \
+           commit; end loop; end $$",
+    )
+    .unwrap();
+    take(&mut stream, 20_000).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "20,000 changes over a Unix socket took {took:?}"
+    );
+    stream.stop().await.unwrap();
+}

@@ -309,6 +309,11 @@ impl ReplicationReader {
         }
     }
 
+    /// Whether the connection is a Unix-domain socket (a local server).
+    pub fn is_unix_socket(&self) -> bool {
+        matches!(self.io, ReadHalf::Unix(_))
+    }
+
     /// The next CopyData payload if one is already complete in the buffer, without waiting
     /// or reading. Any other message (or an incomplete one) is left for [`recv`](Self::recv),
     /// which handles it.

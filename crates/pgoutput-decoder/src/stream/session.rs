@@ -253,7 +253,14 @@ impl Session {
         // Bytes of the events in `pending`, counted once per event as they arrive.
         let (mut counted, mut pending_bytes) = (0usize, budget.bytes_of(pending));
         counted += pending.len();
-        let mut linger = Linger::new(self.config.batch_linger);
+        // A Unix-domain socket buffers only a few hundred small messages (the kernel counts
+        // each one's overhead), so waiting would stall the server; its messages are cheap to
+        // receive one by one anyway.
+        let mut linger = Linger::new(if self.reader.is_unix_socket() {
+            std::time::Duration::ZERO
+        } else {
+            self.config.batch_linger
+        });
         loop {
             if *stop.borrow() {
                 return Ok(());
