@@ -64,22 +64,10 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
         config.slot_failover = true;
     }
     if let Some(secs) = args.receive_timeout {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(format!(
-                "--receive-timeout must be zero (off) or a positive number of seconds, not {secs}"
-            )
-            .into());
-        }
-        config.receive_timeout = Some(std::time::Duration::from_secs_f64(secs));
+        config.receive_timeout = Some(seconds_flag("--receive-timeout", secs)?);
     }
     if let Some(secs) = args.batch_linger {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(format!(
-                "--batch-linger must be zero (off) or a positive number of seconds, not {secs}"
-            )
-            .into());
-        }
-        config.batch_linger = std::time::Duration::from_secs_f64(secs);
+        config.batch_linger = seconds_flag("--batch-linger", secs)?;
     }
     if args.create_publication {
         config.publication_autocreate = PublicationAutocreate::AllTables;
@@ -93,6 +81,17 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     }
     config.validate()?;
     Ok(config)
+}
+
+/// A flag's seconds, where zero means off.
+fn seconds_flag(flag: &str, secs: f64) -> Result<Duration, Box<dyn StdError>> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!(
+            "{flag} must be zero (off) or a positive number of seconds, not {secs}"
+        )
+        .into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{flag} is too large: {secs}").into())
 }
 
 pub(crate) async fn run(args: StreamArgs) -> CliResult {
@@ -184,4 +183,32 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_flags_take_zero_and_positive_numbers_only() {
+        assert_eq!(
+            seconds_flag("--batch-linger", 0.01).unwrap(),
+            Duration::from_millis(10)
+        );
+        assert_eq!(seconds_flag("--batch-linger", 0.0).unwrap(), Duration::ZERO);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let e = seconds_flag("--receive-timeout", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("--receive-timeout must be zero (off) or a positive number"),
+                "{e}"
+            );
+        }
+        // Duration::from_secs_f64 would panic here.
+        let e = seconds_flag("--batch-linger", 1e300)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--batch-linger is too large: 1000"), "{e}");
+    }
 }
