@@ -303,17 +303,17 @@ impl Session {
                     None => std::future::pending().await,
                 }
             };
-            // When the batch is full, only queue space, the status timer or a stop can make
-            // progress: reading more would grow memory without bound.
-            // Computed before waiting; only used when no frame is ready (see the branch).
             // Inside a streamed transaction's chunk nothing is handed over until its commit:
-            // the linger then spaces out the reads instead.
+            // the linger then spaces out the reads instead. Used only when no frame is ready
+            // (see the branch).
             let in_chunk = state.stream_xid.is_some() && pending.is_empty();
             let linger_for = if full {
                 None
             } else {
                 linger.wait_for(Instant::now(), in_chunk)
             };
+            // When the batch is full, only queue space, the status timer or a stop can make
+            // progress: reading more would grow memory without bound.
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => Step::Stop,
@@ -321,14 +321,15 @@ impl Session {
                 _ = heartbeat_due => Step::HeartbeatDue,
                 frame = self.reader.recv(), if !full => Step::Frame(frame?),
                 _ = receive_due, if !full => Step::ReceiveDue,
-                // Reached only when no frame is ready (or the batch is full): hand out what we
-                // have.
-                // Waiting here holds reading back by events (the channel) and by bytes (the
-                // budget); dropping this future when another branch wins gives both back.
-                // Changes are arriving back to back: let more gather before handing over.
-                _ = std::future::ready(()), if (!pending.is_empty() || in_chunk) && linger_for.is_some() => {
-                    Step::Linger(linger_for.unwrap_or_default())
+                // Reached only when no frame is ready (or the batch is full). Changes are
+                // arriving back to back: let more gather before handing over (a `None` does
+                // not match, which disables the branch).
+                Some(wait) = std::future::ready(linger_for), if !pending.is_empty() || in_chunk => {
+                    Step::Linger(wait)
                 }
+                // Otherwise hand out what we have. Waiting here holds reading back by events
+                // (the channel) and by bytes (the budget); dropping this future when another
+                // branch wins gives both back.
                 (bytes, permit) = hand_off, if !pending.is_empty() && linger_for.is_none() => match permit {
                     Ok(p) => {
                         ByteBudget::spend(bytes);
