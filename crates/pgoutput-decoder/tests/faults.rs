@@ -6,7 +6,7 @@ mod support;
 use std::{
     collections::BTreeMap,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -72,10 +72,7 @@ async fn drain_until_complete(
                 .await
                 .unwrap()
                 .unwrap();
-            record(&extra, seen);
-            if let Some(last) = extra.last() {
-                stream.ack(last);
-            }
+            record_and_ack(stream, &extra, seen);
             if extra.is_empty() {
                 return;
             }
@@ -91,10 +88,7 @@ async fn drain_until_complete(
             .await
             .expect("stream failed")
             .expect("stream ended");
-        record(&batch, seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
+        record_and_ack(stream, &batch, seen);
     }
 }
 
@@ -106,6 +100,26 @@ fn record(batch: &[pgoutput_decoder::Event], seen: &mut BTreeMap<i64, u32>) {
             .parse()
             .unwrap();
         *seen.entry(id).or_default() += 1;
+    }
+}
+
+/// Records a batch's rows and acknowledges it.
+fn record_and_ack(
+    stream: &ChangeStream,
+    batch: &[pgoutput_decoder::Event],
+    seen: &mut BTreeMap<i64, u32>,
+) {
+    record(batch, seen);
+    if let Some(last) = batch.last() {
+        stream.ack(last);
+    }
+}
+
+/// Takes, records and acknowledges batches until `rows` distinct rows were seen.
+async fn consume_until(stream: &mut ChangeStream, seen: &mut BTreeMap<i64, u32>, rows: usize) {
+    while seen.len() < rows {
+        let batch = stream.next_batch().await.unwrap().unwrap();
+        record_and_ack(stream, &batch, seen);
     }
 }
 
@@ -146,13 +160,7 @@ async fn restart_mid_stream(mode: StopMode) {
     let workload = spawn_workload(pg.clone(), 1, 400, Duration::from_millis(2));
     let mut seen = BTreeMap::new();
     // Let some changes through, then restart the server under the running workload.
-    while seen.len() < 100 {
-        let batch = stream.next_batch().await.unwrap().unwrap();
-        record(&batch, &mut seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
-    }
+    consume_until(&mut stream, &mut seen, 100).await;
     let started = Instant::now();
     // The consumer keeps consuming while the server restarts: a fast shutdown waits until the
     // walsender's client confirmed everything it was sent.
@@ -166,10 +174,7 @@ async fn restart_mid_stream(mode: StopMode) {
             .await
             .unwrap()
             .unwrap();
-        record(&batch, &mut seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
+        record_and_ack(&stream, &batch, &mut seen);
     }
     restart.await.unwrap().unwrap();
     workload.join().unwrap();
@@ -218,19 +223,11 @@ async fn connection_cut_mid_transaction_is_resumed_without_gaps_or_duplicates() 
     .unwrap();
     let mut seen = BTreeMap::new();
     // Cut while the big transaction is half delivered (and half acknowledged).
-    while seen.len() < 5000 {
-        let batch = stream.next_batch().await.unwrap().unwrap();
-        record(&batch, &mut seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
-    }
+    consume_until(&mut stream, &mut seen, 5000).await;
     let before = proxy.connections.load(Ordering::SeqCst);
     let started = Instant::now();
     proxy.cut_all();
-    let done = Arc::new(AtomicBool::new(false));
     drain_until_complete(&mut stream, &pg, &mut seen).await;
-    done.store(true, Ordering::SeqCst);
     assert!(
         proxy.connections.load(Ordering::SeqCst) > before,
         "the stream never reconnected"
@@ -313,13 +310,7 @@ async fn black_hole_after_wal_sender_timeout_is_noticed_and_resumed() {
         .unwrap();
     let workload = spawn_workload(pg.clone(), 1, 600, Duration::from_millis(2));
     let mut seen = BTreeMap::new();
-    while seen.len() < 200 {
-        let batch = stream.next_batch().await.unwrap().unwrap();
-        record(&batch, &mut seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
-    }
+    consume_until(&mut stream, &mut seen, 200).await;
     let log_offset = std::fs::metadata(pg.log_file()).unwrap().len();
     let before = proxy.connections.load(Ordering::SeqCst);
     let started = Instant::now();
@@ -336,10 +327,7 @@ async fn black_hole_after_wal_sender_timeout_is_noticed_and_resumed() {
             .await
             .expect("the stream failed instead of reconnecting")
             .unwrap();
-        record(&batch, &mut seen);
-        if let Some(last) = batch.last() {
-            stream.ack(last);
-        }
+        record_and_ack(&stream, &batch, &mut seen);
         if proxy.connections.load(Ordering::SeqCst) > before {
             reconnected_after = Some(started.elapsed());
         }
