@@ -2,7 +2,7 @@
 //! CopyData payloads and a writer for status updates, usable together or split for a
 //! `select!` loop.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, os::fd::RawFd, sync::Arc};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use postgres_protocol::message::frontend;
@@ -13,6 +13,7 @@ use super::{
     errors::{log_notice, ServerCtx},
     frame::{self, parse_error_fields, reserve_for_read, tag, try_split_frame, MAX_FRAME_LEN},
     transport::{ReadHalf, Transport, WriteHalf},
+    wake::set_receive_low_water,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -34,6 +35,10 @@ pub struct ReplicationReader {
     buf: BytesMut,
     ctx: Arc<ServerCtx>,
     state: ReadState,
+    /// The TCP socket under `io` (None over a Unix-domain socket); `io` keeps it open.
+    tcp_fd: Option<RawFd>,
+    /// Whether a receive low-water mark above 1 is set (see [`gather`](Self::gather)).
+    low_water_set: bool,
 }
 
 /// The sending half of a [`ReplicationStream`].
@@ -65,6 +70,7 @@ impl ReplicationStream {
             session,
             ..
         } = conn;
+        let tcp_fd = io.tcp_fd();
         let (read, write) = io.split();
         ReplicationStream {
             reader: ReplicationReader {
@@ -72,6 +78,8 @@ impl ReplicationStream {
                 buf: read_buf,
                 ctx: ctx.clone(),
                 state: ReadState::Streaming,
+                tcp_fd,
+                low_water_set: false,
             },
             writer: ReplicationWriter {
                 io: write,
@@ -96,6 +104,8 @@ impl ReplicationStream {
             buf,
             ctx,
             state,
+            tcp_fd,
+            low_water_set,
         } = reader;
         let ReplicationWriter {
             io: write,
@@ -118,6 +128,8 @@ impl ReplicationStream {
                 buf,
                 ctx,
                 state,
+                tcp_fd,
+                low_water_set,
             },
             writer: ReplicationWriter {
                 io: write,
@@ -256,6 +268,7 @@ impl ReplicationReader {
     /// is lost; the next call continues where this one stopped. The returned `Bytes` shares
     /// the read buffer (no copy).
     pub async fn recv(&mut self) -> Result<Option<Bytes>> {
+        self.clear_low_water()?;
         loop {
             match self.state {
                 ReadState::Streaming => {}
@@ -294,19 +307,84 @@ impl ReplicationReader {
                     }
                 }
             }
-            reserve_for_read(&mut self.buf);
-            match self.io.read_buf(&mut self.buf).await {
-                Ok(0) => {
-                    self.state = ReadState::Failed;
-                    return Err(self.ctx.eof());
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.state = ReadState::Failed;
-                    return Err(self.ctx.io(e));
-                }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads what the socket has into the buffer, waiting until it has something.
+    /// Cancel-safe: `read_buf` either appends bytes or does nothing.
+    async fn fill(&mut self) -> Result<()> {
+        reserve_for_read(&mut self.buf);
+        match self.io.read_buf(&mut self.buf).await {
+            Ok(0) => {
+                self.state = ReadState::Failed;
+                Err(self.ctx.eof())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.state = ReadState::Failed;
+                Err(self.ctx.io(e))
             }
         }
+    }
+
+    /// Waits until the socket has at least `bytes` queued, or until `until`, without being
+    /// woken for each segment that arrives meanwhile (see [`wake`](super::wake)), and reads
+    /// what is there into the buffer for [`recv`](Self::recv). Over a Unix-domain socket, or
+    /// where the low-water mark is unavailable, it waits until `until`.
+    ///
+    /// Cancel-safe: a mark left by a cancelled call is reset by the next `recv` or `gather`.
+    pub(crate) async fn gather(&mut self, bytes: usize, until: tokio::time::Instant) -> Result<()> {
+        self.clear_low_water()?;
+        if !self.set_low_water(bytes) {
+            tokio::time::sleep_until(until).await;
+            return Ok(());
+        }
+        let read = tokio::select! {
+            _ = tokio::time::sleep_until(until) => Ok(()),
+            read = self.fill() => read,
+        };
+        self.clear_low_water()?;
+        read
+    }
+
+    fn set_low_water(&mut self, bytes: usize) -> bool {
+        let Some(fd) = self.tcp_fd else {
+            return false;
+        };
+        if self.state != ReadState::Streaming {
+            return false;
+        }
+        match set_receive_low_water(fd, bytes) {
+            Ok(()) => {
+                self.low_water_set = true;
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no receive low-water mark; lingering on a timer alone");
+                self.tcp_fd = None;
+                false
+            }
+        }
+    }
+
+    /// Back to waking for any byte. A socket that cannot be reset is given up on: it would
+    /// hold back small messages.
+    fn clear_low_water(&mut self) -> Result<()> {
+        if !self.low_water_set {
+            return Ok(());
+        }
+        self.low_water_set = false;
+        let Some(fd) = self.tcp_fd else {
+            return Ok(());
+        };
+        set_receive_low_water(fd, 1).map_err(|e| {
+            self.state = ReadState::Failed;
+            Error::new(
+                ErrorKind::Connection,
+                format!("could not reset the socket's receive low-water mark: {e}"),
+            )
+        })
     }
 
     /// Whether the connection is a Unix-domain socket (a local server).

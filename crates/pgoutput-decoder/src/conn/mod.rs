@@ -39,6 +39,7 @@ mod rows;
 mod socket;
 mod tls;
 mod transport;
+mod wake;
 
 pub use auth::AuthMethod;
 pub use client::PgConnection;

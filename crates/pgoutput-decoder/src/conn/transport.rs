@@ -3,6 +3,7 @@
 
 use std::{
     io,
+    os::fd::{AsRawFd, RawFd},
     pin::Pin,
     task::{Context, Poll},
 };
@@ -57,6 +58,16 @@ impl Transport {
                 .peer_certificates()?
                 .first()
                 .map(|c| c.as_ref()),
+        }
+    }
+
+    /// The TCP socket under the stream (TLS or not), for socket options tokio does not
+    /// expose. Valid while the stream, or a half of it, is alive.
+    pub(crate) fn tcp_fd(&self) -> Option<RawFd> {
+        match self {
+            Transport::Plain(tcp) => Some(tcp.as_raw_fd()),
+            Transport::Tls(tls) => Some(tls.get_ref().0.as_raw_fd()),
+            Transport::Unix(_) => None,
         }
     }
 

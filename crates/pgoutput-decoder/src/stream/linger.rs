@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 /// A hand-over this recent means changes are arriving back to back.
 pub(crate) const BUSY_WITHIN: Duration = Duration::from_millis(1);
 
+/// While waiting, the socket wakes the reader only once this much has arrived: about 600
+/// ordinary changes, a batch's worth, read in two or three reads.
+pub(crate) const GATHER_BYTES: usize = 256 * 1024;
+
 /// Decides, each time the reader has caught up with the socket, whether to wait before handing
 /// over what it has.
 #[derive(Debug)]

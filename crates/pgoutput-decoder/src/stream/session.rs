@@ -24,7 +24,7 @@ use crate::{
     stream::{
         assemble::{now_us, Assembler},
         budget::ByteBudget,
-        linger::Linger,
+        linger::{Linger, GATHER_BYTES},
         setup,
         spool::{Replay, Spool},
     },
@@ -389,8 +389,10 @@ impl Session {
                 }
                 Step::Sent => linger.handed_off(Instant::now()),
                 Step::Linger(wait) => {
-                    // Not reading meanwhile is the point; a stop waits at most this long.
-                    tokio::time::sleep(wait).await;
+                    // Not reading meanwhile is the point; a stop waits at most this long. The
+                    // socket cuts the wait short once a batch's worth has gathered.
+                    let until = tokio::time::Instant::now() + wait;
+                    self.reader.gather(GATHER_BYTES, until).await?;
                     linger.waited();
                 }
             }
