@@ -19,8 +19,9 @@ use super::{
     registry::{ColumnType, TypeKind},
     temporal::{
         debezium_epoch_micros, epoch_millis, parse_date, parse_interval, parse_time,
-        parse_timestamp, parse_timestamptz, parse_timetz, write_clock, write_datetime, DateValue,
-        Fraction, TimestampValue, DEBEZIUM_DATE_NEGATIVE_INFINITY, DEBEZIUM_DATE_POSITIVE_INFINITY,
+        parse_timestamp, parse_timestamptz, parse_timetz, write_clock, write_datetime,
+        write_utc_timestamp_text, DateValue, Fraction, TimestampValue,
+        DEBEZIUM_DATE_NEGATIVE_INFINITY, DEBEZIUM_DATE_POSITIVE_INFINITY,
         DEBEZIUM_TIMESTAMP_NEGATIVE_INFINITY_MICROS, DEBEZIUM_TIMESTAMP_NEGATIVE_INFINITY_MILLIS,
         DEBEZIUM_TIMESTAMP_POSITIVE_INFINITY_MICROS, DEBEZIUM_TIMESTAMP_POSITIVE_INFINITY_MILLIS,
     },
@@ -76,15 +77,13 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = ESCAPE[usize::from(b)];
-        if esc == 0 {
-            continue;
-        }
-        if start < i {
-            out.extend_from_slice(&bytes[start..i]);
-        }
+    loop {
+        // Runs without anything to escape are copied whole.
+        let i = start + clean_prefix_len(&bytes[start..]);
+        out.extend_from_slice(&bytes[start..i]);
+        let Some(&b) = bytes.get(i) else { break };
         out.push(b'\\');
+        let esc = ESCAPE[usize::from(b)];
         if esc == ESC_UNICODE {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"u00");
@@ -95,8 +94,38 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The length of the longest prefix of `bytes` that needs no escaping in a JSON string
+/// (no control character, quote or backslash), eight bytes at a time.
+#[inline]
+fn clean_prefix_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Per byte, the high bit is set where the byte is < 0x20, '"' or '\\' (the classic
+        // "has zero byte" test on w, w ^ '"' and w ^ '\\'). Bytes >= 0x80 never match, and
+        // the lowest match is exact, which is all that is used.
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let special =
+            (w.wrapping_sub(ONES * 0x20) | quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES))
+                & !w
+                & HIGH;
+        if special != 0 {
+            return done + (special.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + chunks
+        .remainder()
+        .iter()
+        .position(|&b| ESCAPE[usize::from(b)] != 0)
+        .unwrap_or(chunks.remainder().len())
 }
 
 /// Writes text bytes as a JSON string; invalid UTF-8 is replaced by U+FFFD (as Java's
@@ -300,16 +329,25 @@ fn write_value(
             write_i64(out, n);
         }
         TypeKind::TimestampTz { precision } => {
+            let fraction = match precision.unwrap_or(6) {
+                0 => Fraction::Stripped,
+                p => Fraction::Fixed(p),
+            };
+            // Under a UTC session time zone the text is nearly the output already; any other
+            // offset, BC dates and infinities take the full path.
+            let start = out.len();
+            out.push(b'"');
+            if write_utc_timestamp_text(out, text, fraction) {
+                out.extend_from_slice(b"Z\"");
+                return Ok(());
+            }
+            out.truncate(start);
             let (v, _) =
                 parse_timestamptz(text).ok_or_else(|| bad("malformed timestamp with time zone"))?;
             match v {
                 TimestampValue::PositiveInfinity => out.extend_from_slice(b"\"infinity\""),
                 TimestampValue::NegativeInfinity => out.extend_from_slice(b"\"-infinity\""),
                 TimestampValue::Micros(m) => {
-                    let fraction = match precision.unwrap_or(6) {
-                        0 => Fraction::Stripped,
-                        p => Fraction::Fixed(p),
-                    };
                     out.push(b'"');
                     write_datetime(out, m, fraction);
                     out.extend_from_slice(b"Z\"");
@@ -751,6 +789,33 @@ pub fn write_debezium_fallback(out: &mut Vec<u8>, ty: &ColumnType, opts: &Conver
 mod tests {
     use super::*;
     use crate::types::oid;
+
+    /// Every escapable character at every offset of strings of up to 20 bytes, next to
+    /// multi-byte characters: the same as serde_json's escaping.
+    #[test]
+    fn strings_escape_like_serde_json_wherever_the_special_character_is() {
+        let specials = [
+            '"', '\\', '\n', '\u{1}', '\u{1f}', '\t', 'é', '\u{7f}', ' ', '~',
+        ];
+        for len in 0..20 {
+            for at in 0..=len {
+                for &c in &specials {
+                    for &d in &specials {
+                        let mut s: String = "abcdefghijklmnopqrstu"[..len].to_string();
+                        s.insert(at, c);
+                        s.push(d);
+                        let mut out = Vec::new();
+                        write_json_string(&mut out, &s);
+                        assert_eq!(
+                            String::from_utf8(out).unwrap(),
+                            serde_json::to_string(&s).unwrap(),
+                            "{s:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     fn json(oid: u32, typmod: i32, text: &str) -> String {
         json_with(oid, typmod, text, &ConvertOptions::default())

@@ -459,6 +459,50 @@ pub(crate) fn write_datetime(out: &mut Vec<u8>, micros: i128, fraction: Fraction
     write_clock(out, clock, fraction);
 }
 
+/// Rewrites PostgreSQL's text for a UTC `timestamptz` of years 1000 to 9999
+/// (`2024-01-15 10:30:00.123456+00`) as `2024-01-15T10:30:00.123456`, with the fraction as
+/// asked, without turning it into a number and back: what [`write_datetime`] writes for the
+/// same instant. Writes nothing and returns false for any other text.
+pub(crate) fn write_utc_timestamp_text(out: &mut Vec<u8>, text: &[u8], fraction: Fraction) -> bool {
+    const SHAPE: &[u8; 19] = b"0000-00-00 00:00:00";
+    let Some(body) = text.strip_suffix(b"+00") else {
+        return false;
+    };
+    if body.len() < SHAPE.len() || !(b'1'..=b'9').contains(&body[0]) {
+        return false;
+    }
+    let (clock, tail) = body.split_at(SHAPE.len());
+    let shaped = clock.iter().zip(SHAPE).all(|(&b, &s)| {
+        if s == b'0' {
+            b.is_ascii_digit()
+        } else {
+            b == s
+        }
+    });
+    if !shaped {
+        return false;
+    }
+    let micros = match tail {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=6).contains(&digits.len()) => {
+            let mut v = 0u32;
+            for &d in digits {
+                if !d.is_ascii_digit() {
+                    return false;
+                }
+                v = v * 10 + u32::from(d - b'0');
+            }
+            v * 10u32.pow(6 - digits.len() as u32)
+        }
+        _ => return false,
+    };
+    out.extend_from_slice(&clock[..10]);
+    out.push(b'T');
+    out.extend_from_slice(&clock[11..]);
+    write_fraction(out, micros, fraction);
+    true
+}
+
 /// Writes an offset as `+HH:MM` or `+HH:MM:SS` (Python's `isoformat()` style).
 pub(crate) fn write_offset(out: &mut Vec<u8>, offset_seconds: i32) {
     out.push(if offset_seconds < 0 { b'-' } else { b'+' });
@@ -807,6 +851,62 @@ fn parse_iso_interval(text: &[u8]) -> Option<Interval> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut for UTC text writes exactly what parsing and formatting write, and
+    /// declines everything it does not cover.
+    #[test]
+    fn utc_timestamp_text_is_rewritten_as_parsing_would() {
+        let fractions = [
+            Fraction::Stripped,
+            Fraction::Fixed(1),
+            Fraction::Fixed(3),
+            Fraction::Fixed(6),
+            Fraction::SixIfAny,
+        ];
+        let clocks = [
+            "2024-01-15 10:30:00",
+            "1000-01-01 00:00:00",
+            "9999-12-31 23:59:59",
+            "2000-02-29 12:00:01",
+        ];
+        let tails = ["", ".1", ".000001", ".123456", ".5", ".100000", ".99"];
+        for clock in clocks {
+            for tail in tails {
+                let text = format!("{clock}{tail}+00");
+                let (TimestampValue::Micros(m), _) = parse_timestamptz(text.as_bytes()).unwrap()
+                else {
+                    panic!("{text}")
+                };
+                for f in fractions {
+                    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                    assert!(
+                        write_utc_timestamp_text(&mut fast, text.as_bytes(), f),
+                        "{text}"
+                    );
+                    write_datetime(&mut slow, m, f);
+                    assert_eq!(fast, slow, "{text} {f:?}");
+                }
+            }
+        }
+        for text in [
+            "2024-01-15 10:30:00+01",
+            "2024-01-15 10:30:00+00:30",
+            "0099-01-15 10:30:00+00",
+            "2024-01-15 10:30:00+00 BC",
+            "12024-01-15 10:30:00+00",
+            "2024-01-15 10:30:00.1234567+00",
+            "2024-01-15 10:30:00.+00",
+            "2024-01-15T10:30:00+00",
+            "infinity",
+        ] {
+            let mut out = Vec::new();
+            assert!(
+                !write_utc_timestamp_text(&mut out, text.as_bytes(), Fraction::Fixed(6)),
+                "{text}"
+            );
+            assert!(out.is_empty());
+        }
+    }
 
     #[test]
     fn civil_round_trip() {
