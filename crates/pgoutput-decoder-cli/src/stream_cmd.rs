@@ -120,6 +120,7 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     let mut status = StatusLine::new(!args.quiet && std::io::stderr().is_terminal());
     let mut last_change = Instant::now();
     let mut buf = Vec::with_capacity(1 << 16);
+    let mut records = encoder.record_writer();
     loop {
         if let Some(end) = args.end_lsn {
             if stream.positions().acknowledged >= end {
@@ -147,7 +148,7 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
                 |e: std::io::Error| format!("could not write events to {}: {e}", args.output);
             buf.clear();
             for event in &batch {
-                encoder.write_record(event, format, &mut buf)?;
+                records.write_record(event, format, &mut buf)?;
                 // Wide rows make a batch's JSON large: write it in pieces.
                 if buf.len() >= WRITE_CHUNK {
                     out.write_all(&buf).map_err(write_err)?;

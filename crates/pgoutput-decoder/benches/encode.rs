@@ -105,6 +105,16 @@ fn benches(c: &mut Criterion) {
                 .unwrap();
         })
     });
+    // Events of one transaction in a row, as the CLI writes them.
+    let mut records = encoder.record_writer();
+    group.bench_function("debezium_json_record_writer", |b| {
+        b.iter(|| {
+            out.clear();
+            records
+                .write_record(&e, pgoutput_decoder::RecordFormat::Envelope, &mut out)
+                .unwrap();
+        })
+    });
     group.bench_function("decode_and_encode", |b| {
         b.iter(|| {
             let e = event(&table, data.clone());

@@ -183,6 +183,15 @@ impl JsonEncoder {
 
     /// Writes the record value (Debezium's change event).
     pub fn write_value(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+        self.write_value_with(event, out, &mut None)
+    }
+
+    fn write_value_with(
+        &self,
+        event: &Event,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<()> {
         if self.value_schemas {
             match &event.kind {
                 EventKind::Change(c) => {
@@ -197,8 +206,8 @@ impl JsonEncoder {
             }
         }
         match &event.kind {
-            EventKind::Change(c) => self.write_change(c, out)?,
-            EventKind::Message(m) => self.write_message(m, out)?,
+            EventKind::Change(c) => self.write_change(c, out, memo)?,
+            EventKind::Message(m) => self.write_message(m, out, memo)?,
             EventKind::Transaction(t) => write_transaction(t, out),
         }
         if self.value_schemas {
@@ -215,9 +224,28 @@ impl JsonEncoder {
         format: RecordFormat,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        self.write_record_with(event, format, out, &mut None)
+    }
+
+    /// A writer for many records in a row: what consecutive events of one transaction share
+    /// (most of `source`) is rendered once. Same output as [`write_record`](Self::write_record).
+    pub fn record_writer(&self) -> RecordWriter<'_> {
+        RecordWriter {
+            encoder: self,
+            memo: RecordMemo::default(),
+        }
+    }
+
+    fn write_record_with(
+        &self,
+        event: &Event,
+        format: RecordFormat,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<()> {
         match format {
             RecordFormat::Value => {
-                self.write_value(event, out)?;
+                self.write_value_with(event, out, memo)?;
                 out.push(b'\n');
             }
             RecordFormat::Envelope => {
@@ -232,7 +260,7 @@ impl JsonEncoder {
                 self.write_key(event, out)?;
                 let key_end = out.len();
                 out.extend_from_slice(b",\"value\":");
-                self.write_value(event, out)?;
+                self.write_value_with(event, out, memo)?;
                 out.extend_from_slice(b"}\n");
                 let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
                 if is_delete && self.tombstones_on_delete {
@@ -294,11 +322,56 @@ impl JsonEncoder {
         Ok(())
     }
 
-    fn write_source(&self, table: Option<&TableSchema>, source: &Source, out: &mut Vec<u8>) {
+    fn write_source(
+        &self,
+        table: Option<&TableSchema>,
+        source: &Source,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) {
         out.extend_from_slice(&self.source_head);
-        let ts_us = source.commit_time_us;
+        let mut lsn = itoa::Buffer::new();
+        // As Debezium's int64, like every LSN here.
+        let lsn = lsn.format(source.lsn.0 as i64).as_bytes();
+        match memo {
+            Some(memo) => {
+                let key = (
+                    source.commit_time_us,
+                    source.tx_id,
+                    source.last_commit_lsn,
+                    source.snapshot,
+                );
+                if memo.source_key != Some(key) {
+                    memo.source_key = Some(key);
+                    memo.source_before_lsn.clear();
+                    self.write_source_before_lsn(source, &mut memo.source_before_lsn);
+                    memo.source_times.clear();
+                    write_source_times(source, &mut memo.source_times);
+                    memo.source_tx.clear();
+                    write_source_tx(source, &mut memo.source_tx);
+                }
+                out.extend_from_slice(&memo.source_before_lsn);
+                out.extend_from_slice(lsn);
+                out.extend_from_slice(&memo.source_times);
+                write_source_table(table, out);
+                out.extend_from_slice(&memo.source_tx);
+            }
+            None => {
+                self.write_source_before_lsn(source, out);
+                out.extend_from_slice(lsn);
+                write_source_times(source, out);
+                write_source_table(table, out);
+                write_source_tx(source, out);
+            }
+        }
+        out.extend_from_slice(lsn);
+        out.extend_from_slice(b",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
+    }
+
+    /// `source` from after its head up to the LSN in `sequence`.
+    fn write_source_before_lsn(&self, source: &Source, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"ts_ms\":");
-        push_int(out, ts_us.div_euclid(1000));
+        push_int(out, source.commit_time_us.div_euclid(1000));
         out.extend_from_slice(b",\"snapshot\":");
         write_json_string(out, source.snapshot);
         out.extend_from_slice(&self.db_json);
@@ -313,50 +386,52 @@ impl JsonEncoder {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\\\"");
-        push_int(out, source.lsn.0 as i64);
-        out.extend_from_slice(b"\\\"]\"");
-        out.extend_from_slice(b",\"ts_us\":");
-        push_int(out, ts_us);
-        out.extend_from_slice(b",\"ts_ns\":");
-        push_int(out, ts_us.saturating_mul(1000));
-        match table {
-            Some(t) => out.extend_from_slice(&t.source_json),
-            None => out.extend_from_slice(b",\"schema\":\"\",\"table\":\"\""),
-        }
-        out.extend_from_slice(b",\"txId\":");
-        match source.tx_id {
-            Some(x) => push_int(out, i64::from(x)),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"lsn\":");
-        push_int(out, source.lsn.0 as i64);
-        out.extend_from_slice(b",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
     }
 
-    fn write_change(&self, c: &ChangeEvent, out: &mut Vec<u8>) -> Result<()> {
+    fn write_change(
+        &self,
+        c: &ChangeEvent,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<()> {
         let table = &*c.table;
         out.extend_from_slice(b"{\"before\":");
         self.write_row(table, c.before.as_ref(), out)?;
         out.extend_from_slice(b",\"after\":");
         self.write_row(table, c.after.as_ref(), out)?;
         out.push(b',');
-        self.write_source(Some(table), &c.source, out);
+        self.write_source(Some(table), &c.source, out, memo);
         out.extend_from_slice(b",\"transaction\":");
         write_transaction_block(c.transaction.as_ref(), out);
         out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(c.op.code().as_bytes());
         out.push(b'"');
-        write_processing_time(c.ts_us, true, out);
+        match memo {
+            Some(memo) => {
+                if memo.processed_us != Some(c.ts_us) {
+                    memo.processed_us = Some(c.ts_us);
+                    memo.processed.clear();
+                    write_processing_time(c.ts_us, true, &mut memo.processed);
+                }
+                out.extend_from_slice(&memo.processed);
+            }
+            None => write_processing_time(c.ts_us, true, out),
+        }
         out.push(b'}');
         Ok(())
     }
 
-    fn write_message(&self, m: &MessageEvent, out: &mut Vec<u8>) -> Result<()> {
+    fn write_message(
+        &self,
+        m: &MessageEvent,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<()> {
         // Debezium's message value has no ts_us/ts_ns, and its field order differs.
         out.extend_from_slice(b"{\"op\":\"m\"");
         write_processing_time(m.ts_us, false, out);
         out.push(b',');
-        self.write_source(None, &m.source, out);
+        self.write_source(None, &m.source, out, memo);
         out.extend_from_slice(b",\"transaction\":");
         write_transaction_block(m.transaction.as_ref(), out);
         out.extend_from_slice(b",\"message\":{\"prefix\":");
@@ -366,6 +441,66 @@ impl JsonEncoder {
         out.extend_from_slice(b"}}");
         Ok(())
     }
+}
+
+/// `\"]"` closing `sequence`, then `ts_us` and `ts_ns` of `source`.
+fn write_source_times(source: &Source, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\\\"]\"");
+    out.extend_from_slice(b",\"ts_us\":");
+    push_int(out, source.commit_time_us);
+    out.extend_from_slice(b",\"ts_ns\":");
+    push_int(out, source.commit_time_us.saturating_mul(1000));
+}
+
+fn write_source_table(table: Option<&TableSchema>, out: &mut Vec<u8>) {
+    match table {
+        Some(t) => out.extend_from_slice(&t.source_json),
+        None => out.extend_from_slice(b",\"schema\":\"\",\"table\":\"\""),
+    }
+}
+
+/// `txId`, then the key of `lsn`.
+fn write_source_tx(source: &Source, out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"txId\":");
+    match source.tx_id {
+        Some(x) => push_int(out, i64::from(x)),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"lsn\":");
+}
+
+/// Writes records one after another, rendering what consecutive events share once (from
+/// [`JsonEncoder::record_writer`]).
+#[derive(Debug)]
+pub struct RecordWriter<'a> {
+    encoder: &'a JsonEncoder,
+    memo: RecordMemo,
+}
+
+impl RecordWriter<'_> {
+    /// Same as [`JsonEncoder::write_record`].
+    pub fn write_record(
+        &mut self,
+        event: &Event,
+        format: RecordFormat,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.encoder
+            .write_record_with(event, format, out, &mut Some(&mut self.memo))
+    }
+}
+
+/// The parts of the last record written that the next one is likely to repeat.
+#[derive(Debug, Default)]
+struct RecordMemo {
+    /// What `source_*` were rendered for: commit time, txId, last commit LSN, snapshot.
+    source_key: Option<(i64, Option<u32>, Option<pgoutput::Lsn>, &'static str)>,
+    source_before_lsn: Vec<u8>,
+    source_times: Vec<u8>,
+    source_tx: Vec<u8>,
+    /// The processing time `processed` was rendered for.
+    processed_us: Option<i64>,
+    processed: Vec<u8>,
 }
 
 /// The row the record key is taken from; `None` when the key is null (truncates, tables
@@ -457,4 +592,126 @@ fn write_binary(out: &mut Vec<u8>, bytes: &[u8], mode: BinaryHandlingMode) {
 
 fn push_int(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use pgoutput::{Lsn, ReplicaIdentity, TupleData};
+
+    use super::*;
+    use crate::{
+        relation::ColumnSchema,
+        types::{ConvertOptions, TypeRegistry},
+    };
+
+    fn table(name: &str) -> Arc<TableSchema> {
+        let registry = TypeRegistry::new();
+        let columns = [("id", 23), ("note", 25)]
+            .iter()
+            .map(|&(n, oid)| ColumnSchema::new(n, registry.resolve(oid, -1), oid, -1))
+            .collect();
+        Arc::new(TableSchema::new(
+            16384,
+            "public".into(),
+            name.into(),
+            columns,
+            &["id".into()],
+            ReplicaIdentity::Default,
+            "srv",
+        ))
+    }
+
+    fn row(id: &str, note: &str) -> Row {
+        Row::new(TupleData {
+            columns: vec![
+                ColumnData::Text(Bytes::copy_from_slice(id.as_bytes())),
+                ColumnData::Text(Bytes::copy_from_slice(note.as_bytes())),
+            ],
+        })
+    }
+
+    fn change(op: Op, table: &Arc<TableSchema>, id: &str, tx: (u32, i64, u64), lsn: u64) -> Event {
+        let (xid, commit_us, last_commit) = tx;
+        let image = Some(row(id, "a \"quoted\" note"));
+        let (before, after) = if op == Op::Delete {
+            (image, None)
+        } else {
+            (None, image)
+        };
+        Event {
+            kind: EventKind::Change(ChangeEvent {
+                op,
+                table: table.clone(),
+                before,
+                after,
+                source: Source {
+                    lsn: Lsn(lsn),
+                    tx_id: Some(xid),
+                    commit_time_us: commit_us,
+                    last_commit_lsn: (last_commit > 0).then_some(Lsn(last_commit)),
+                    snapshot: "false",
+                },
+                transaction: None,
+                ts_us: 1_700_000_000_000_000 + lsn as i64 / 2,
+            }),
+            seq: lsn,
+        }
+    }
+
+    /// A record writer remembers parts of the last record; what it writes must not depend on
+    /// what came before.
+    #[test]
+    fn a_record_writer_writes_what_write_record_writes() {
+        let (a, b) = (table("a"), table("b"));
+        let message = Event {
+            kind: EventKind::Message(MessageEvent {
+                prefix: "p".into(),
+                content: Bytes::from_static(b"hello"),
+                transactional: false,
+                source: Source {
+                    lsn: Lsn(500),
+                    tx_id: None,
+                    commit_time_us: 1_700_000_000_500_000,
+                    last_commit_lsn: Some(Lsn(400)),
+                    snapshot: "false",
+                },
+                transaction: None,
+                ts_us: 1_700_000_000_500_001,
+            }),
+            seq: 5,
+        };
+        let events = vec![
+            change(Op::Create, &a, "1", (7, 1_700_000_000_000_001, 0), 100),
+            change(Op::Create, &b, "2", (7, 1_700_000_000_000_001, 0), 102),
+            change(Op::Create, &a, "3", (7, 1_700_000_000_000_001, 0), 102),
+            change(Op::Delete, &a, "3", (8, 1_700_000_000_000_009, 300), 310),
+            message,
+            change(
+                Op::Update,
+                &b,
+                "4",
+                (9, 1_700_000_000_000_009, 500),
+                9_000_000_000,
+            ),
+        ];
+        for (key, value) in [(false, false), (true, true)] {
+            let encoder = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true)
+                .with_schemas(key, value);
+            for format in [RecordFormat::Envelope, RecordFormat::Value] {
+                let mut writer = encoder.record_writer();
+                let (mut expected, mut written) = (Vec::new(), Vec::new());
+                for e in &events {
+                    encoder.write_record(e, format, &mut expected).unwrap();
+                    writer.write_record(e, format, &mut written).unwrap();
+                }
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
 }
