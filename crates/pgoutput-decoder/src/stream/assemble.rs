@@ -58,6 +58,9 @@ pub(crate) struct Assembler {
     /// non-transactional message's LSN). The server sends units in this order, so after a
     /// reconnect everything at or before it was already produced and is skipped.
     produced_upto: Lsn,
+    /// The processing time of the events being made (`ts_us`), when the caller read the clock
+    /// once for a burst of messages; `None` reads it per event.
+    pub(crate) clock: Option<i64>,
     /// A transaction cut by a disconnect: (commit LSN, events already produced).
     partial: Option<(Lsn, u64)>,
 }
@@ -72,6 +75,7 @@ impl Assembler {
             tx_metadata: config.provide_transaction_metadata,
             message_prefixes: config.message_prefixes.clone(),
             produced_upto: Lsn::ZERO,
+            clock: None,
             partial: None,
             emit: [
                 config.emits(Operation::Create),
@@ -85,6 +89,10 @@ impl Assembler {
     /// Whether a transaction is open (its events may still be coming).
     pub(crate) fn in_transaction(&self) -> bool {
         self.tx.is_some()
+    }
+
+    fn processing_time(&self) -> i64 {
+        self.clock.unwrap_or_else(now_us)
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -297,7 +305,7 @@ impl Assembler {
                         transactional,
                         source,
                         transaction: transaction.filter(|_| self.tx_metadata),
-                        ts_us: now_us(),
+                        ts_us: self.processing_time(),
                     }),
                     out,
                 );
@@ -373,7 +381,7 @@ impl Assembler {
                 after,
                 source,
                 transaction,
-                ts_us: now_us(),
+                ts_us: self.processing_time(),
             }),
             out,
         );
