@@ -79,7 +79,7 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     loop {
         // Runs without anything to escape are copied whole.
-        let i = start + clean_prefix_len(&bytes[start..]);
+        let i = start + clean_prefix_len(&bytes[start..], false);
         out.extend_from_slice(&bytes[start..i]);
         let Some(&b) = bytes.get(i) else { break };
         out.push(b'\\');
@@ -98,24 +98,28 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// The length of the longest prefix of `bytes` that needs no escaping in a JSON string
-/// (no control character, quote or backslash), eight bytes at a time.
+/// (no control character, quote or backslash, nor, with `ascii_only`, any byte >= 0x80),
+/// eight bytes at a time.
 #[inline]
-fn clean_prefix_len(bytes: &[u8]) -> usize {
+fn clean_prefix_len(bytes: &[u8], ascii_only: bool) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let high = if ascii_only { HIGH } else { 0 };
     let mut chunks = bytes.chunks_exact(8);
     let mut done = 0;
     for chunk in &mut chunks {
         let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
         // Per byte, the high bit is set where the byte is < 0x20, '"' or '\\' (the classic
-        // "has zero byte" test on w, w ^ '"' and w ^ '\\'). Bytes >= 0x80 never match, and
-        // the lowest match is exact, which is all that is used.
+        // "has zero byte" test on w, w ^ '"' and w ^ '\\'), or >= 0x80 when asked. A borrow
+        // can only mark bytes above a true match, so the lowest mark is exact.
         let quote = w ^ (ONES * u64::from(b'"'));
         let backslash = w ^ (ONES * u64::from(b'\\'));
-        let special =
-            (w.wrapping_sub(ONES * 0x20) | quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES))
-                & !w
-                & HIGH;
+        let special = ((w.wrapping_sub(ONES * 0x20)
+            | quote.wrapping_sub(ONES)
+            | backslash.wrapping_sub(ONES))
+            & !w
+            & HIGH)
+            | (w & high);
         if special != 0 {
             return done + (special.trailing_zeros() / 8) as usize;
         }
@@ -124,13 +128,22 @@ fn clean_prefix_len(bytes: &[u8]) -> usize {
     done + chunks
         .remainder()
         .iter()
-        .position(|&b| ESCAPE[usize::from(b)] != 0)
+        .position(|&b| ESCAPE[usize::from(b)] != 0 || (ascii_only && b >= 0x80))
         .unwrap_or(chunks.remainder().len())
 }
 
 /// Writes text bytes as a JSON string; invalid UTF-8 is replaced by U+FFFD (as Java's
 /// decoder does) so the output is always valid JSON.
 pub fn write_json_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Plain ASCII with nothing to escape (uuids, most identifiers and labels) is valid UTF-8
+    // and copied as is, in one pass.
+    if clean_prefix_len(bytes, true) == bytes.len() {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => write_json_string(out, s),
         Err(_) => write_json_string(out, &String::from_utf8_lossy(bytes)),
@@ -167,6 +180,26 @@ fn write_non_finite(out: &mut Vec<u8>, nan: bool, positive: bool) {
     } else {
         b"\"-Infinity\""
     });
+}
+
+/// `-?[0-9]+\.[0-9]+` with at most 17 significant digits and no leading zero before other
+/// digits: a double as both PostgreSQL and ryu print it in plain decimal form.
+fn is_plain_decimal(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let Some(point) = digits.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&digits[..point], &digits[point + 1..]);
+    let significant = if int == b"0" {
+        frac.iter().skip_while(|&&d| d == b'0').count()
+    } else {
+        int.len() + frac.len()
+    };
+    !int.is_empty()
+        && !frac.is_empty()
+        && (int == b"0" || int[0] != b'0')
+        && significant <= 17
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
 }
 
 fn write_i64(out: &mut Vec<u8>, v: i64) {
@@ -244,6 +277,13 @@ fn write_value(
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
             let v = parse_pg_float32(s).ok_or_else(|| bad("not a number"))?;
             write_f32(out, v);
+        }
+        TypeKind::Float8 if is_plain_decimal(text) => {
+            // PostgreSQL 12+ prints the shortest digits that read back exactly, as ryu does,
+            // and in plain decimal form for exponents -4 to 14, where ryu does too: the text
+            // is already the output. (Older servers print 15 digits, or 17 with
+            // extra_float_digits=3: the same double either way, maybe not ryu's digits.)
+            out.extend_from_slice(text);
         }
         TypeKind::Float8 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
@@ -790,6 +830,38 @@ mod tests {
     use super::*;
     use crate::types::oid;
 
+    /// Plain decimal doubles are copied; the copy is what parsing and printing would write.
+    #[test]
+    fn plain_decimal_doubles_are_copied_as_printing_would_write_them() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if !v.is_finite() || v.abs() < 1e-4 || v.abs() >= 1e15 {
+                continue;
+            }
+            let text = ryu::Buffer::new().format_finite(v).to_string();
+            if text.contains('e') || text.ends_with(".0") {
+                continue;
+            }
+            assert!(is_plain_decimal(text.as_bytes()), "{text}");
+            let mut slow = Vec::new();
+            write_f64(&mut slow, text.parse().unwrap());
+            assert_eq!(String::from_utf8(slow).unwrap(), text);
+        }
+        for text in [
+            "1", "-0", "1e-05", "1.5e+20", "00.5", ".5", "5.", "0.1.2", "NaN", "-", "1.x",
+        ] {
+            assert!(!is_plain_decimal(text.as_bytes()), "{text}");
+        }
+        for text in ["0.5", "-0.0001", "123456789012345.6", "0.14285714285714285"] {
+            assert!(is_plain_decimal(text.as_bytes()), "{text}");
+            assert_eq!(json(701, -1, text), text);
+        }
+    }
+
     /// Every escapable character at every offset of strings of up to 20 bytes, next to
     /// multi-byte characters: the same as serde_json's escaping.
     #[test]
@@ -806,11 +878,11 @@ mod tests {
                         s.push(d);
                         let mut out = Vec::new();
                         write_json_string(&mut out, &s);
-                        assert_eq!(
-                            String::from_utf8(out).unwrap(),
-                            serde_json::to_string(&s).unwrap(),
-                            "{s:?}"
-                        );
+                        let expected = serde_json::to_string(&s).unwrap();
+                        assert_eq!(String::from_utf8(out).unwrap(), expected, "{s:?}");
+                        let mut out = Vec::new();
+                        write_json_text(&mut out, s.as_bytes());
+                        assert_eq!(String::from_utf8(out).unwrap(), expected, "{s:?}");
                     }
                 }
             }
