@@ -561,6 +561,34 @@ fn push_i128_base64(out: &mut Vec<u8>, v: i128) {
     push_base64(out, &bytes[start..]);
 }
 
+/// The unscaled value at `scale` of a plain `-?d+(.d+)?` numeric of at most 18 digits with
+/// no more fraction digits than `scale` (the common case, and exact in an i64); `None` for
+/// anything else, which the general path handles.
+fn small_unscaled(text: &[u8], scale: u16) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(p) if p + 1 < digits.len() => (&digits[..p], &digits[p + 1..]),
+        Some(_) => return None,
+        None => (digits, &digits[digits.len()..]),
+    };
+    let pad = usize::from(scale).checked_sub(frac.len())?;
+    if int.is_empty() || int.len() + frac.len() + pad > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in int.iter().chain(frac) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(d - b'0');
+    }
+    v *= 10i64.pow(pad as u32);
+    Some(if negative { -v } else { v })
+}
+
 fn write_numeric(
     out: &mut Vec<u8>,
     ty: &ColumnType,
@@ -568,6 +596,14 @@ fn write_numeric(
     scale: Option<u16>,
     opts: &ConvertOptions,
 ) -> Result<()> {
+    if let (DecimalHandlingMode::Precise, Some(s)) = (opts.decimal_handling_mode, scale) {
+        if let Some(v) = small_unscaled(text, s) {
+            out.push(b'"');
+            push_i128_base64(out, i128::from(v));
+            out.push(b'"');
+            return Ok(());
+        }
+    }
     let parsed = parse_numeric(text).ok_or_else(|| invalid_value(ty, text, "malformed numeric"))?;
     let d = match parsed {
         NumericText::Finite(d) => d,
@@ -829,6 +865,63 @@ pub fn write_debezium_fallback(out: &mut Vec<u8>, ty: &ColumnType, opts: &Conver
 mod tests {
     use super::*;
     use crate::types::oid;
+
+    /// The shortcut for small numerics writes what the general path writes.
+    #[test]
+    fn small_numerics_take_a_shortcut_to_the_same_output() {
+        let texts = [
+            "0",
+            "1",
+            "-1",
+            "0.01",
+            "9999.99",
+            "-0.5",
+            "12.3",
+            "127",
+            "128",
+            "-128",
+            "-129",
+            "32767",
+            "32768",
+            "123456789012345678",
+            "0.000001",
+            "10",
+            "100.1",
+        ];
+        for scale in [0u16, 1, 2, 6, 9] {
+            for text in texts {
+                let typmod = (12 << 16) + i32::from(scale) + 4;
+                let slow = {
+                    let mut out = Vec::new();
+                    let d = match parse_numeric(text.as_bytes()).unwrap() {
+                        NumericText::Finite(d) => d,
+                        _ => unreachable!(),
+                    };
+                    let mut dec = d.to_decimal();
+                    dec.rescale(i64::from(scale), Rounding::HalfUp);
+                    let mut bytes = Vec::new();
+                    dec.write_twos_complement(&mut bytes);
+                    out.push(b'"');
+                    push_base64(&mut out, &bytes);
+                    out.push(b'"');
+                    String::from_utf8(out).unwrap()
+                };
+                assert_eq!(json(1700, typmod, text), slow, "{text} at scale {scale}");
+            }
+        }
+        for (text, scale) in [
+            ("1.234", 2),
+            ("1e5", 0),
+            ("NaN", 2),
+            ("1234567890123456789", 0),
+            ("", 0),
+            ("-", 0),
+            ("1.", 2),
+            ("+1", 0),
+        ] {
+            assert_eq!(small_unscaled(text.as_bytes(), scale), None, "{text}");
+        }
+    }
 
     /// Plain decimal doubles are copied; the copy is what parsing and printing would write.
     #[test]
