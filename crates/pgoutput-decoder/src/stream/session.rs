@@ -386,10 +386,18 @@ impl Session {
                 }
                 Step::Sent => linger.handed_off(Instant::now()),
                 Step::Linger(wait) => {
-                    // Not reading meanwhile is the point; a stop waits at most this long. The
-                    // socket cuts the wait short once a batch's worth has gathered.
+                    // Not reading meanwhile is the point; a stop waits at most this long.
                     let until = tokio::time::Instant::now() + wait;
-                    self.reader.gather(GATHER_BYTES, until).await?;
+                    if in_chunk {
+                        // A streamed chunk comes as fast as the server can send it; reading
+                        // it in 256 kB steps made the whole drain slower than letting it pile
+                        // up for the full pause (measured: wall 1.21x on a streamed 300,000-row
+                        // transaction).
+                        tokio::time::sleep_until(until).await;
+                    } else {
+                        // The socket cuts the wait short once a batch's worth has gathered.
+                        self.reader.gather(GATHER_BYTES, until).await?;
+                    }
                     linger.waited();
                 }
             }
