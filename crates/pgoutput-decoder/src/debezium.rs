@@ -229,6 +229,25 @@ impl JsonEncoder {
 
     /// A writer for many records in a row: what consecutive events of one transaction share
     /// (most of `source`) is rendered once. Same output as [`write_record`](Self::write_record).
+    ///
+    /// ```no_run
+    /// # use pgoutput_decoder::{conn::ConnectParams, ChangeStream, JsonEncoder, RecordFormat, ReplicationConfig};
+    /// # async fn run(config: ReplicationConfig) -> pgoutput_decoder::Result<()> {
+    /// let encoder = JsonEncoder::new(&config);
+    /// let mut records = encoder.record_writer();
+    /// let mut stream = ChangeStream::connect(config).await?;
+    /// while let Some(batch) = stream.next_batch().await? {
+    ///     let mut out = Vec::new();
+    ///     for event in &batch {
+    ///         records.write_record(event, RecordFormat::Envelope, &mut out)?;
+    ///     }
+    ///     // ... hand `out` to your sink; once it is durable:
+    ///     if let Some(last) = batch.last() {
+    ///         stream.ack(last);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn record_writer(&self) -> RecordWriter<'_> {
         RecordWriter {
             encoder: self,

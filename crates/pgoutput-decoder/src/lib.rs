@@ -47,7 +47,7 @@ mod stream;
 pub mod types;
 
 pub use config::{Operation, PublicationAutocreate, ReplicationConfig};
-pub use debezium::{JsonEncoder, RecordFormat, SOURCE_VERSION};
+pub use debezium::{JsonEncoder, RecordFormat, RecordWriter, SOURCE_VERSION};
 pub use error::{DbError, Error, ErrorKind, Result};
 pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
 pub use pgoutput::Lsn;
