@@ -194,6 +194,8 @@ impl ReplicationStream {
 
     /// CopyDone, then drain to ReadyForQuery.
     async fn end_copy(&mut self) -> Result<()> {
+        // The replies read below are small: a mark left by a cancelled gather would hold them.
+        self.reader.clear_low_water()?;
         let reader = &mut self.reader;
         let writer = &mut self.writer;
         if let Err(e) = writer.send_copy_done().await {
