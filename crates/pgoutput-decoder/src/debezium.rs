@@ -352,37 +352,27 @@ impl JsonEncoder {
         let mut lsn = itoa::Buffer::new();
         // As Debezium's int64, like every LSN here.
         let lsn = lsn.format(source.lsn.0 as i64).as_bytes();
-        match memo {
-            Some(memo) => {
-                let key = (
-                    source.commit_time_us,
-                    source.tx_id,
-                    source.last_commit_lsn,
-                    source.snapshot,
-                );
-                if memo.source_key != Some(key) {
-                    memo.source_key = Some(key);
-                    memo.source_before_lsn.clear();
-                    self.write_source_before_lsn(source, &mut memo.source_before_lsn);
-                    memo.source_times.clear();
-                    write_source_times(source, &mut memo.source_times);
-                    memo.source_tx.clear();
-                    write_source_tx(source, &mut memo.source_tx);
-                }
-                out.extend_from_slice(&memo.source_before_lsn);
-                out.extend_from_slice(lsn);
-                out.extend_from_slice(&memo.source_times);
-                write_source_table(table, out);
-                out.extend_from_slice(&memo.source_tx);
-            }
-            None => {
-                self.write_source_before_lsn(source, out);
-                out.extend_from_slice(lsn);
-                write_source_times(source, out);
-                write_source_table(table, out);
-                write_source_tx(source, out);
-            }
-        }
+        let key = (
+            source.commit_time_us,
+            source.tx_id,
+            source.last_commit_lsn,
+            source.snapshot,
+        );
+        let mut memo = memo.as_deref_mut();
+        put(
+            memo.as_mut().map(|m| &mut m.source_before_lsn),
+            key,
+            out,
+            |o| self.write_source_before_lsn(source, o),
+        );
+        out.extend_from_slice(lsn);
+        put(memo.as_mut().map(|m| &mut m.source_times), key, out, |o| {
+            write_source_times(source, o)
+        });
+        write_source_table(table, out);
+        put(memo.map(|m| &mut m.source_tx), key, out, |o| {
+            write_source_tx(source, o)
+        });
         out.extend_from_slice(lsn);
         out.extend_from_slice(b",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
     }
@@ -425,17 +415,12 @@ impl JsonEncoder {
         out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(c.op.code().as_bytes());
         out.push(b'"');
-        match memo {
-            Some(memo) => {
-                if memo.processed_us != Some(c.ts_us) {
-                    memo.processed_us = Some(c.ts_us);
-                    memo.processed.clear();
-                    write_processing_time(c.ts_us, true, &mut memo.processed);
-                }
-                out.extend_from_slice(&memo.processed);
-            }
-            None => write_processing_time(c.ts_us, true, out),
-        }
+        put(
+            memo.as_deref_mut().map(|m| &mut m.processed),
+            c.ts_us,
+            out,
+            |o| write_processing_time(c.ts_us, true, o),
+        );
         out.push(b'}');
         Ok(())
     }
@@ -509,17 +494,54 @@ impl RecordWriter<'_> {
     }
 }
 
+/// The commit time, txId, last commit LSN and snapshot flag: what the cached parts of
+/// `source` depend on.
+type SourceKey = (i64, Option<u32>, Option<pgoutput::Lsn>, &'static str);
+
 /// The parts of the last record written that the next one is likely to repeat.
 #[derive(Debug, Default)]
 struct RecordMemo {
-    /// What `source_*` were rendered for: commit time, txId, last commit LSN, snapshot.
-    source_key: Option<(i64, Option<u32>, Option<pgoutput::Lsn>, &'static str)>,
-    source_before_lsn: Vec<u8>,
-    source_times: Vec<u8>,
-    source_tx: Vec<u8>,
-    /// The processing time `processed` was rendered for.
-    processed_us: Option<i64>,
-    processed: Vec<u8>,
+    source_before_lsn: Rendered<SourceKey>,
+    source_times: Rendered<SourceKey>,
+    source_tx: Rendered<SourceKey>,
+    /// The processing-time fields, by processing time.
+    processed: Rendered<i64>,
+}
+
+/// Bytes rendered for a key, rendered again only when the key changes.
+#[derive(Debug)]
+struct Rendered<K> {
+    key: Option<K>,
+    bytes: Vec<u8>,
+}
+
+impl<K> Default for Rendered<K> {
+    fn default() -> Self {
+        Rendered {
+            key: None,
+            bytes: Vec::new(),
+        }
+    }
+}
+
+/// Writes what `render` writes for `key`: through `slot`, which renders it only when the key
+/// differs from last time, or straight into `out` without one.
+fn put<K: PartialEq>(
+    slot: Option<&mut Rendered<K>>,
+    key: K,
+    out: &mut Vec<u8>,
+    render: impl FnOnce(&mut Vec<u8>),
+) {
+    let Some(slot) = slot else {
+        render(out);
+        return;
+    };
+    if slot.key.as_ref() != Some(&key) {
+        slot.bytes.clear();
+        render(&mut slot.bytes);
+        slot.key = Some(key);
+    }
+    out.extend_from_slice(&slot.bytes);
 }
 
 /// The row the record key is taken from; `None` when the key is null (truncates, tables
