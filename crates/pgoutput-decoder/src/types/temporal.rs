@@ -482,24 +482,21 @@ pub(crate) fn write_utc_timestamp_text(out: &mut Vec<u8>, text: &[u8], fraction:
     if !shaped {
         return false;
     }
-    let micros = match tail {
-        [] => 0,
-        [b'.', digits @ ..] if (1..=6).contains(&digits.len()) => {
-            let mut v = 0u32;
-            for &d in digits {
-                if !d.is_ascii_digit() {
-                    return false;
-                }
-                v = v * 10 + u32::from(d - b'0');
-            }
-            v * 10u32.pow(6 - digits.len() as u32)
-        }
-        _ => return false,
+    // `.` and at most six digits; longer fractions are left to the full path.
+    if tail.len() > 7 {
+        return false;
+    }
+    let mut fraction_text = Cursor::new(tail);
+    let Some(micros) = fraction_text.fraction_micros() else {
+        return false;
     };
+    if !fraction_text.rest().is_empty() {
+        return false;
+    }
     out.extend_from_slice(&clock[..10]);
     out.push(b'T');
     out.extend_from_slice(&clock[11..]);
-    write_fraction(out, micros, fraction);
+    write_fraction(out, micros as u32, fraction);
     true
 }
 
