@@ -666,12 +666,10 @@ mod tests {
     }
 
     fn row(id: &str, note: &str) -> Row {
-        Row::new(TupleData {
-            columns: vec![
-                ColumnData::Text(Bytes::copy_from_slice(id.as_bytes())),
-                ColumnData::Text(Bytes::copy_from_slice(note.as_bytes())),
-            ],
-        })
+        Row::new(TupleData::from_columns([
+            ColumnData::Text(id.as_bytes()),
+            ColumnData::Text(note.as_bytes()),
+        ]))
     }
 
     fn change(op: Op, table: &Arc<TableSchema>, id: &str, tx: (u32, i64, u64), lsn: u64) -> Event {

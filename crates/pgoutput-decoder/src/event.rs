@@ -75,7 +75,7 @@ pub struct TransactionBlock {
 /// One row image (`before` or `after`), as sent by the server.
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub(crate) columns: Vec<ColumnData>,
+    pub(crate) tuple: TupleData,
     /// Whether this is a key-only image (pgoutput's 'K' tuple): columns outside the replica
     /// identity are null because the WAL did not carry them, not because they are null.
     pub(crate) key_only: bool,
@@ -85,14 +85,14 @@ impl Row {
     /// A row image from decoded tuple data (what pgoutput sent for the new or old row).
     pub fn new(tuple: TupleData) -> Self {
         Row {
-            columns: tuple.columns,
+            tuple,
             key_only: false,
         }
     }
 
     pub(crate) fn key_image(tuple: TupleData) -> Self {
         Row {
-            columns: tuple.columns,
+            tuple,
             key_only: true,
         }
     }
@@ -104,25 +104,30 @@ impl Row {
 
     /// Number of columns.
     pub fn len(&self) -> usize {
-        self.columns.len()
+        self.tuple.len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.columns.is_empty()
+        self.tuple.is_empty()
     }
 
     /// The raw column as pgoutput sent it.
-    pub fn raw(&self, index: usize) -> Option<&ColumnData> {
-        self.columns.get(index)
+    pub fn raw(&self, index: usize) -> Option<ColumnData<'_>> {
+        self.tuple.get(index)
     }
 
     /// The column's text, if it was sent in text form.
     pub fn text(&self, index: usize) -> Option<&[u8]> {
-        match self.columns.get(index) {
+        match self.tuple.get(index) {
             Some(ColumnData::Text(b)) => Some(b),
             _ => None,
         }
+    }
+
+    /// The pgoutput tuple behind this row.
+    pub fn tuple(&self) -> &TupleData {
+        &self.tuple
     }
 }
 
@@ -182,7 +187,7 @@ impl ChangeEvent {
 
 pub(crate) fn column_value(
     ty: &crate::types::ColumnType,
-    data: &ColumnData,
+    data: ColumnData<'_>,
     opts: &ConvertOptions,
 ) -> Result<Value> {
     match data {

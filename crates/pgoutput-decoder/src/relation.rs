@@ -181,8 +181,8 @@ impl TableSchema {
                     false
                 }
                 (a, b) => {
-                    std::mem::discriminant(a.unwrap_or(&ColumnData::Null))
-                        != std::mem::discriminant(b.unwrap_or(&ColumnData::Null))
+                    std::mem::discriminant(&a.unwrap_or(ColumnData::Null))
+                        != std::mem::discriminant(&b.unwrap_or(ColumnData::Null))
                 }
             })
     }

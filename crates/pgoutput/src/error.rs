@@ -92,6 +92,12 @@ pub enum DecodeError {
         /// The tag byte.
         tag: u8,
     },
+    /// A row message of 4 GiB or more: column positions within it are 32-bit. The server
+    /// never sends one (its limit is 1 GiB).
+    MessageTooLarge {
+        /// The message's length.
+        len: usize,
+    },
 }
 
 /// Renders a tag byte as hex and, when printable, as the ASCII letter the docs use.
@@ -166,6 +172,10 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownReplicationMessage { tag } => {
                 write!(f, "unknown replication message tag {} at byte 0", Tag(tag))
             }
+            DecodeError::MessageTooLarge { len } => write!(
+                f,
+                "row message of {len} bytes: the decoder addresses row values below 4 GiB"
+            ),
         }
     }
 }

@@ -2,10 +2,10 @@
 //! (protocol versions 1–4), plus the streaming-replication framing that carries it.
 //!
 //! Bytes in, typed messages out: this crate does no I/O and depends only on `bytes`. Strings
-//! and column values are `Bytes` slices of the input buffer, never copies. Malformed input
-//! yields a [`DecodeError`] naming the field and byte offset; no input makes it panic or
-//! allocate more than the input could describe, and a message with leftover bytes is
-//! rejected rather than half-understood.
+//! are `Bytes` slices of the input buffer and column values are ranges of it, never copies.
+//! Malformed input yields a [`DecodeError`] naming the field and byte offset; no input makes
+//! it panic or allocate more than the input could describe, and a message with leftover bytes
+//! is rejected rather than half-understood.
 //!
 //! The message formats are those of PostgreSQL's "Logical Replication Message Formats"
 //! documentation; field names follow it.
@@ -49,8 +49,8 @@
 //! match decoder.decode(xlog.data)? {
 //!     Message::Insert(insert) => {
 //!         assert_eq!(insert.relation_id, 16535);
-//!         assert_eq!(insert.new[0], ColumnData::Text(Bytes::from_static(b"1")));
-//!         assert_eq!(insert.new[1].as_text(), Some("one"));
+//!         assert_eq!(insert.new.get(0), Some(ColumnData::Text(b"1")));
+//!         assert_eq!(insert.new.get(1).and_then(|c| c.as_text()), Some("one"));
 //!     }
 //!     other => panic!("unexpected {other:?}"),
 //! }
@@ -88,5 +88,5 @@ pub use timestamp::{
     PG_EPOCH_OFFSET_MICROS,
 };
 pub use transaction::{Begin, Commit, Origin};
-pub use tuple::{ColumnData, TupleData};
+pub use tuple::{ColumnData, Columns, TupleData};
 pub use two_phase::{BeginPrepare, CommitPrepared, Prepare, RollbackPrepared, StreamPrepare};

@@ -127,7 +127,7 @@ pub fn decode_message(
     } else {
         None
     };
-    let message = match tag {
+    let mut message = match tag {
         b'B' => Message::Begin(Begin::decode(&mut r)?),
         b'C' => Message::Commit(Commit::decode(&mut r)?),
         b'O' => Message::Origin(Origin::decode(&mut r)?),
@@ -150,5 +150,19 @@ pub fn decode_message(
         tag => return Err(DecodeError::UnknownMessage { tag }),
     };
     r.finish()?;
+    // Row values are ranges of the message: hand it to the tuples now that all of it has
+    // decoded. Moving it costs nothing; only an Update with an old row shares it.
+    let data = r.into_inner();
+    match &mut message {
+        Message::Insert(insert) => insert.new.attach(data),
+        Message::Update(update) => {
+            if let Some(old) = &mut update.old {
+                old.tuple.attach(data.clone());
+            }
+            update.new.attach(data);
+        }
+        Message::Delete(delete) => delete.old.tuple.attach(data),
+        _ => {}
+    }
     Ok(message)
 }

@@ -4,7 +4,7 @@
 //! decoder can index out of range; strings and payloads come back as `Bytes` slices that
 //! share the input's allocation.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use crate::error::DecodeError;
 use crate::lsn::Lsn;
@@ -22,6 +22,17 @@ impl Reader {
 
     pub(crate) fn position(&self) -> usize {
         self.pos
+    }
+
+    /// The whole buffer and the offset of the next unread byte, for a caller that reads a
+    /// run of fields itself (and then moves on with [`set_position`](Self::set_position)).
+    pub(crate) fn buffer_and_position(&self) -> (&[u8], usize) {
+        (&self.buf, self.pos)
+    }
+
+    /// Continues reading at `pos`, at most the end of the buffer.
+    pub(crate) fn set_position(&mut self, pos: usize) {
+        self.pos = pos.min(self.buf.len());
     }
 
     pub(crate) fn remaining(&self) -> usize {
@@ -99,6 +110,24 @@ impl Reader {
         self.bytes(n, field)
     }
 
+    /// An Int32 length followed by that many bytes, returned as (offset, length) in the
+    /// buffer rather than as a slice; negative lengths are rejected.
+    pub(crate) fn sized_range(
+        &mut self,
+        field: &'static str,
+    ) -> Result<(usize, usize), DecodeError> {
+        let at = self.pos;
+        let length = self.i32(field)?;
+        let n = usize::try_from(length).map_err(|_| DecodeError::InvalidLength {
+            field,
+            length,
+            at,
+        })?;
+        let start = self.pos;
+        self.take(n, field)?;
+        Ok((start, n))
+    }
+
     /// A NUL-terminated UTF-8 string; the terminator is consumed but not included.
     pub(crate) fn cstr(&mut self, field: &'static str) -> Result<PgStr, DecodeError> {
         let at = self.pos;
@@ -112,11 +141,17 @@ impl Reader {
         PgStr::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8 { field, at })
     }
 
-    /// Everything not read yet.
+    /// Everything not read yet, moved out of the reader (no new reference to the buffer).
     pub(crate) fn rest(&mut self) -> Bytes {
-        let start = self.pos.min(self.buf.len());
-        self.pos = self.buf.len();
-        self.buf.slice(start..)
+        let mut rest = std::mem::take(&mut self.buf);
+        rest.advance(self.pos.min(rest.len()));
+        self.pos = 0;
+        rest
+    }
+
+    /// The whole buffer, read or not.
+    pub(crate) fn into_inner(self) -> Bytes {
+        self.buf
     }
 
     /// Fails if bytes are left over: a message that decodes with spare bytes was most likely

@@ -286,7 +286,7 @@ fn invalid_utf8_and_missing_nul() {
     let Message::Insert(insert) = insert else {
         panic!()
     };
-    assert_eq!(insert.new[0].as_text(), None);
+    assert_eq!(insert.new.get(0).unwrap().as_text(), None);
 }
 
 #[test]

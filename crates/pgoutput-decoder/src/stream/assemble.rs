@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::SystemTime};
 
-use pgoutput::{ColumnData, Lsn, Message, OldTupleKind};
+use pgoutput::{Lsn, Message, OldTupleKind};
 
 use crate::{
     ack::AckTracker,
@@ -396,13 +396,7 @@ fn old_row(old: pgoutput::OldTuple) -> Row {
 }
 
 fn fill_unchanged_toast(after: &mut Row, old: &Row) {
-    for (i, col) in after.columns.iter_mut().enumerate() {
-        if matches!(col, ColumnData::UnchangedToast) {
-            if let Some(prev @ (ColumnData::Text(_) | ColumnData::Binary(_))) = old.columns.get(i) {
-                *col = prev.clone();
-            }
-        }
-    }
+    after.tuple.fill_unchanged_toast(&old.tuple);
 }
 
 fn protocol(message: &str) -> Error {

@@ -71,15 +71,9 @@ impl ByteBudget {
     }
 }
 
-/// The row's values plus the column list that points at them.
+/// The message the row's values lie in plus the column list that points at them.
 fn row_bytes(row: Option<&Row>) -> usize {
-    row.map(|r| {
-        r.columns
-            .iter()
-            .map(|c| std::mem::size_of_val(c) + c.value().map_or(0, |b| b.len()))
-            .sum()
-    })
-    .unwrap_or(0)
+    row.map_or(0, |r| r.tuple.heap_bytes())
 }
 
 fn approx_bytes(event: &Event) -> usize {

@@ -433,7 +433,10 @@ impl Session {
             ReplicationMessage::XLogData(x) => {
                 self.acks.received(x.wal_end);
                 let in_stream = state.decoder.in_stream();
-                let message = state.decoder.decode(x.data.clone())?;
+                // Only a change that waits for its commit (streamed or prepared) keeps its
+                // raw bytes; elsewhere the decoded message takes them over, unshared.
+                let raw = (in_stream || state.preparing.is_some()).then(|| x.data.clone());
+                let message = state.decoder.decode(x.data)?;
                 match message {
                     Message::StreamStart(s) => state.stream_xid = Some(s.xid),
                     Message::StreamStop => state.stream_xid = None,
@@ -535,13 +538,17 @@ impl Session {
                                 "streamed change outside a stream block",
                             )
                         })?;
-                        state.spool.push(xid, x.wal_start, x.data)?;
+                        state
+                            .spool
+                            .push(xid, x.wal_start, raw.expect("kept in a stream"))?;
                     }
                     // Inside BEGIN PREPARE ... PREPARE: relations are needed by what follows
                     // in any transaction, so they take effect now; changes wait.
                     message if state.preparing.is_some() && held_until_commit(&message) => {
                         let xid = state.preparing.expect("checked");
-                        state.spool.push(xid, x.wal_start, x.data)?;
+                        state
+                            .spool
+                            .push(xid, x.wal_start, raw.expect("kept while preparing"))?;
                     }
                     message => self.apply(state, x.wal_start, message, pending).await?,
                 }
