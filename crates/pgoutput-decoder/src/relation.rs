@@ -7,6 +7,7 @@
 use std::{
     borrow::Cow,
     collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
     sync::{Arc, OnceLock},
 };
 
@@ -197,7 +198,29 @@ pub(crate) fn json_key(name: &str) -> Box<[u8]> {
 /// Table schemas by relation OID.
 #[derive(Debug, Default)]
 pub struct RelationCache {
-    tables: HashMap<u32, Arc<TableSchema>>,
+    tables: HashMap<u32, Arc<TableSchema>, BuildHasherDefault<OidHasher>>,
+}
+
+/// Hashes a relation OID with one multiplication. Every change looks its table up, and the
+/// keys are OIDs the server assigned, so the default DoS-resistant hasher buys nothing here.
+#[derive(Debug, Default)]
+struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, oid: u32) {
+        // Fibonacci hashing: spreads consecutive OIDs over the high bits the table uses.
+        self.0 = u64::from(oid).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 impl RelationCache {

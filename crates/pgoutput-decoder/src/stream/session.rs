@@ -76,6 +76,9 @@ struct State {
     /// Whether we asked the server for a keepalive since `last_received`.
     pinged: bool,
     last_sent_flush: Lsn,
+    /// The end of the WAL received so far, published to the acknowledgement state once per
+    /// burst rather than once per message (each publication takes its lock).
+    wal_received: Lsn,
     status_buf: BytesMut,
     /// Events produced but not yet handed to the queue; kept across reconnects (they were
     /// counted as produced, so the replay after a reconnect skips them).
@@ -122,6 +125,7 @@ impl Session {
             last_received: Instant::now(),
             pinged: false,
             last_sent_flush: Lsn::ZERO,
+            wal_received: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
             pending: Vec::with_capacity(self.config.max_batch_size),
             proto_version: self.proto_version,
@@ -420,6 +424,7 @@ impl Session {
             };
             self.handle_frame(state, frame, pending).await?;
         }
+        self.acks.received(state.wal_received);
         Ok(())
     }
 
@@ -431,7 +436,7 @@ impl Session {
     ) -> Result<()> {
         match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
-                self.acks.received(x.wal_end);
+                state.wal_received = state.wal_received.max(x.wal_end);
                 let in_stream = state.decoder.in_stream();
                 // Only a change that waits for its commit (streamed or prepared) keeps its
                 // raw bytes; elsewhere the decoded message takes them over, unshared.
@@ -584,6 +589,7 @@ impl Session {
                 _ => break,
             }
         }
+        self.acks.received(state.wal_received);
         Ok(())
     }
 
@@ -725,6 +731,7 @@ impl Session {
     }
 
     async fn send_status(&mut self, state: &mut State, reply_requested: bool) -> Result<()> {
+        self.acks.received(state.wal_received);
         let positions = self.acks.positions();
         let flush = self.acks.confirmed();
         // While a pending prepared transaction holds the position back, the server has heard

@@ -73,15 +73,27 @@ static ESCAPE: [u8; 256] = {
 
 /// Writes `s` as a quoted, escaped JSON string (non-ASCII stays UTF-8).
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    write_escaped(out, s.as_bytes(), false);
+    out.push(b'"');
+}
+
+/// Appends `bytes` with JSON escapes, without quotes. With `ascii_only` it stops at the first
+/// byte >= 0x80 and returns its offset (the caller validates from there); otherwise `bytes`
+/// must be valid UTF-8 and it returns `bytes.len()`.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], ascii_only: bool) -> usize {
     let mut start = 0;
     loop {
         // Runs without anything to escape are copied whole.
-        let i = start + clean_prefix_len(&bytes[start..], false);
+        let i = start + clean_prefix_len(&bytes[start..], ascii_only);
         out.extend_from_slice(&bytes[start..i]);
-        let Some(&b) = bytes.get(i) else { break };
+        let Some(&b) = bytes.get(i) else {
+            return i;
+        };
+        if b >= 0x80 {
+            return i;
+        }
         out.push(b'\\');
         let esc = ESCAPE[usize::from(b)];
         if esc == ESC_UNICODE {
@@ -94,7 +106,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
         }
         start = i + 1;
     }
-    out.push(b'"');
 }
 
 /// The length of the longest prefix of `bytes` that needs no escaping in a JSON string
@@ -135,19 +146,19 @@ fn clean_prefix_len(bytes: &[u8], ascii_only: bool) -> usize {
 /// Writes text bytes as a JSON string; invalid UTF-8 is replaced by U+FFFD (as Java's
 /// decoder does) so the output is always valid JSON.
 pub fn write_json_text(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Plain ASCII with nothing to escape (uuids, most identifiers and labels) is valid UTF-8
-    // and copied as is, in one pass.
-    if clean_prefix_len(bytes, true) == bytes.len() {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // ASCII (uuids, labels, most JSON documents) needs no UTF-8 check: escape it in one pass
+    // and validate only from the first non-ASCII byte on.
+    let ascii = write_escaped(out, bytes, true);
+    if ascii < bytes.len() {
+        let rest = &bytes[ascii..];
+        match std::str::from_utf8(rest) {
+            Ok(s) => write_escaped(out, s.as_bytes(), false),
+            Err(_) => write_escaped(out, String::from_utf8_lossy(rest).as_bytes(), false),
+        };
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => write_json_string(out, s),
-        Err(_) => write_json_string(out, &String::from_utf8_lossy(bytes)),
-    }
+    out.push(b'"');
 }
 
 /// Writes a double like Jackson: `NaN`/`Infinity`/`-Infinity` as strings, otherwise the
@@ -1017,6 +1028,13 @@ mod tests {
         let mut out = Vec::new();
         write_json_text(&mut out, b"bad \xff utf8");
         assert_eq!(String::from_utf8(out).unwrap(), "\"bad \u{fffd} utf8\"");
+        // Escapes before the first non-ASCII byte, then invalid UTF-8 after it.
+        let mut out = Vec::new();
+        write_json_text(&mut out, b"q\"\n\xc3\xa9 \xff\\");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string("q\"\n\u{e9} \u{fffd}\\").unwrap()
+        );
     }
 
     #[test]
