@@ -213,6 +213,30 @@ fn is_plain_decimal(text: &[u8]) -> bool {
         && int.iter().chain(frac).all(u8::is_ascii_digit)
 }
 
+/// Integer text that is its own JSON form: PostgreSQL's output (`-?(0|[1-9][0-9]*)`, no
+/// `-0`, no sign for an oid) with too few digits to leave the type's range. Anything else is parsed, checked
+/// and printed again.
+fn is_short_canonical_integer(ty: &ColumnType, text: &[u8]) -> bool {
+    let max_digits = match ty.kind {
+        TypeKind::Int2 => 4,
+        TypeKind::Int4 | TypeKind::Oid => 9,
+        _ => 18,
+    };
+    let digits = match text.strip_prefix(b"-") {
+        // An oid is unsigned.
+        Some(_) if ty.kind == TypeKind::Oid => return false,
+        Some(digits) => digits,
+        None => text,
+    };
+    match digits {
+        [] => false,
+        [b'0'] => digits.len() == text.len(),
+        [first, ..] => {
+            *first != b'0' && digits.len() <= max_digits && digits.iter().all(u8::is_ascii_digit)
+        }
+    }
+}
+
 fn write_i64(out: &mut Vec<u8>, v: i64) {
     let mut buf = itoa::Buffer::new();
     out.extend_from_slice(buf.format(v).as_bytes());
@@ -282,7 +306,11 @@ fn write_value(
             out.extend_from_slice(if v { b"true" } else { b"false" });
         }
         TypeKind::Int2 | TypeKind::Int4 | TypeKind::Int8 | TypeKind::Oid => {
-            write_i64(out, parse_integer(ty, text)?);
+            if is_short_canonical_integer(ty, text) {
+                out.extend_from_slice(text);
+            } else {
+                write_i64(out, parse_integer(ty, text)?);
+            }
         }
         TypeKind::Float4 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
@@ -988,6 +1016,54 @@ mod tests {
                         write_json_text(&mut out, s.as_bytes());
                         assert_eq!(String::from_utf8(out).unwrap(), expected, "{s:?}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Integers copied as they are give what parsing and printing them gives, and out of
+    /// range or odd forms still go through the parser (and its errors).
+    #[test]
+    fn integer_text_shortcut_matches_parsing() {
+        let texts = [
+            "0",
+            "-0",
+            "00",
+            "+1",
+            "1",
+            "-1",
+            "9999",
+            "-9999",
+            "32767",
+            "-32768",
+            "32768",
+            "99999",
+            "123456789",
+            "2147483647",
+            "-2147483648",
+            "2147483648",
+            "4294967295",
+            "999999999999999999",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "1a",
+            "",
+            "-",
+            "01",
+            "1 ",
+        ];
+        for oid in [21, 23, 20, 26] {
+            let ty = ColumnType::builtin(oid, -1);
+            for text in texts {
+                let mut out = Vec::new();
+                let got =
+                    write_debezium_json(&mut out, &ty, text.as_bytes(), &ConvertOptions::default())
+                        .map(|()| String::from_utf8(out).unwrap());
+                let expected = parse_integer(&ty, text.as_bytes()).map(|v| v.to_string());
+                assert_eq!(got.is_ok(), expected.is_ok(), "{oid} {text:?}");
+                if let (Ok(got), Ok(expected)) = (got, expected) {
+                    assert_eq!(got, expected, "{oid} {text:?}");
                 }
             }
         }
