@@ -87,6 +87,10 @@ pub struct TupleData {
 impl TupleData {
     /// A tuple built from column values (for tests, and for rows that did not come from a
     /// pgoutput message); the values are copied into one buffer.
+    ///
+    /// # Panics
+    ///
+    /// If the values add up to 4 GiB or more (positions in a tuple are 32-bit).
     pub fn from_columns<'c>(columns: impl IntoIterator<Item = ColumnData<'c>>) -> Self {
         let mut message = Vec::new();
         let mut spans = Vec::new();
@@ -146,6 +150,9 @@ impl TupleData {
     /// Replaces every unchanged-TOAST column with the same column of `old` where that one
     /// has a value: an UPDATE under `REPLICA IDENTITY FULL` carries the old row, whose
     /// out-of-line values the new row leaves out.
+    ///
+    /// Rows of one message share it and only their ranges are copied. For a tuple from
+    /// elsewhere the values are copied into a new buffer, which panics if that reaches 4 GiB.
     pub fn fill_unchanged_toast(&mut self, old: &TupleData) {
         let same_message = self.message.as_ptr() == old.message.as_ptr()
             && self.message.len() == old.message.len();

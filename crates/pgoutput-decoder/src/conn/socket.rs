@@ -162,7 +162,8 @@ pub(crate) async fn connect_unix(params: &ConnectParams, ctx: &ServerCtx) -> Res
             Err(Error::new(
                 ErrorKind::Connection,
                 format!("could not connect to {}: {e} — {hint}", ctx.target()),
-            ))
+            )
+            .with_source(e))
         }
         None => Err(Error::new(
             ErrorKind::Connection,
