@@ -208,6 +208,10 @@ pub struct ConnectParams {
     pub user: String,
     /// Password, if the server asks for one.
     pub password: Option<Password>,
+    /// The password file that supplied [`password`](Self::password) for the first host, set
+    /// when no password was given. Each of the [`alternate_hosts`](Self::alternate_hosts) gets
+    /// its own entry from it, as with libpq.
+    pub passfile: Option<PathBuf>,
     /// Database to connect to.
     pub dbname: String,
     /// TLS policy.
@@ -236,6 +240,7 @@ impl Default for ConnectParams {
             target_session_attrs: TargetSessionAttrs::Any,
             user: "postgres".to_owned(),
             password: None,
+            passfile: None,
             dbname: "postgres".to_owned(),
             sslmode: SslMode::Prefer,
             sslrootcert: None,
@@ -255,6 +260,7 @@ impl fmt::Debug for ConnectParams {
             .field("target_session_attrs", &self.target_session_attrs)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("passfile", &self.passfile)
             .field("dbname", &self.dbname)
             .field("sslmode", &self.sslmode)
             .field("sslrootcert", &self.sslrootcert)
@@ -420,6 +426,7 @@ impl ConnectParams {
                 .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
             if let Some(path) = path {
                 self.password = passfile_lookup(&path, self).map(Password);
+                self.passfile = Some(path);
             }
         }
         Ok(())
@@ -546,14 +553,21 @@ impl ConnectParams {
             .collect()
     }
 
-    /// These parameters for one of the hosts only.
+    /// These parameters for one of the hosts only, with that host's entry of the password
+    /// file when the password came from there.
     pub(crate) fn for_host(&self, host: &str, port: u16) -> ConnectParams {
-        ConnectParams {
+        let mut one = ConnectParams {
             host: host.to_owned(),
             port,
             alternate_hosts: Vec::new(),
             ..self.clone()
+        };
+        if let Some(path) = &self.passfile {
+            if (host, port) != (self.host.as_str(), self.port) {
+                one.password = passfile_lookup(path, &one).map(Password);
+            }
         }
+        one
     }
 
     /// Sets the host and port lists (`a,b` and `5432,5433`, either may be absent) and
@@ -1154,6 +1168,39 @@ localhost:5432:*:alice:p\\:w\\\\d:tail
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let p = parse("", &[("PGPASSFILE", path.to_str().unwrap())]).unwrap();
         assert!(p.password.is_none());
+    }
+
+    /// Every host of a list gets its own password-file entry, as with libpq.
+    #[cfg(unix)]
+    #[test]
+    fn passfile_entry_per_host() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pgpass");
+        std::fs::write(
+            &path,
+            "primary:5432:app:u:first\nstandby:5433:app:u:second\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let file = path.to_str().unwrap();
+        let dsn = "host=primary,standby,other port=5432,5433,5434 dbname=app user=u";
+        let p = parse(dsn, &[("PGPASSFILE", file)]).unwrap();
+        assert_eq!(p.password.as_ref().unwrap().expose(), "first");
+        let password = |host: &str, port: u16| {
+            let one = p.for_host(host, port);
+            one.password.map(|pw| pw.expose().to_owned())
+        };
+        assert_eq!(password("primary", 5432).as_deref(), Some("first"));
+        assert_eq!(password("standby", 5433).as_deref(), Some("second"));
+        assert_eq!(password("other", 5434), None);
+        // A password that was given applies to every host; the file is not read.
+        let p = parse(&format!("{dsn} password=given"), &[("PGPASSFILE", file)]).unwrap();
+        assert_eq!(p.passfile, None);
+        assert_eq!(
+            p.for_host("standby", 5433).password.unwrap().expose(),
+            "given"
+        );
     }
 
     #[test]
