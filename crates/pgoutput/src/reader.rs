@@ -98,16 +98,10 @@ impl Reader {
         Ok(self.buf.slice(start..start + n))
     }
 
-    /// An Int32 length followed by that many bytes; negative lengths are rejected.
+    /// An Int32 length followed by that many bytes, as a slice; negative lengths are rejected.
     pub(crate) fn sized_bytes(&mut self, field: &'static str) -> Result<Bytes, DecodeError> {
-        let at = self.pos;
-        let length = self.i32(field)?;
-        let n = usize::try_from(length).map_err(|_| DecodeError::InvalidLength {
-            field,
-            length,
-            at,
-        })?;
-        self.bytes(n, field)
+        let (start, n) = self.sized_range(field)?;
+        Ok(self.buf.slice(start..start + n))
     }
 
     /// An Int32 length followed by that many bytes, returned as (offset, length) in the

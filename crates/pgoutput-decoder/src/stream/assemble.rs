@@ -223,7 +223,7 @@ impl Assembler {
                 let before = m.old.map(|old| (old.kind, old_row(old)));
                 if let Some((OldTupleKind::Old, old)) = &before {
                     // REPLICA IDENTITY FULL carries the old value of unchanged TOASTed columns.
-                    fill_unchanged_toast(&mut after, old);
+                    after.tuple.fill_unchanged_toast(&old.tuple);
                 }
                 let key_changed = match &before {
                     Some((_, old)) => {
@@ -393,10 +393,6 @@ fn old_row(old: pgoutput::OldTuple) -> Row {
         OldTupleKind::Key => Row::key_image(old.tuple),
         OldTupleKind::Old => Row::new(old.tuple),
     }
-}
-
-fn fill_unchanged_toast(after: &mut Row, old: &Row) {
-    after.tuple.fill_unchanged_toast(&old.tuple);
 }
 
 fn protocol(message: &str) -> Error {

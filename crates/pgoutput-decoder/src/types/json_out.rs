@@ -214,8 +214,8 @@ fn is_plain_decimal(text: &[u8]) -> bool {
 }
 
 /// Integer text that is its own JSON form: PostgreSQL's output (`-?(0|[1-9][0-9]*)`, no
-/// `-0`, no sign for an oid) with too few digits to leave the type's range. Anything else is parsed, checked
-/// and printed again.
+/// `-0`, no sign for an oid) with too few digits to leave the type's range. Anything else is
+/// parsed, checked and printed again.
 fn is_short_canonical_integer(ty: &ColumnType, text: &[u8]) -> bool {
     let max_digits = match ty.kind {
         TypeKind::Int2 => 4,
@@ -230,7 +230,7 @@ fn is_short_canonical_integer(ty: &ColumnType, text: &[u8]) -> bool {
     };
     match digits {
         [] => false,
-        [b'0'] => digits.len() == text.len(),
+        [b'0'] => text == b"0",
         [first, ..] => {
             *first != b'0' && digits.len() <= max_digits && digits.iter().all(u8::is_ascii_digit)
         }
