@@ -1,20 +1,24 @@
 """What the README shows, run as a user runs it: the Python quick start (against a database set
-up like the demo's), and the "Setting up PostgreSQL" SQL with the CLI example as the
-non-superuser role it creates."""
+up like the demo's, and against `pgoutput-decoder demo --keep` itself, twice), and the
+"Setting up PostgreSQL" SQL with the CLI example as the non-superuser role it creates."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -97,6 +101,125 @@ def cli_binary() -> Path:
     binary = target / "debug" / "pgoutput-decoder"
     assert binary.is_file(), binary
     return binary
+
+
+class LineReader:
+    """Reads a pipe's lines on a thread, so that a test can wait for one with a timeout."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        try:
+            for line in stream:
+                self._queue.put(line.rstrip("\n"))
+        except (OSError, ValueError):  # closed by the test
+            pass
+        self._queue.put(None)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines:
+                if match := re.search(pattern, line):
+                    return match
+            left = deadline - time.monotonic()
+            try:
+                line = self._queue.get(timeout=max(left, 0.01))
+            except queue.Empty:
+                line = None
+            if line is None and (left <= 0 or self._queue.empty()):
+                joined = "\n".join(self.lines)
+                raise AssertionError(f"no line matching {pattern!r}:\n{joined}")
+            if line is not None:
+                self.lines.append(line)
+
+    def drain(self, timeout: float = 5) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+        return "\n".join(self.lines)
+
+
+# ----- the quick start against `pgoutput-decoder demo --keep` -----
+
+
+def run_quickstart(url: str) -> list[tuple[str, str]]:
+    """Runs the README's quick start; returns its output as (summary, row) line pairs."""
+    result = subprocess.run(
+        [sys.executable, "-c", quickstart()],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines, "the quick start printed nothing"
+    assert len(lines) % 2 == 0, lines
+    pairs = list(zip(lines[::2], lines[1::2]))
+    # It stops after the first delete.
+    deletes = [i for i, (summary, _) in enumerate(pairs) if summary.startswith("DELETE ")]
+    assert deletes == [len(pairs) - 1], lines
+    return pairs
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_readme_quickstart_twice_against_demo_keep(cli_binary: Path) -> None:
+    """The flow the README describes: `pgoutput-decoder demo --keep` in one terminal, the quick
+    start in another (its slot does not exist yet: the demo's workload keeps running); a
+    second run starts after the delete the first one stopped at; Ctrl-C removes the cluster."""
+    with subprocess.Popen(
+        [str(cli_binary), "demo", "--keep"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as demo:
+        try:
+            assert demo.stderr is not None
+            err = LineReader(demo.stderr)
+            data_dir = Path(err.wait_for(r"data in (\S+)\)", timeout=120)[1])
+            url = err.wait_for(r"export DATABASE_URL=(\S+)", timeout=120)[1]
+            match = re.fullmatch(r"postgresql://postgres@127\.0\.0\.1:(\d+)/shop", url)
+            assert match, url
+            port = int(match[1])
+
+            first = run_quickstart(url)
+            assert first[-1][0].startswith("DELETE public.orders "), first
+            second = run_quickstart(url)
+            assert second[-1][0].startswith("DELETE public.orders "), second
+            # Nothing of the first run comes again: it acknowledged up to its delete.
+            assert not set(first) & set(second), (first, second)
+            assert second[-1] != first[-1]
+
+            demo.send_signal(signal.SIGINT)
+            assert demo.wait(timeout=60) == 0, err.drain()
+            assert "Stopping PostgreSQL and removing its data directory." in err.drain()
+            assert not data_dir.exists(), data_dir
+            assert not data_dir.parent.exists(), data_dir.parent
+            assert not port_open(port)
+        finally:
+            if demo.poll() is None:
+                demo.send_signal(signal.SIGINT)
+                try:
+                    demo.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    demo.kill()
+                    demo.wait()
 
 
 # ----- "Setting up PostgreSQL" and the CLI example, as the non-superuser role -----
