@@ -4,6 +4,7 @@ up like the demo's, and against `pgoutput-decoder demo --keep` itself, twice), a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 import pytest
 
+import pgoutput_decoder
 from helpers import DEMO_WORKLOAD, EXAMPLES, ROOT, Database, wait_until
 from pgoutput_decoder.testing import PostgresCluster
 
@@ -402,3 +404,56 @@ def test_publication_permission_error_says_what_the_mode_needs(
         err = error_of("all_tables")
         assert "needs a superuser" in err, err
         assert "set publication.autocreate.mode=disabled" in err, err
+
+
+# ----- "Server shutdown and unacknowledged messages" -----
+
+
+async def test_fast_shutdown_waits_while_a_message_is_unacknowledged() -> None:
+    """What the Delivery section says: a fast shutdown waits while the consumer holds an
+    unacknowledged message, and goes through once the next message is requested (which
+    acknowledges it with auto_acknowledge=True)."""
+    with PostgresCluster() as pg:
+        pg.psql(
+            "postgres", "CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION p FOR ALL TABLES"
+        )
+        reader = pgoutput_decoder.LogicalReplicationReader(
+            publication_name="p",
+            slot_name="s",
+            dsn=pg.dsn(),
+            create_slot=True,
+            reconnect=False,
+            status_interval=0.2,
+        )
+        messages = reader.__aiter__()
+        first = asyncio.ensure_future(messages.__anext__())
+        assert await asyncio.to_thread(
+            wait_until,
+            lambda: (
+                pg.psql(
+                    "postgres",
+                    "SELECT count(*) FROM pg_replication_slots WHERE active "
+                    "AND confirmed_flush_lsn IS NOT NULL",
+                )
+                == "1"
+            ),
+            30,
+        )
+        pg.psql("postgres", "INSERT INTO t VALUES (1)")
+        message = await asyncio.wait_for(first, 30)
+        assert message.after == {"id": 1}
+
+        stopping = asyncio.ensure_future(asyncio.to_thread(pg.stop, "fast"))
+        await asyncio.sleep(3)
+        assert not stopping.done(), "the shutdown did not wait"
+        assert pg.is_running
+
+        started = time.monotonic()
+        following = asyncio.ensure_future(messages.__anext__())
+        await asyncio.wait_for(stopping, 30)
+        assert not pg.is_running
+        assert time.monotonic() - started < 10
+        # The server went away: the reader (reconnect=False) ends with a connection error.
+        with pytest.raises(pgoutput_decoder.ConnectionError):
+            await asyncio.wait_for(following, 30)
+        await reader.stop()
