@@ -24,7 +24,8 @@ async def main() -> None:
             operation = pgoutput_decoder.format_operation(message.op)
             print(operation, pgoutput_decoder.get_table_name(message), message.key)
             print(message.after or message.before)
-            if message.op == "d":  # keep the example short: stop after the first delete
+            if message.op == "d":  # keep the example short: stop after the first delete,
+                await reader.acknowledge()  # confirmed, so that the next run starts after it
                 break
 
 

@@ -2,6 +2,10 @@
 
 use std::{
     io::{IsTerminal, Write},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -9,7 +13,7 @@ use pgoutput_decoder::{
     conn::ConnectParams, ChangeStream, EventKind, JsonEncoder, PublicationAutocreate,
     ReplicationConfig,
 };
-use throwaway_postgres::ClusterBuilder;
+use throwaway_postgres::{Cluster, ClusterBuilder};
 
 use crate::{stream_cmd::CliResult, DemoArgs};
 
@@ -58,7 +62,7 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
     eprintln!("Streaming from slot demo_slot (publication demo_pub). Running the workload...\n");
 
     // psql blocks; run the workload beside the stream.
-    let cluster = std::sync::Arc::new(cluster);
+    let cluster = Arc::new(cluster);
     let workload = {
         let cluster = cluster.clone();
         tokio::task::spawn_blocking(move || cluster.psql("shop", WORKLOAD))
@@ -123,21 +127,104 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
     }
     stream.stop().await?;
     if args.keep {
-        eprintln!(
-            "{shown} events streamed. The demo database keeps running; in another terminal:\n\n  \
-             export DATABASE_URL=postgresql://{}@{}:{}/shop\n\n\
-             and run the README's Python quick start, or\n  \
-             pgoutput-decoder stream --dsn \"$DATABASE_URL\" --publication demo_pub --slot my_slot --create-slot\n\n\
-             Press Ctrl-C to stop PostgreSQL and remove its data.",
+        // The demo's own slot would pin WAL for as long as the database runs: drop it.
+        cluster.psql("shop", "SELECT pg_drop_replication_slot('demo_slot')")?;
+        let url = format!(
+            "postgresql://{}@{}:{}/shop",
             cluster.superuser(),
             cluster.host(),
             cluster.port()
         );
-        let _ = tokio::signal::ctrl_c().await;
+        eprintln!(
+            "{shown} events streamed. The demo database keeps running, with a light workload \
+             (an order inserted, one shipped, and every third second one deleted).\n\
+             In another terminal:\n\n  \
+             export DATABASE_URL={url}\n  \
+             python examples/quickstart.py\n\n\
+             (the README's Python quick start), or\n  \
+             pgoutput-decoder stream --dsn \"$DATABASE_URL\" --publication demo_pub --slot my_slot --create-slot\n\n\
+             Press Ctrl-C to stop PostgreSQL and remove its data."
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let (cluster, stop) = (cluster.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || keep_workload(&cluster, &stop))
+        };
+        let mut ticker = ticker;
+        tokio::select! {
+            _ = wait_for_signal() => {
+                stop.store(true, Ordering::Relaxed);
+                // Ctrl-C in a terminal interrupts a running psql too: its error does not matter.
+                let _ = ticker.await;
+            }
+            result = &mut ticker => {
+                // The workload stops only on an error (the server went away, ...).
+                result.map_err(|e| format!("the workload task failed: {e}"))??;
+            }
+        }
     }
     eprintln!("{shown} events streamed. Stopping PostgreSQL and removing its data directory.");
     drop(out);
     Ok(())
+}
+
+/// The `--keep` workload, one tick a second until `stop`: the pending order shipped, a new
+/// order, and every third tick the oldest shipped order without items deleted. Each statement
+/// is a transaction of its own, so a consumer that stops after a delete and acknowledged it
+/// does not see it again.
+fn keep_workload(
+    cluster: &Cluster,
+    stop: &AtomicBool,
+) -> Result<(), throwaway_postgres::ClusterError> {
+    let mut tick = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        tick += 1;
+        let mut sql = format!(
+            "UPDATE orders SET status = 'shipped' WHERE id = (SELECT min(id) FROM orders \
+             WHERE status = 'pending');\n\
+             INSERT INTO orders (customer_id, total) VALUES ({}, {}.{:02});\n",
+            1 + tick % 2,
+            10 + tick % 90,
+            tick * 7 % 100
+        );
+        if tick % 3 == 0 {
+            sql.push_str(
+                "DELETE FROM orders WHERE id = (SELECT min(o.id) FROM orders o \
+                 WHERE o.status = 'shipped' \
+                 AND NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id));\n",
+            );
+        }
+        if let Err(e) = cluster.psql("shop", &sql) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            return Err(e);
+        }
+        // Sleep a second in small steps, so that Ctrl-C is served at once.
+        for _ in 0..10 {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn op_label(code: &str) -> &'static str {

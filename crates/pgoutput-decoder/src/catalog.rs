@@ -66,6 +66,7 @@ pub(crate) async fn ensure_publication(
     }
     let db = &config.connection.dbname;
     let publish = publish_clause(config);
+    let mut tables = Vec::new();
     let sql = match config.publication_autocreate {
         PublicationAutocreate::Disabled => return Err(publication_not_found(config)),
         PublicationAutocreate::AllTables => {
@@ -76,7 +77,7 @@ pub(crate) async fn ensure_publication(
         }
         PublicationAutocreate::NoTables => format!("CREATE PUBLICATION {}", quote_ident(name)),
         PublicationAutocreate::Filtered => {
-            let tables = matching_tables(conn, &config.tables).await?;
+            tables = matching_tables(conn, &config.tables).await?;
             if tables.is_empty() {
                 return Err(Error::config(format!(
                     "publication.autocreate.mode=filtered, but no table in database \"{db}\" \
@@ -92,21 +93,145 @@ pub(crate) async fn ensure_publication(
         }
     };
     tracing::info!(publication = %name, "creating publication");
-    conn.execute(&sql).await.map_err(|e| {
-        if e.code() == Some("42501") {
-            Error::new(
-                ErrorKind::Permission,
+    let Err(e) = conn.execute(&sql).await else {
+        return Ok(());
+    };
+    if e.code() != Some("42501") {
+        return Err(e);
+    }
+    // Say what this role lacks for this mode; the check is best effort.
+    let rights = role_rights(conn, &tables).await.ok();
+    Err(Error::new(
+        ErrorKind::Permission,
+        publication_permission_hint(config, &tables, rights.as_ref(), e.message()),
+    )
+    .with_source(e))
+}
+
+/// What the connecting role has of what `CREATE PUBLICATION` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoleRights {
+    pub superuser: bool,
+    /// CREATE on the current database.
+    pub create_on_database: bool,
+    /// Those of the tables to publish that the role does not own (as PostgreSQL's ownership
+    /// check counts it: owned by the role or by a role whose privileges it has).
+    pub not_owned: Vec<String>,
+}
+
+async fn role_rights(conn: &mut PgConnection, tables: &[String]) -> Result<RoleRights> {
+    let rows = conn
+        .simple_query(
+            "SELECT rolsuper, pg_catalog.has_database_privilege(pg_catalog.current_database(), \
+             'CREATE') FROM pg_catalog.pg_roles WHERE rolname = current_user",
+        )
+        .await?;
+    let row = rows.first();
+    let flag = |i: usize| row.and_then(|r| r.get(i)) == Some("t");
+    let mut not_owned = Vec::new();
+    if !tables.is_empty() {
+        let oids: Vec<String> = tables
+            .iter()
+            .map(|t| format!("{}::pg_catalog.regclass", quote_literal(t)))
+            .collect();
+        let rows = conn
+            .simple_query(&format!(
+                "SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c \
+                 WHERE c.oid IN ({}) AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') \
+                 ORDER BY 1",
+                oids.join(", ")
+            ))
+            .await?;
+        not_owned = rows
+            .iter()
+            .filter_map(|r| r.get(0).map(str::to_string))
+            .collect();
+    }
+    Ok(RoleRights {
+        superuser: flag(0),
+        create_on_database: flag(1),
+        not_owned,
+    })
+}
+
+/// The one-line error for `CREATE PUBLICATION` refused with "permission denied": what the
+/// configured `publication.autocreate.mode` needs, what of it this role lacks (when `rights`
+/// is known), and the way that needs no rights at all: the tables' owner creates the
+/// publication and the mode is `disabled`.
+pub(crate) fn publication_permission_hint(
+    config: &ReplicationConfig,
+    tables: &[String],
+    rights: Option<&RoleRights>,
+    server_message: &str,
+) -> String {
+    let name = &config.publication_name;
+    let db = &config.connection.dbname;
+    let user = &config.connection.user;
+    let grant_create = format!(
+        "CREATE on database \"{db}\" (GRANT CREATE ON DATABASE {} TO {};)",
+        quote_ident(db),
+        quote_ident(user)
+    );
+    let (mode, needs) = match config.publication_autocreate {
+        PublicationAutocreate::AllTables => (
+            "all_tables",
+            format!(
+                "creating a publication FOR ALL TABLES needs a superuser, and role \"{user}\" \
+                 is not one"
+            ),
+        ),
+        PublicationAutocreate::NoTables => (
+            "no_tables",
+            format!("creating a publication needs {grant_create}"),
+        ),
+        PublicationAutocreate::Filtered | PublicationAutocreate::Disabled => {
+            let mut missing = Vec::new();
+            let lacks_create = rights.is_none_or(|r| !r.create_on_database);
+            if lacks_create {
+                missing.push(grant_create);
+            }
+            match rights {
+                Some(r) if !r.not_owned.is_empty() => missing.push(format!(
+                    "ownership of the published tables, which role \"{user}\" lacks for {} \
+                     (PostgreSQL allows FOR TABLE only to a table's owner)",
+                    r.not_owned.join(", ")
+                )),
+                Some(_) => {}
+                None => missing.push(
+                    "ownership of every published table (PostgreSQL allows FOR TABLE only to \
+                     a table's owner)"
+                        .into(),
+                ),
+            }
+            let lacks = if missing.is_empty() {
+                format!("seems to have both, but the server said: {server_message}")
+            } else if rights.is_some() {
+                format!("lacks {}", missing.join(" and "))
+            } else {
+                format!("may lack {}", missing.join(" and "))
+            };
+            (
+                "filtered",
                 format!(
-                    "could not create publication \"{name}\": permission denied. FOR ALL TABLES \
-                     needs a superuser; create the publication as one, or use \
-                     publication.autocreate.mode=filtered with a role that owns the tables"
+                    "creating a publication FOR TABLE needs CREATE on the database and \
+                     ownership of the tables; role \"{user}\" {lacks}"
                 ),
             )
-            .with_source(e)
-        } else {
-            e
         }
-    })
+    };
+    let for_tables = if tables.is_empty() {
+        "FOR TABLE ...".to_string()
+    } else {
+        format!("FOR TABLE {}", tables.join(", "))
+    };
+    format!(
+        "could not create publication \"{name}\" (publication.autocreate.mode={mode}): \
+         permission denied: {needs}. Alternatively, create the publication beforehand as the \
+         tables' owner (CREATE PUBLICATION {} {for_tables};) and set \
+         publication.autocreate.mode=disabled (Python: create_publication=False); \
+         streaming then needs only LOGIN and REPLICATION",
+        quote_ident(name)
+    )
 }
 
 /// The error for a missing publication, saying how to create it.
@@ -346,7 +471,74 @@ pub(crate) async fn load_types(
 
 #[cfg(test)]
 mod tests {
-    use super::literal_default;
+    use super::{literal_default, publication_permission_hint, RoleRights};
+    use crate::{conn::ConnectParams, PublicationAutocreate, ReplicationConfig};
+
+    fn config(mode: PublicationAutocreate) -> ReplicationConfig {
+        let mut c = ReplicationConfig::new(
+            ConnectParams::from_dsn("host=h dbname=shop user=cdc").expect("valid dsn"),
+        );
+        c.publication_name = "shop_pub".into();
+        c.publication_autocreate = mode;
+        c
+    }
+
+    fn rights(create_on_database: bool, not_owned: &[&str]) -> RoleRights {
+        RoleRights {
+            superuser: false,
+            create_on_database,
+            not_owned: not_owned.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// The hint never suggests the mode that is already set, and says what is missing.
+    #[test]
+    fn publication_permission_hint_follows_the_mode() {
+        let tables = ["public.customers".to_string(), "public.orders".to_string()];
+        let filtered = config(PublicationAutocreate::Filtered);
+        let no_create = publication_permission_hint(
+            &filtered,
+            &tables,
+            Some(&rights(false, &[])),
+            "permission denied for database shop",
+        );
+        assert!(
+            no_create.contains("(publication.autocreate.mode=filtered)"),
+            "{no_create}"
+        );
+        assert!(!no_create.contains("use publication.autocreate.mode=filtered"));
+        assert!(no_create.contains("role \"cdc\" lacks CREATE on database \"shop\""));
+        assert!(no_create.contains("GRANT CREATE ON DATABASE \"shop\" TO \"cdc\";"));
+        assert!(!no_create.contains("ownership of the published tables, which"));
+        assert!(no_create.contains(
+            "CREATE PUBLICATION \"shop_pub\" FOR TABLE public.customers, public.orders;) and set \
+             publication.autocreate.mode=disabled"
+        ));
+
+        let not_owner = publication_permission_hint(
+            &filtered,
+            &tables,
+            Some(&rights(true, &["customers"])),
+            "must be owner of table customers",
+        );
+        assert!(!not_owner.contains("GRANT CREATE"), "{not_owner}");
+        assert!(not_owner.contains(
+            "lacks ownership of the published tables, which role \"cdc\" lacks for customers"
+        ));
+
+        let unknown = publication_permission_hint(&filtered, &tables, None, "?");
+        assert!(unknown.contains("may lack CREATE on database"), "{unknown}");
+        assert!(unknown.contains("ownership of every published table"));
+
+        let all = publication_permission_hint(
+            &config(PublicationAutocreate::AllTables),
+            &[],
+            Some(&rights(true, &[])),
+            "must be superuser to create FOR ALL TABLES publication",
+        );
+        assert!(all.contains("needs a superuser"), "{all}");
+        assert!(all.contains("FOR TABLE ...;) and set publication.autocreate.mode=disabled"));
+    }
 
     #[test]
     fn literal_defaults_are_recognised() {

@@ -445,16 +445,24 @@ async fn least_privilege_role_can_stream() {
         .start()
         .unwrap();
     pg.create_database("app").unwrap();
-    // What the README asks of an administrator: a publication, and a role with REPLICATION and
-    // SELECT on the published tables; no superuser, no ownership.
+    // What the README asks of an administrator: a publication created by the tables' owner,
+    // and a role with LOGIN and REPLICATION; no superuser, no ownership, no SELECT (pgoutput
+    // decodes in the walsender; the catalog queries read only pg_catalog).
     pg.psql(
         "app",
         "create table orders (id int primary key, total numeric(10,2));
          create publication app_pub for table orders;
-         create role cdc with login replication password 'cdc-pw';
-         grant select on orders to cdc;",
+         create role cdc with login replication password 'cdc-pw';",
     )
     .unwrap();
+    assert_eq!(
+        pg.psql(
+            "app",
+            "select has_table_privilege('cdc', 'orders', 'select')"
+        )
+        .unwrap(),
+        "f"
+    );
     let mut c = ReplicationConfig::new(
         ConnectParams::from_dsn(&format!(
             "host={} port={} user=cdc password=cdc-pw dbname=app",
@@ -475,6 +483,8 @@ async fn least_privilege_role_can_stream() {
         events[0].as_change().unwrap().table.data_collection,
         "public.orders"
     );
+    // The primary key, read from pg_index without SELECT on the table.
+    assert_eq!(events[0].as_change().unwrap().table.key_columns, vec![0]);
     stream.stop().await.unwrap();
     let superuser = pg
         .psql("app", "select rolsuper from pg_roles where rolname = 'cdc'")

@@ -264,7 +264,7 @@ pub(crate) fn classify(e: Error, config: &ReplicationConfig) -> Error {
             ErrorKind::Permission,
             format!(
                 "permission denied: the role needs the REPLICATION attribute (ALTER ROLE ... \
-                 WITH REPLICATION) and SELECT on the published tables ({msg})"
+                 WITH REPLICATION) ({msg})"
             ),
         )
         .with_db_error(db),
