@@ -79,7 +79,9 @@ struct StreamArgs {
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,
-    /// Where to write events: a file, or - for standard output.
+    /// Where to write events: a file, or - for standard output. A file is appended to (created
+    /// when missing), never truncated: what an earlier run wrote was acknowledged and does not
+    /// come again.
     #[arg(long, short = 'o', default_value = "-")]
     output: String,
     /// Line format.

@@ -387,3 +387,54 @@ fn two_phase_writes_a_prepared_transaction_at_commit_prepared() {
         .collect();
     assert_eq!(ids, [1, 2]);
 }
+
+#[test]
+fn output_file_is_appended_to_across_runs() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    let ids = || -> Vec<i64> {
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["after"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let mut first = spawn_streaming(
+        &pg,
+        &config,
+        &output,
+        &["--format", "value", "--exit-when-idle", "2"],
+    );
+    pg.psql("db", "insert into t values (1)").unwrap();
+    assert!(first.wait().unwrap().success());
+    assert_eq!(ids(), [1]);
+    // A killed run may have left half a line: the next record still starts a line of its own.
+    let mut text = std::fs::read_to_string(&output).unwrap();
+    text.push_str("{\"before\":null,\"af");
+    std::fs::write(&output, &text).unwrap();
+    let mut second = spawn_streaming(
+        &pg,
+        &config,
+        &output,
+        &["--format", "value", "--exit-when-idle", "2"],
+    );
+    pg.psql("db", "insert into t values (2)").unwrap();
+    assert!(second.wait().unwrap().success());
+    let text = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], "{\"before\":null,\"af");
+    for (line, id) in [(lines[0], 1), (lines[2], 2)] {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["after"]["id"], id);
+    }
+}
