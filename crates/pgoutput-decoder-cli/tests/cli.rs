@@ -438,3 +438,33 @@ fn output_file_is_appended_to_across_runs() {
         assert_eq!(v["after"]["id"], id);
     }
 }
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes_and_no_meaningless_positions() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    // Twice: once creating the slot, once streaming from an existing one.
+    for _ in 0..2 {
+        let out = Command::new(BIN)
+            .args(["stream", "--config", &config, "--exit-when-idle", "0.5"])
+            .args(["--output", output.to_str().unwrap()])
+            .env("PGOUTPUT_DECODER_LOG", "info")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("streaming started"), "{stderr}");
+        assert!(
+            !stderr.contains('\x1b'),
+            "colour codes in a pipe:\n{stderr}"
+        );
+        assert!(!stderr.contains("0/0"), "a meaningless position:\n{stderr}");
+    }
+}

@@ -224,7 +224,7 @@ impl Session {
                     tracing::info!(
                         attempts = attempt,
                         seconds = lost_at.elapsed().as_secs_f64(),
-                        resume = %confirmed,
+                        resume = %setup::describe_start(confirmed, None),
                         "reconnected"
                     );
                     return Ok(true);
