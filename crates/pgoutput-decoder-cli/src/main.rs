@@ -39,7 +39,9 @@ enum Format {
 
 #[derive(Debug, clap::Args)]
 struct StreamArgs {
-    /// Debezium PostgreSQL connector properties (database.hostname, slot.name, ...).
+    /// Debezium PostgreSQL connector configuration (database.hostname, slot.name, ...): a
+    /// .properties file, or Kafka Connect's JSON ({"name": ..., "config": {...}} as posted to
+    /// the Connect REST API, or a flat object of the keys).
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
     /// Connection string (libpq URI or key=value); overrides database.* properties.

@@ -9,7 +9,7 @@ use std::{
 
 use pgoutput_decoder::{
     conn::ConnectParams,
-    properties::{config_from_properties, parse_properties},
+    properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
 };
 use tokio::sync::watch;
@@ -31,7 +31,7 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
                     path.display()
                 )
             })?;
-            let loaded = config_from_properties(&parse_properties(&text)?)?;
+            let loaded = config_from_properties(&parse_connector_config(&text)?)?;
             for note in &loaded.notes {
                 eprintln!("note: {note}");
             }

@@ -468,3 +468,73 @@ fn logs_to_a_pipe_have_no_colour_codes_and_no_meaningless_positions() {
         assert!(!stderr.contains("0/0"), "a meaningless position:\n{stderr}");
     }
 }
+
+#[test]
+fn streams_with_a_kafka_connect_json_config() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // As posted to the Connect REST API; the extension does not matter.
+    let config = dir.path().join("connector.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{
+  "name": "cli-connector",
+  "config": {{
+    "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+    "tasks.max": 1,
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "database.hostname": "{}",
+    "database.port": {},
+    "database.user": "postgres",
+    "database.dbname": "db",
+    "topic.prefix": "cli",
+    "slot.name": "cli_slot",
+    "publication.name": "cli_pub",
+    "tombstones.on.delete": false
+  }}
+}}"#,
+            pg.host(),
+            pg.port()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let child = Command::new(BIN)
+        .args(["stream", "--config", config, "--exit-when-idle", "2"])
+        .args(["--output", output.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slot_active(&pg) {
+        assert!(Instant::now() < deadline, "the slot never became active");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.psql("db", "insert into t values (7); delete from t;")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The Kafka Connect keys are named in one note.
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "note: ignoring keys that have no meaning outside Kafka Connect or are not needed \
+          here: connector.class, key.converter, tasks.max"
+        ],
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // tombstones.on.delete=false, a JSON boolean, was applied: no tombstone after the delete.
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["topic"], "cli.public.t");
+    assert_eq!(records[1]["value"]["op"], "d");
+}
