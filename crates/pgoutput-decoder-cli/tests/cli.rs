@@ -538,3 +538,61 @@ fn streams_with_a_kafka_connect_json_config() {
     assert_eq!(records[0]["topic"], "cli.public.t");
     assert_eq!(records[1]["value"]["op"], "d");
 }
+
+#[test]
+fn slot_drop_on_stop_drops_the_slot_on_a_graceful_stop_only() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let slots = || {
+        pg.psql(
+            "postgres",
+            "select count(*) from pg_replication_slots where slot_name = 'cli_slot'",
+        )
+        .unwrap()
+    };
+    let idle_run = |config: &str| {
+        let out = Command::new(BIN)
+            .args(["stream", "--config", config, "--exit-when-idle", "0.5"])
+            .args(["--output", output.to_str().unwrap()])
+            .env("PGOUTPUT_DECODER_LOG", "info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+
+    // Without the setting the slot stays.
+    let keep = write_config(dir.path(), &pg, "");
+    assert!(!idle_run(&keep).contains("dropped the replication slot"));
+    assert_eq!(slots(), "1");
+
+    // With it, --exit-when-idle drops it, and says so.
+    let drop_dir = tempfile::tempdir().unwrap();
+    let drop = write_config(drop_dir.path(), &pg, "slot.drop.on.stop=true\n");
+    let stderr = idle_run(&drop);
+    assert!(stderr.contains("dropped the replication slot"), "{stderr}");
+    assert_eq!(slots(), "0");
+
+    // So does SIGTERM.
+    let mut child = spawn_streaming(&pg, &drop, &output, &[]);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(slots(), "0");
+
+    // A crash does not (the slot is created first: a slot whose creation is cut short is
+    // gone anyway).
+    idle_run(&keep);
+    assert_eq!(slots(), "1");
+    let mut child = spawn_streaming(&pg, &drop, &output, &[]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(slots(), "1");
+}

@@ -215,8 +215,6 @@ const UNSUPPORTED: &[&str] = &[
     "topic.heartbeat.",
     "publish.via.partition.root",
     "slot.stream.params",
-    "slot.drop.on.stop",
-    "slot.failover",
     "signal.",
     "incremental.snapshot.",
     "snapshot.select.statement.overrides",
@@ -295,6 +293,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "plugin.name",
     "slot.create",
     "slot.failover",
+    "slot.drop.on.stop",
     "receive.timeout.ms",
     "start.lsn",
 ];
@@ -393,6 +392,7 @@ fn load(
             "slot.name" => config.slot_name = v.trim().to_string(),
             "slot.create" => config.create_slot = parse_bool(k, v)?,
             "slot.failover" => config.slot_failover = parse_bool(k, v)?,
+            "slot.drop.on.stop" => config.slot_drop_on_stop = parse_bool(k, v)?,
             "start.lsn" => config.start_lsn = Some(parse::<Lsn>(k, v)?),
             "publication.name" => config.publication_name = v.trim().to_string(),
             "publication.autocreate.mode" => config.publication_autocreate = parse(k, v)?,
@@ -718,6 +718,20 @@ mod tests {
         let e = config_from_properties(&props("topic.prefix=x\ncolumn.mask.with.5.chars=a.b.c\n"))
             .unwrap_err();
         assert!(e.to_string().contains("column.mask.with.5.chars"), "{e}");
+    }
+
+    #[test]
+    fn slot_drop_on_stop_sets_the_option() {
+        let c = |text: &str| config_from_properties(&props(text)).map(|l| l.config);
+        assert!(!c("topic.prefix=x\n").unwrap().slot_drop_on_stop);
+        assert!(
+            c("topic.prefix=x\nslot.drop.on.stop=true\n")
+                .unwrap()
+                .slot_drop_on_stop
+        );
+        let e = c("topic.prefix=x\nslot.drop.on.stop=1\n").unwrap_err();
+        assert!(e.to_string().contains("slot.drop.on.stop"), "{e}");
+        assert!(SUPPORTED_KEYS.contains(&"slot.drop.on.stop"));
     }
 
     #[test]
