@@ -130,7 +130,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(status_line::LogWriterFactory)
         .with_ansi(log_colours(
             std::io::stderr().is_terminal(),
             std::env::var_os("NO_COLOR").as_deref(),
@@ -157,6 +157,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line that says what is wrong and how to fix it.
+            status_line::end_before_error();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

@@ -117,7 +117,9 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     });
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
-    let mut status = StatusLine::new(!args.quiet && std::io::stderr().is_terminal());
+    let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
+    // Events written to the terminal the status line is on must not run into it.
+    let events_on_terminal = args.output == "-" && std::io::stdout().is_terminal();
     let mut last_change = Instant::now();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut records = encoder.record_writer();
@@ -146,6 +148,9 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         if let Some(last) = batch.last() {
             let write_err =
                 |e: std::io::Error| format!("could not write events to {}: {e}", args.output);
+            if events_on_terminal {
+                status.clear();
+            }
             buf.clear();
             for event in &batch {
                 records.write_record(event, format, &mut buf)?;
@@ -162,10 +167,13 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
             stream.ack(last);
             last_change = Instant::now();
             status.count(batch.len());
+            if events_on_terminal {
+                status.redraw();
+            }
         }
         status.maybe_print(&stream.positions());
     }
-    status.finish();
+    status.finish(&stream.positions());
     out.flush()?;
     stream.stop().await?;
     Ok(())
