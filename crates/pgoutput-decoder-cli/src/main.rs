@@ -7,7 +7,7 @@ mod demo;
 mod status_line;
 mod stream_cmd;
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{ffi::OsStr, io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -39,7 +39,9 @@ enum Format {
 
 #[derive(Debug, clap::Args)]
 struct StreamArgs {
-    /// Debezium PostgreSQL connector properties (database.hostname, slot.name, ...).
+    /// Debezium PostgreSQL connector configuration (database.hostname, slot.name, ...): a
+    /// .properties file, or Kafka Connect's JSON ({"name": ..., "config": {...}} as posted to
+    /// the Connect REST API, or a flat object of the keys).
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
     /// Connection string (libpq URI or key=value); overrides database.* properties.
@@ -79,7 +81,9 @@ struct StreamArgs {
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,
-    /// Where to write events: a file, or - for standard output.
+    /// Where to write events: a file, or - for standard output. A file is appended to (created
+    /// when missing), never truncated: what an earlier run wrote was acknowledged and does not
+    /// come again.
     #[arg(long, short = 'o', default_value = "-")]
     output: String,
     /// Line format.
@@ -114,13 +118,23 @@ struct DemoArgs {
     keep: bool,
 }
 
+/// Log lines are coloured only on a terminal, and not when `NO_COLOR` is set to anything
+/// (<https://no-color.org>): escape codes in a log file or a pipe are noise.
+fn log_colours(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(status_line::LogWriterFactory)
+        .with_ansi(log_colours(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -143,8 +157,23 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line that says what is wrong and how to fix it.
+            status_line::end_before_error();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(log_colours(true, None));
+        assert!(log_colours(true, Some(OsStr::new(""))));
+        assert!(!log_colours(true, Some(OsStr::new("1"))));
+        assert!(!log_colours(false, None));
+        assert!(!log_colours(false, Some(OsStr::new(""))));
     }
 }

@@ -1,28 +1,53 @@
 //! The live status line on stderr: events/s, lag in bytes and the last LSN.
+//!
+//! It is drawn without a newline, so whatever else reaches the same terminal must not run
+//! into it: events written to stdout on that terminal clear it first ([`StatusLine::clear`],
+//! then [`StatusLine::redraw`]), and so do log lines ([`LogWriter`]). On exit it is drawn a last
+//! time and ended with a newline, which also wipes a `^C` the terminal echoed onto it.
 
 use std::{
     io::Write,
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
 use pgoutput_decoder::Positions;
 
-pub(crate) struct StatusLine {
+/// Returns the cursor to the start of the line and erases the line.
+const CLEAR: &[u8] = b"\r\x1b[2K";
+
+/// Whether the status line is on the terminal now, shared with the log writer.
+static SHOWN: AtomicBool = AtomicBool::new(false);
+
+pub(crate) struct StatusLine<W: Write> {
     enabled: bool,
+    err: W,
+    /// Whether the line is on the terminal now (the log writer clears it too).
+    shown: &'static AtomicBool,
     total: u64,
     since_last: u64,
     last_print: Instant,
-    printed: bool,
+    /// The text last drawn, for redrawing it after events were written.
+    text: String,
 }
 
-impl StatusLine {
-    pub(crate) fn new(enabled: bool) -> Self {
+impl StatusLine<std::io::Stderr> {
+    /// The status line on stderr (`enabled`: stderr is a terminal and it was not turned off).
+    pub(crate) fn stderr(enabled: bool) -> Self {
+        StatusLine::new(enabled, std::io::stderr(), &SHOWN)
+    }
+}
+
+impl<W: Write> StatusLine<W> {
+    pub(crate) fn new(enabled: bool, err: W, shown: &'static AtomicBool) -> Self {
         StatusLine {
             enabled,
+            err,
+            shown,
             total: 0,
             since_last: 0,
             last_print: Instant::now(),
-            printed: false,
+            text: String::new(),
         }
     }
 
@@ -31,31 +56,182 @@ impl StatusLine {
         self.since_last += n as u64;
     }
 
+    /// Draws the line again with fresh numbers, at most once a second.
     pub(crate) fn maybe_print(&mut self, positions: &Positions) {
         let elapsed = self.last_print.elapsed();
         if !self.enabled || elapsed < Duration::from_secs(1) {
             return;
         }
         let rate = self.since_last as f64 / elapsed.as_secs_f64();
+        self.render(rate, positions);
+        self.draw();
+        self.since_last = 0;
+        self.last_print = Instant::now();
+    }
+
+    fn render(&mut self, rate: f64, positions: &Positions) {
         let lag = positions
             .received
             .0
             .saturating_sub(positions.acknowledged.0);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{} events, {:.0} events/s, lag {} bytes, last LSN {}",
+        self.text = format!(
+            "{} events, {:.0} events/s, lag {} bytes, last LSN {}",
             self.total, rate, lag, positions.handed_out
         );
-        let _ = err.flush();
-        self.since_last = 0;
-        self.last_print = Instant::now();
-        self.printed = true;
     }
 
-    pub(crate) fn finish(&mut self) {
-        if self.printed {
-            eprintln!();
+    fn draw(&mut self) {
+        // One write, so that a log line from another thread cannot land in between.
+        let mut line = Vec::with_capacity(CLEAR.len() + self.text.len());
+        line.extend_from_slice(CLEAR);
+        line.extend_from_slice(self.text.as_bytes());
+        let _ = self.err.write_all(&line);
+        let _ = self.err.flush();
+        self.shown.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes the line off the terminal, before something else is written there.
+    pub(crate) fn clear(&mut self) {
+        if self.shown.swap(false, Ordering::SeqCst) {
+            let _ = self.err.write_all(CLEAR);
+            let _ = self.err.flush();
         }
+    }
+
+    /// Puts the line back after [`clear`](Self::clear), with the numbers it had.
+    pub(crate) fn redraw(&mut self) {
+        if self.enabled && !self.text.is_empty() && !self.shown.load(Ordering::SeqCst) {
+            self.draw();
+        }
+    }
+
+    /// Leaves the terminal clean: the final numbers on a line of their own (replacing a `^C`
+    /// the terminal echoed), or an empty line start when nothing was shown.
+    pub(crate) fn finish(&mut self, positions: &Positions) {
+        if !self.enabled {
+            return;
+        }
+        if self.text.is_empty() {
+            // Nothing drawn, but a ^C may have been echoed: wipe it.
+            let _ = self.err.write_all(CLEAR);
+        } else {
+            let elapsed = self.last_print.elapsed().as_secs_f64().max(1e-3);
+            self.render(self.since_last as f64 / elapsed, positions);
+            self.draw();
+            let _ = self.err.write_all(b"\n");
+        }
+        let _ = self.err.flush();
+        self.shown.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Ends the status line, if it is on the terminal, so that a final error message starts a
+/// line of its own (the numbers stay visible above it).
+pub(crate) fn end_before_error() {
+    if SHOWN.swap(false, Ordering::SeqCst) {
+        let _ = std::io::stderr().write_all(b"\n");
+    }
+}
+
+/// The log output (stderr) for `tracing`: a log line takes the status line off the terminal
+/// first; the status line comes back at its next update.
+pub(crate) struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        if SHOWN.swap(false, Ordering::SeqCst) {
+            err.write_all(CLEAR)?;
+        }
+        err.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriterFactory {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogWriter
+    }
+}
+
+/// Makes [`LogWriter`]s for `tracing_subscriber`.
+pub(crate) struct LogWriterFactory;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgoutput_decoder::Lsn;
+
+    fn positions() -> Positions {
+        Positions {
+            handed_out: Lsn(0x16B_3748),
+            ..Positions::default()
+        }
+    }
+
+    fn text(out: &[u8]) -> String {
+        String::from_utf8_lossy(out).replace('\x1b', "ESC")
+    }
+
+    #[test]
+    fn events_between_updates_never_run_into_the_line() {
+        static SHOWN: AtomicBool = AtomicBool::new(false);
+        let mut line = StatusLine::new(true, Vec::new(), &SHOWN);
+        // Nothing drawn yet: clearing and redrawing write nothing.
+        line.clear();
+        line.redraw();
+        assert!(line.err.is_empty());
+
+        line.count(3);
+        line.last_print -= Duration::from_secs(2);
+        line.maybe_print(&positions());
+        let drawn = text(&line.err);
+        assert!(drawn.starts_with("\rESC[2K3 events, "), "{drawn}");
+        assert!(drawn.ends_with("last LSN 0/16B3748"), "{drawn}");
+        assert!(!drawn.contains('\n'));
+
+        // Before events go to the terminal, the line is erased; afterwards it comes back as
+        // it was.
+        line.err.clear();
+        line.clear();
+        assert_eq!(text(&line.err), "\rESC[2K");
+        line.clear();
+        assert_eq!(text(&line.err), "\rESC[2K", "cleared twice");
+        line.err.clear();
+        line.redraw();
+        assert_eq!(text(&line.err), drawn);
+        line.redraw();
+        assert_eq!(text(&line.err), drawn, "redrawn twice");
+
+        // The end: the final numbers, ended with a newline.
+        line.err.clear();
+        line.count(2);
+        line.finish(&positions());
+        let last = text(&line.err);
+        assert!(last.starts_with("\rESC[2K5 events, "), "{last}");
+        assert!(last.ends_with("last LSN 0/16B3748\n"), "{last}");
+        assert!(!SHOWN.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn finishing_without_a_line_wipes_an_echoed_interrupt_only() {
+        static SHOWN: AtomicBool = AtomicBool::new(false);
+        let mut line = StatusLine::new(true, Vec::new(), &SHOWN);
+        line.finish(&positions());
+        assert_eq!(text(&line.err), "\rESC[2K");
+        // Turned off (--quiet, or stderr is not a terminal): nothing at all.
+        let mut line = StatusLine::new(false, Vec::new(), &SHOWN);
+        line.count(1);
+        line.last_print -= Duration::from_secs(2);
+        line.maybe_print(&positions());
+        line.clear();
+        line.redraw();
+        line.finish(&positions());
+        assert!(line.err.is_empty());
     }
 }

@@ -2,14 +2,14 @@
 
 use std::{
     error::Error as StdError,
-    fs::File,
-    io::{BufWriter, IsTerminal, Write},
+    fs::{File, OpenOptions},
+    io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write},
     time::{Duration, Instant},
 };
 
 use pgoutput_decoder::{
     conn::ConnectParams,
-    properties::{config_from_properties, parse_properties},
+    properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
 };
 use tokio::sync::watch;
@@ -31,7 +31,7 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
                     path.display()
                 )
             })?;
-            let loaded = config_from_properties(&parse_properties(&text)?)?;
+            let loaded = config_from_properties(&parse_connector_config(&text)?)?;
             for note in &loaded.notes {
                 eprintln!("note: {note}");
             }
@@ -104,8 +104,8 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     let mut out: Box<dyn Write + Send> = if args.output == "-" {
         Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
     } else {
-        let file = File::create(&args.output)
-            .map_err(|e| format!("could not create the output file {}: {e}", args.output))?;
+        let file = open_output(std::path::Path::new(&args.output))
+            .map_err(|e| format!("could not open the output file {}: {e}", args.output))?;
         Box::new(BufWriter::with_capacity(1 << 16, file))
     };
 
@@ -117,7 +117,9 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     });
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
-    let mut status = StatusLine::new(!args.quiet && std::io::stderr().is_terminal());
+    let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
+    // Events written to the terminal the status line is on must not run into it.
+    let events_on_terminal = args.output == "-" && std::io::stdout().is_terminal();
     let mut last_change = Instant::now();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut records = encoder.record_writer();
@@ -146,6 +148,9 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         if let Some(last) = batch.last() {
             let write_err =
                 |e: std::io::Error| format!("could not write events to {}: {e}", args.output);
+            if events_on_terminal {
+                status.clear();
+            }
             buf.clear();
             for event in &batch {
                 records.write_record(event, format, &mut buf)?;
@@ -162,13 +167,45 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
             stream.ack(last);
             last_change = Instant::now();
             status.count(batch.len());
+            if events_on_terminal {
+                status.redraw();
+            }
         }
         status.maybe_print(&stream.positions());
     }
-    status.finish();
+    status.finish(&stream.positions());
     out.flush()?;
     stream.stop().await?;
     Ok(())
+}
+
+/// Opens the output file for appending, creating it when missing: what an earlier run wrote
+/// was acknowledged and will not come again, so it must never be truncated. A file whose last
+/// line was cut off (a run killed while writing) gets a newline first, so that the next record
+/// starts a line of its own; the cut-off record was not acknowledged and comes again.
+fn open_output(path: &std::path::Path) -> std::io::Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)?;
+    if !ends_with_newline_or_is_empty(&mut file)? {
+        file.write_all(b"\n")?;
+    }
+    Ok(file)
+}
+
+/// Whether the file is empty or its last byte is a newline (anything that is not a regular
+/// file, a pipe or a terminal, counts as fine).
+fn ends_with_newline_or_is_empty(file: &mut File) -> std::io::Result<bool> {
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 async fn wait_for_signal() {
@@ -189,6 +226,24 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_output_file_is_appended_to_and_a_cut_off_line_is_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let append = |text: &str| {
+            let mut f = open_output(&path).unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+        };
+        append("{\"a\":1}\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        append("{\"b\":2}\n{\"c\"");
+        append("{\"c\":3}\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n{\"c\"\n{\"c\":3}\n"
+        );
+    }
 
     #[test]
     fn seconds_flags_take_zero_and_positive_numbers_only() {

@@ -387,3 +387,212 @@ fn two_phase_writes_a_prepared_transaction_at_commit_prepared() {
         .collect();
     assert_eq!(ids, [1, 2]);
 }
+
+#[test]
+fn output_file_is_appended_to_across_runs() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    let ids = || -> Vec<i64> {
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["after"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let mut first = spawn_streaming(
+        &pg,
+        &config,
+        &output,
+        &["--format", "value", "--exit-when-idle", "2"],
+    );
+    pg.psql("db", "insert into t values (1)").unwrap();
+    assert!(first.wait().unwrap().success());
+    assert_eq!(ids(), [1]);
+    // A killed run may have left half a line: the next record still starts a line of its own.
+    let mut text = std::fs::read_to_string(&output).unwrap();
+    text.push_str("{\"before\":null,\"af");
+    std::fs::write(&output, &text).unwrap();
+    let mut second = spawn_streaming(
+        &pg,
+        &config,
+        &output,
+        &["--format", "value", "--exit-when-idle", "2"],
+    );
+    pg.psql("db", "insert into t values (2)").unwrap();
+    assert!(second.wait().unwrap().success());
+    let text = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1], "{\"before\":null,\"af");
+    for (line, id) in [(lines[0], 1), (lines[2], 2)] {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["after"]["id"], id);
+    }
+}
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes_and_no_meaningless_positions() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "");
+    let output = dir.path().join("out.jsonl");
+    // Twice: once creating the slot, once streaming from an existing one.
+    for _ in 0..2 {
+        let out = Command::new(BIN)
+            .args(["stream", "--config", &config, "--exit-when-idle", "0.5"])
+            .args(["--output", output.to_str().unwrap()])
+            .env("PGOUTPUT_DECODER_LOG", "info")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("streaming started"), "{stderr}");
+        assert!(
+            !stderr.contains('\x1b'),
+            "colour codes in a pipe:\n{stderr}"
+        );
+        assert!(!stderr.contains("0/0"), "a meaningless position:\n{stderr}");
+    }
+}
+
+#[test]
+fn streams_with_a_kafka_connect_json_config() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // As posted to the Connect REST API; the extension does not matter.
+    let config = dir.path().join("connector.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{
+  "name": "cli-connector",
+  "config": {{
+    "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+    "tasks.max": 1,
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "database.hostname": "{}",
+    "database.port": {},
+    "database.user": "postgres",
+    "database.dbname": "db",
+    "topic.prefix": "cli",
+    "slot.name": "cli_slot",
+    "publication.name": "cli_pub",
+    "tombstones.on.delete": false
+  }}
+}}"#,
+            pg.host(),
+            pg.port()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let child = Command::new(BIN)
+        .args(["stream", "--config", config, "--exit-when-idle", "2"])
+        .args(["--output", output.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !slot_active(&pg) {
+        assert!(Instant::now() < deadline, "the slot never became active");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.psql("db", "insert into t values (7); delete from t;")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The Kafka Connect keys are named in one note.
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "note: ignoring keys that have no meaning outside Kafka Connect or are not needed \
+          here: connector.class, key.converter, tasks.max"
+        ],
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // tombstones.on.delete=false, a JSON boolean, was applied: no tombstone after the delete.
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["topic"], "cli.public.t");
+    assert_eq!(records[1]["value"]["op"], "d");
+}
+
+#[test]
+fn slot_drop_on_stop_drops_the_slot_on_a_graceful_stop_only() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let slots = || {
+        pg.psql(
+            "postgres",
+            "select count(*) from pg_replication_slots where slot_name = 'cli_slot'",
+        )
+        .unwrap()
+    };
+    let idle_run = |config: &str| {
+        let out = Command::new(BIN)
+            .args(["stream", "--config", config, "--exit-when-idle", "0.5"])
+            .args(["--output", output.to_str().unwrap()])
+            .env("PGOUTPUT_DECODER_LOG", "info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+
+    // Without the setting the slot stays.
+    let keep = write_config(dir.path(), &pg, "");
+    assert!(!idle_run(&keep).contains("dropped the replication slot"));
+    assert_eq!(slots(), "1");
+
+    // With it, --exit-when-idle drops it, and says so.
+    let drop_dir = tempfile::tempdir().unwrap();
+    let drop = write_config(drop_dir.path(), &pg, "slot.drop.on.stop=true\n");
+    let stderr = idle_run(&drop);
+    assert!(stderr.contains("dropped the replication slot"), "{stderr}");
+    assert_eq!(slots(), "0");
+
+    // So does SIGTERM.
+    let mut child = spawn_streaming(&pg, &drop, &output, &[]);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(slots(), "0");
+
+    // A crash does not (the slot is created first: a slot whose creation is cut short is
+    // gone anyway).
+    idle_run(&keep);
+    assert_eq!(slots(), "1");
+    let mut child = spawn_streaming(&pg, &drop, &output, &[]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(slots(), "1");
+}

@@ -241,6 +241,15 @@ pub struct ReplicationConfig {
     /// stream can go on from that standby once it is promoted. Applies only when the slot is
     /// created here.
     pub slot_failover: bool,
+    /// `slot.drop.on.stop`: drop the replication slot when the stream is stopped gracefully
+    /// (default false), as Debezium does: [`crate::ChangeStream::stop`] or a
+    /// [`crate::StopHandle`]; in the CLI `SIGINT`/`SIGTERM`, `--exit-when-idle` and `--end-lsn`;
+    /// in Python `stop()` and leaving the reader's `with` block. Not when the stream ends with
+    /// an error, is dropped without being stopped, or the process dies. Dropping the slot
+    /// loses its position: a new slot starts from the moment it is created, so changes made
+    /// in between are never delivered. For tests and short-lived captures; leave it off for a
+    /// consumer that must resume where it left off.
+    pub slot_drop_on_stop: bool,
     /// Publication name (`publication.name`, default `dbz_publication`).
     pub publication_name: String,
     /// What to do when the publication does not exist (`publication.autocreate.mode`).
@@ -343,6 +352,7 @@ impl ReplicationConfig {
             slot_name: "debezium".into(),
             create_slot: false,
             slot_failover: false,
+            slot_drop_on_stop: false,
             publication_name: "dbz_publication".into(),
             publication_autocreate: PublicationAutocreate::AllTables,
             start_lsn: None,

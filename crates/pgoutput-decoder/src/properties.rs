@@ -44,6 +44,77 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// Parses a connector configuration in either form users keep it in: a Java `.properties`
+/// file ([`parse_properties`]) or Kafka Connect's JSON, as posted to the Connect REST API
+/// (`{"name": "...", "config": {"connector.class": ..., "database.hostname": ...}}`) or as a
+/// flat object of the configuration keys. The form is told by the content: JSON starts with
+/// `{`.
+///
+/// JSON values may be strings, numbers or booleans (taken as their text: `5432`, `true`);
+/// `null`, arrays and nested objects (other than the top `config`) are errors naming the key.
+pub fn parse_connector_config(text: &str) -> Result<Vec<(String, String)>> {
+    // A byte order mark is not part of the content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with('{') {
+        parse_json_config(text)
+    } else {
+        parse_properties(text)
+    }
+}
+
+/// Kafka Connect's JSON connector configuration (see [`parse_connector_config`]).
+pub fn parse_json_config(text: &str) -> Result<Vec<(String, String)>> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::config(format!("the configuration is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(top) = value else {
+        return Err(Error::config(
+            "a JSON configuration must be an object: {\"name\": ..., \"config\": {...}} or \
+             {\"database.hostname\": ..., ...}",
+        ));
+    };
+    let config = match top.get("config") {
+        // The Connect REST API's form: the connector's name beside its configuration.
+        Some(serde_json::Value::Object(config)) => {
+            if let Some(other) = top
+                .keys()
+                .find(|k| !matches!(k.as_str(), "name" | "config"))
+            {
+                return Err(Error::config(format!(
+                    "unexpected key {other:?} next to \"config\" in the JSON configuration: \
+                     the connector's settings belong inside \"config\""
+                )));
+            }
+            config
+        }
+        _ => &top,
+    };
+    config
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => {
+                    return Err(Error::config(format!(
+                        "{key}: null is not a value; give a string, number or boolean, or \
+                         leave the key out"
+                    )))
+                }
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                    return Err(Error::config(format!(
+                        "{key}: a JSON configuration value must be a string, number or \
+                         boolean, not an {}; lists are comma-separated strings, as in \
+                         Debezium (\"a,b\")",
+                        if value.is_array() { "array" } else { "object" }
+                    )))
+                }
+            };
+            Ok((key.clone(), text))
+        })
+        .collect()
+}
+
 fn split_entry(entry: &str) -> std::result::Result<(String, String), String> {
     let mut key = String::new();
     let mut chars = entry.chars().peekable();
@@ -144,8 +215,6 @@ const UNSUPPORTED: &[&str] = &[
     "topic.heartbeat.",
     "publish.via.partition.root",
     "slot.stream.params",
-    "slot.drop.on.stop",
-    "slot.failover",
     "signal.",
     "incremental.snapshot.",
     "snapshot.select.statement.overrides",
@@ -167,7 +236,6 @@ const UNSUPPORTED: &[&str] = &[
     "database.sslpassword",
     "database.sslfactory",
     "database.initial.statements",
-    "database.server.name",
     "post.processors",
 ];
 
@@ -225,6 +293,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
     "plugin.name",
     "slot.create",
     "slot.failover",
+    "slot.drop.on.stop",
     "receive.timeout.ms",
     "start.lsn",
 ];
@@ -235,7 +304,7 @@ pub const SUPPORTED_KEYS: &[&str] = &[
 pub struct Loaded {
     /// The configuration.
     pub config: ReplicationConfig,
-    /// One line per ignored key.
+    /// Notes to show the user: one line listing the keys that were ignored, if any.
     pub notes: Vec<String>,
 }
 
@@ -291,6 +360,7 @@ fn load(
 ) -> Result<Loaded> {
     let mut connection = std::mem::take(&mut config.connection);
     let mut notes = Vec::new();
+    let mut ignored = Vec::new();
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
@@ -322,6 +392,7 @@ fn load(
             "slot.name" => config.slot_name = v.trim().to_string(),
             "slot.create" => config.create_slot = parse_bool(k, v)?,
             "slot.failover" => config.slot_failover = parse_bool(k, v)?,
+            "slot.drop.on.stop" => config.slot_drop_on_stop = parse_bool(k, v)?,
             "start.lsn" => config.start_lsn = Some(parse::<Lsn>(k, v)?),
             "publication.name" => config.publication_name = v.trim().to_string(),
             "publication.autocreate.mode" => config.publication_autocreate = parse(k, v)?,
@@ -394,6 +465,13 @@ fn load(
             "streaming.enabled" => config.streaming = parse_bool(k, v)?,
             "streaming.buffer.bytes" => config.stream_buffer_bytes = parse(k, v)?,
             "two.phase.enabled" => config.two_phase = parse_bool(k, v)?,
+            "database.server.name" => {
+                return Err(Error::config(format!(
+                    "database.server.name was replaced by topic.prefix in Debezium 2.0: rename \
+                     the key (database.server.name={v} becomes topic.prefix={v})",
+                    v = v.trim()
+                )))
+            }
             _ if k == "plugin.name" => {}
             _ if UNSUPPORTED
                 .iter()
@@ -405,12 +483,16 @@ fn load(
                 k == *p || k.starts_with(&format!("{p}.")) || (p.ends_with('.') && k.starts_with(p))
             }) =>
             {
-                notes.push(format!(
-                    "ignoring {k}: it has no meaning outside Kafka Connect or is not needed here"
-                ))
+                ignored.push(k)
             }
             _ => unknown.push(k.to_string()),
         }
+    }
+    if !ignored.is_empty() {
+        notes.push(format!(
+            "ignoring keys that have no meaning outside Kafka Connect or are not needed here: {}",
+            ignored.join(", ")
+        ));
     }
     if let Some((_, v)) = props.iter().find(|(k, _)| k == "plugin.name") {
         if v.trim() != "pgoutput" {
@@ -636,6 +718,110 @@ mod tests {
         let e = config_from_properties(&props("topic.prefix=x\ncolumn.mask.with.5.chars=a.b.c\n"))
             .unwrap_err();
         assert!(e.to_string().contains("column.mask.with.5.chars"), "{e}");
+    }
+
+    #[test]
+    fn slot_drop_on_stop_sets_the_option() {
+        let c = |text: &str| config_from_properties(&props(text)).map(|l| l.config);
+        assert!(!c("topic.prefix=x\n").unwrap().slot_drop_on_stop);
+        assert!(
+            c("topic.prefix=x\nslot.drop.on.stop=true\n")
+                .unwrap()
+                .slot_drop_on_stop
+        );
+        let e = c("topic.prefix=x\nslot.drop.on.stop=1\n").unwrap_err();
+        assert!(e.to_string().contains("slot.drop.on.stop"), "{e}");
+        assert!(SUPPORTED_KEYS.contains(&"slot.drop.on.stop"));
+    }
+
+    #[test]
+    fn database_server_name_points_to_topic_prefix() {
+        let e = config_from_properties(&props("database.server.name=shop\n")).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("replaced by topic.prefix in Debezium 2.0"),
+            "{e}"
+        );
+        assert!(e.contains("topic.prefix=shop"), "{e}");
+    }
+
+    #[test]
+    fn ignored_keys_are_one_note() {
+        let loaded = config_from_properties(&props(
+            "topic.prefix=x\nconnector.class=io.debezium.connector.postgresql.PostgresConnector\n\
+             tasks.max=1\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             offset.storage=org.apache.kafka.connect.storage.FileOffsetBackingStore\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            loaded.notes,
+            [
+                "ignoring keys that have no meaning outside Kafka Connect or are not needed here: \
+              connector.class, tasks.max, key.converter, value.converter, offset.storage"
+            ]
+        );
+        assert!(config_from_properties(&props("topic.prefix=x\n"))
+            .unwrap()
+            .notes
+            .is_empty());
+    }
+
+    #[test]
+    fn kafka_connect_json_configs_are_read() {
+        let rest = r#"
+            {
+              "name": "shop-connector",
+              "config": {
+                "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+                "database.hostname": "db",
+                "database.port": 5433,
+                "topic.prefix": "shop",
+                "tombstones.on.delete": false,
+                "table.include.list": "public.orders,public.customers"
+              }
+            }"#;
+        let pairs = parse_connector_config(rest).unwrap();
+        assert!(pairs.contains(&("database.port".into(), "5433".into())));
+        assert!(pairs.contains(&("tombstones.on.delete".into(), "false".into())));
+        assert!(!pairs.iter().any(|(k, _)| k == "name" || k == "config"));
+        let c = config_from_properties(&pairs).unwrap().config;
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("db", 5433)
+        );
+        assert_eq!(c.topic_prefix, "shop");
+        assert!(!c.tombstones_on_delete);
+        // The flat form, as PUT /connectors/NAME/config takes it.
+        let flat = "\n {\"topic.prefix\": \"x\", \"max.batch.size\": 10}";
+        let c = config_from_properties(&parse_connector_config(flat).unwrap())
+            .unwrap()
+            .config;
+        assert_eq!(c.max_batch_size, 10);
+        // Properties stay properties.
+        assert_eq!(
+            parse_connector_config("topic.prefix=x\n").unwrap(),
+            [("topic.prefix".to_string(), "x".to_string())]
+        );
+    }
+
+    #[test]
+    fn json_configs_with_nested_values_are_errors_naming_the_key() {
+        let e = |text: &str| parse_connector_config(text).unwrap_err().to_string();
+        let msg = e(r#"{"config": {"topic.prefix": "x", "table.include.list": ["a", "b"]}}"#);
+        assert!(msg.starts_with("table.include.list: "), "{msg}");
+        assert!(msg.contains("not an array"), "{msg}");
+        let msg = e(r#"{"slot": {"name": "s"}}"#);
+        assert!(msg.starts_with("slot: "), "{msg}");
+        let msg = e(r#"{"database.password": null}"#);
+        assert!(msg.starts_with("database.password: null"), "{msg}");
+        let msg = e(r#"{"name": "c", "config": {}, "tasks": []}"#);
+        assert!(msg.contains("\"tasks\""), "{msg}");
+        let msg = e(r#"{"topic.prefix": "x",}"#);
+        assert!(
+            msg.starts_with("the configuration is not valid JSON"),
+            "{msg}"
+        );
     }
 
     #[test]

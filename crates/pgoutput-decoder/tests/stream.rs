@@ -662,3 +662,39 @@ async fn batch_linger_is_off_over_a_unix_socket() {
     );
     stream.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_drop_on_stop_drops_the_slot_at_stop_but_not_when_dropped() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key)");
+    let slots = || {
+        pg.psql(
+            "postgres",
+            "select count(*) from pg_replication_slots where slot_name = 'drop_slot'",
+        )
+        .unwrap()
+    };
+    let mut c = config(&pg, "db", "drop_slot");
+    c.slot_drop_on_stop = true;
+
+    // Dropping the stream is not a stop: the slot stays.
+    let stream = ChangeStream::connect(c.clone()).await.unwrap();
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(slots(), "1");
+
+    // stop() drops it once the connection is closed.
+    let mut stream = ChangeStream::connect(c.clone()).await.unwrap();
+    pg.psql("db", "insert into t values (1)").unwrap();
+    let events = take(&mut stream, 1).await;
+    stream.ack(&events[0]);
+    stream.stop().await.unwrap();
+    assert_eq!(slots(), "0");
+
+    // So does a stop through a StopHandle.
+    let mut stream = ChangeStream::connect(c).await.unwrap();
+    stream.stop_handle().stop();
+    assert!(stream.next_event().await.unwrap().is_none());
+    stream.stop().await.unwrap();
+    assert_eq!(slots(), "0");
+}

@@ -172,7 +172,15 @@ impl PgConnection {
             let frame = self.recv().await?;
             match frame.tag {
                 tag::COPY_BOTH_RESPONSE => {
-                    tracing::debug!(slot, start_lsn = %format_lsn(start_lsn), "replication started");
+                    if start_lsn == 0 {
+                        tracing::debug!(
+                            slot,
+                            start = "the slot's confirmed position",
+                            "replication started"
+                        );
+                    } else {
+                        tracing::debug!(slot, start = %format_lsn(start_lsn), "replication started");
+                    }
                     return Ok(ReplicationStream::new(self));
                 }
                 tag::ERROR_RESPONSE => {

@@ -8,7 +8,15 @@ mod session;
 mod setup;
 mod spool;
 
-use std::{collections::VecDeque, pin::Pin, task::Poll};
+use std::{
+    collections::VecDeque,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::Poll,
+};
 
 use futures_core::Stream;
 use pgoutput::Lsn;
@@ -59,6 +67,9 @@ pub struct ChangeStream {
     buffered: VecDeque<Event>,
     acks: AckTracker,
     stop: watch::Sender<bool>,
+    /// Set by an explicit stop (not by dropping the stream): only such a stop drops the slot
+    /// under `slot_drop_on_stop`.
+    stopped: Arc<AtomicBool>,
     task: Option<JoinHandle<()>>,
     done: bool,
     start_lsn: Lsn,
@@ -87,7 +98,9 @@ impl ChangeStream {
         let (stop, stop_rx) = watch::channel(false);
         let proto_version = setup::protocol_version(&config, started.server.version_num);
         let budget = budget::ByteBudget::new(config.max_queue_bytes);
+        let stopped = Arc::new(AtomicBool::new(false));
         let session = Session {
+            stopped: stopped.clone(),
             receive_timeout: started.receive_timeout,
             proto_version,
             budget: budget.clone(),
@@ -106,6 +119,7 @@ impl ChangeStream {
             buffered: VecDeque::new(),
             acks,
             stop,
+            stopped,
             task: Some(task),
             done: false,
             start_lsn: started.start_lsn,
@@ -214,12 +228,18 @@ impl ChangeStream {
 
     /// A handle that stops the stream from elsewhere (a signal handler, another task).
     pub fn stop_handle(&self) -> StopHandle {
-        StopHandle(self.stop.clone())
+        StopHandle {
+            stop: self.stop.clone(),
+            stopped: self.stopped.clone(),
+        }
     }
 
     /// Stops gracefully: the server is told what was acknowledged and the connection is closed,
     /// so the slot is free at once. Events not yet acknowledged are delivered again next time.
+    /// With [`slot_drop_on_stop`](ReplicationConfig::slot_drop_on_stop) the slot is then
+    /// dropped.
     pub async fn stop(mut self) -> Result<()> {
+        self.stopped.store(true, Ordering::SeqCst);
         self.shutdown().await
     }
 
@@ -248,12 +268,18 @@ impl Drop for ChangeStream {
 
 /// Stops a [`ChangeStream`] from another task.
 #[derive(Debug, Clone)]
-pub struct StopHandle(watch::Sender<bool>);
+pub struct StopHandle {
+    stop: watch::Sender<bool>,
+    stopped: Arc<AtomicBool>,
+}
 
 impl StopHandle {
-    /// Requests a graceful stop; the stream then ends (`next_event` returns `None`).
+    /// Requests a graceful stop; the stream then ends (`next_event` returns `None`). As with
+    /// [`ChangeStream::stop`], the slot is dropped under
+    /// [`slot_drop_on_stop`](ReplicationConfig::slot_drop_on_stop).
     pub fn stop(&self) {
-        let _ = self.0.send(true);
+        self.stopped.store(true, Ordering::SeqCst);
+        let _ = self.stop.send(true);
     }
 }
 

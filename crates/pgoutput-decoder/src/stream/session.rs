@@ -5,7 +5,14 @@
 //! a slow consumer slows reading (the server buffers, then pauses decoding) but never starves
 //! the feedback that keeps `wal_sender_timeout` from firing.
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use bytes::BytesMut;
 use pgoutput::{
@@ -31,6 +38,62 @@ use crate::{
     types::TypeRegistry,
     Error, Result,
 };
+
+/// Drops the slot after a graceful, explicit stop when `slot_drop_on_stop` asks for it.
+/// The walsender we just left may hold the slot for a moment: that is waited out.
+async fn drop_slot_if_asked(
+    config: &ReplicationConfig,
+    catalog: &mut PgConnection,
+    stopped: &AtomicBool,
+) {
+    if !config.slot_drop_on_stop || !stopped.load(Ordering::SeqCst) {
+        return;
+    }
+    let slot = config.slot_name.clone();
+    let sql = format!(
+        "SELECT pg_catalog.pg_drop_replication_slot({})",
+        crate::conn::quote_literal(&slot)
+    );
+    let deadline = Instant::now() + setup::SLOT_BUSY_WAIT;
+    let mut reconnected = false;
+    loop {
+        let error = match catalog.simple_query(&sql).await {
+            Ok(_) => {
+                tracing::warn!(
+                    slot = %slot,
+                    "dropped the replication slot (slot.drop.on.stop): its position is lost, \
+                 and changes made before a new slot is created will not be streamed"
+                );
+                return;
+            }
+            Err(e) => e,
+        };
+        match error.code() {
+            // Someone else dropped it already.
+            Some("42704") => return,
+            // Still held by the walsender that is shutting down.
+            Some("55006") if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // The catalog connection may have died meanwhile (idle timeouts): once, try a
+            // new one.
+            None if !reconnected => {
+                reconnected = true;
+                match PgConnection::connect(&config.connection, false).await {
+                    Ok(c) => *catalog = c,
+                    Err(e) => {
+                        tracing::warn!(slot = %slot, error = %e, "could not drop the replication slot (slot.drop.on.stop)");
+                        return;
+                    }
+                }
+            }
+            _ => {
+                tracing::warn!(slot = %slot, error = %error, "could not drop the replication slot (slot.drop.on.stop)");
+                return;
+            }
+        }
+    }
+}
 
 /// A batch on its way to the consumer, with the byte budget it holds.
 pub(crate) struct QueuedBatch {
@@ -63,6 +126,9 @@ pub(crate) struct Session {
     /// Nothing received for this long means the connection is dead (see
     /// `ReplicationConfig::receive_timeout`); `None`: no limit.
     pub receive_timeout: Option<std::time::Duration>,
+    /// Whether the consumer stopped the stream explicitly (see `ChangeStream::stop`), rather
+    /// than dropping it.
+    pub stopped: Arc<AtomicBool>,
 }
 
 struct State {
@@ -148,6 +214,7 @@ impl Session {
                         Ok(stream) => stream.close().await,
                         Err(e) => tracing::debug!(error = %e, "could not close the stream cleanly"),
                     }
+                    drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
                 Err(e) => setup::classify(e, &self.config),
@@ -161,7 +228,11 @@ impl Session {
             state.assembler.disconnected();
             match self.reconnect(&mut state, &mut stop).await {
                 Ok(true) => {}
-                Ok(false) => return, // stopped while reconnecting
+                Ok(false) => {
+                    // Stopped while reconnecting.
+                    drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "giving up reconnecting");
                     let _ = self.tx.send(Err(e)).await;
@@ -224,7 +295,7 @@ impl Session {
                     tracing::info!(
                         attempts = attempt,
                         seconds = lost_at.elapsed().as_secs_f64(),
-                        resume = %confirmed,
+                        resume = %setup::describe_start(confirmed, None),
                         "reconnected"
                     );
                     return Ok(true);

@@ -16,6 +16,33 @@ use crate::{
 /// consumer that just died, which lingers until `wal_sender_timeout`) before giving up.
 pub(crate) const SLOT_BUSY_WAIT: Duration = Duration::from_secs(10);
 
+/// How often to look again at a slot held by another connection.
+const SLOT_BUSY_RETRY: Duration = Duration::from_millis(500);
+
+/// Whether the `waits`-th look at a busy slot (0 the first) is worth a log line: the first one,
+/// then after 1, 2, 4, 8, 16 s and every 30 s after that, rather than every half second.
+fn busy_wait_log_due(waits: u32) -> bool {
+    // Looks are SLOT_BUSY_RETRY (0.5 s) apart: look 2 is at 1 s, 4 at 2 s, ...
+    const EVERY_30_S: u32 = 60;
+    match waits {
+        0 => true,
+        n if n < EVERY_30_S => n.is_power_of_two() && n >= 2,
+        n => n % EVERY_30_S == 0,
+    }
+}
+
+/// A start position for the log: `X/Y`, or, at `0/0` (nothing given), where the server starts
+/// instead: the slot's confirmed position, named when known.
+pub(crate) fn describe_start(start: Lsn, slot_confirmed: Option<Lsn>) -> String {
+    match (start, slot_confirmed) {
+        (Lsn::ZERO, Some(confirmed)) if confirmed != Lsn::ZERO => {
+            format!("{confirmed} (the slot's confirmed position)")
+        }
+        (Lsn::ZERO, _) => "the slot's confirmed position".to_string(),
+        (start, _) => start.to_string(),
+    }
+}
+
 /// A started replication session.
 pub(crate) struct Started {
     pub catalog: PgConnection,
@@ -119,6 +146,7 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     let deadline = Instant::now() + SLOT_BUSY_WAIT;
     let mut need_create = false;
     let mut slot_confirmed = None;
+    let (mut waits, mut waiting_since) = (0u32, None::<Instant>);
     loop {
         match catalog::find_slot(&mut catalog, slot).await? {
             None if config.create_slot => {
@@ -145,8 +173,24 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
             }
             Some(row) => match row.active_pid {
                 Some(pid) if Instant::now() < deadline => {
-                    tracing::info!(slot = %slot, pid, "slot is still held by another connection; waiting");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let waited = waiting_since.get_or_insert_with(Instant::now).elapsed();
+                    if waits == 0 {
+                        tracing::info!(
+                            slot = %slot,
+                            pid,
+                            "slot is still held by another connection; waiting up to {} s for it to be released",
+                            SLOT_BUSY_WAIT.as_secs()
+                        );
+                    } else if busy_wait_log_due(waits) {
+                        tracing::info!(
+                            slot = %slot,
+                            pid,
+                            "slot is still held by another connection; waited {} s",
+                            waited.as_secs()
+                        );
+                    }
+                    waits += 1;
+                    tokio::time::sleep(SLOT_BUSY_RETRY).await;
                 }
                 Some(pid) => return Err(slot_in_use(slot, pid)),
                 None => {
@@ -193,7 +237,7 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
         .start_logical_replication(slot, start_lsn.0, &options)
         .await
         .map_err(|e| classify(e, config))?;
-    tracing::info!(slot = %slot, publication = %config.publication_name, start = %start_lsn, "streaming started");
+    tracing::info!(slot = %slot, publication = %config.publication_name, start = %describe_start(start_lsn, slot_confirmed), "streaming started");
     Ok(Started {
         catalog,
         stream,
@@ -301,6 +345,34 @@ mod tests {
         assert!(!pgoutput_options(&c, 150004)
             .iter()
             .any(|(k, _)| *k == "two_phase"));
+    }
+
+    #[test]
+    fn a_busy_slot_is_logged_at_first_then_less_and_less_often() {
+        let logged: Vec<u32> = (0..300).filter(|&n| busy_wait_log_due(n)).collect();
+        // 0 s, then 1, 2, 4, 8, 16 s, then every 30 s (looks are 0.5 s apart).
+        assert_eq!(logged, [0, 2, 4, 8, 16, 32, 60, 120, 180, 240]);
+    }
+
+    #[test]
+    fn start_positions_are_logged_only_when_they_mean_something() {
+        let confirmed = Lsn(0x1_0000_00A0);
+        assert_eq!(
+            describe_start(Lsn(0x16B_3748), Some(confirmed)),
+            "0/16B3748"
+        );
+        assert_eq!(
+            describe_start(Lsn::ZERO, Some(confirmed)),
+            "1/A0 (the slot's confirmed position)"
+        );
+        assert_eq!(
+            describe_start(Lsn::ZERO, None),
+            "the slot's confirmed position"
+        );
+        assert_eq!(
+            describe_start(Lsn::ZERO, Some(Lsn::ZERO)),
+            "the slot's confirmed position"
+        );
     }
 
     #[test]
