@@ -6,6 +6,9 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from helpers import DEMO_WORKLOAD, EXAMPLES, ROOT, Database, wait_until
 
@@ -62,3 +65,44 @@ def test_readme_quickstart_runs_against_the_demo_database(db: Database) -> None:
     assert lines[0] == "INSERT public.customers {'id': 1}"
     assert lines[-2] == "DELETE public.inventory_log {'id': 2}"
     assert len(lines) == 30  # 15 changes, two lines each
+
+
+def complete_programs() -> list[tuple[str, int, str]]:
+    """The Python code blocks of the README and the Python API reference that are complete
+    programs (they start with their imports), as (file, block number, code)."""
+    programs = []
+    for name in ("README.md", "docs/python-api.md"):
+        blocks = re.findall(r"```python\n(.*?)```", (ROOT / name).read_text(), flags=re.S)
+        for number, block in enumerate(blocks):
+            if block.lstrip().startswith(("import ", "from ")):
+                programs.append((name, number, str(block)))
+    return programs
+
+
+def test_the_documented_programs_pass_mypy_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    programs = complete_programs()
+    names = {name for name, _, _ in programs}
+    assert names == {"README.md", "docs/python-api.md"}, "no complete program found"
+    files = []
+    for name, number, code in programs:
+        path = tmp_path / f"{name.replace('/', '_').replace('.', '_')}_{number}.py"
+        path.write_text(code)
+        files.append(str(path))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
