@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import logging
 import socket
 import time
@@ -385,3 +386,31 @@ def test_wrong_types_inside_containers_are_named_too() -> None:
 def test_publication_and_slot_names_are_required(kwargs: dict[str, Any], missing: str) -> None:
     with pytest.raises(TypeError, match=f"missing required arguments?: {missing} "):
         pgoutput_decoder.LogicalReplicationReader(**kwargs)
+
+
+def test_the_runtime_signature_matches_the_stubs() -> None:
+    """``help()`` and ``inspect.signature`` show the stubs' parameters and defaults."""
+    stubs = ast.parse((ROOT / "python/pgoutput_decoder/_native.pyi").read_text())
+    (init,) = (
+        node
+        for cls in stubs.body
+        if isinstance(cls, ast.ClassDef) and cls.name == "LogicalReplicationReader"
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    positional = init.args.args[1:]
+    stub_defaults: dict[str, object] = {}
+    first_default = len(positional) - len(init.args.defaults)
+    for arg, default in zip(positional[first_default:], init.args.defaults):
+        stub_defaults[arg.arg] = ast.literal_eval(default)
+    for arg, kw_default in zip(init.args.kwonlyargs, init.args.kw_defaults):
+        assert kw_default is not None
+        stub_defaults[arg.arg] = ast.literal_eval(kw_default)
+    signature = inspect.signature(pgoutput_decoder.LogicalReplicationReader)
+    params = list(signature.parameters.values())
+    assert [p.name for p in params] == [a.arg for a in positional + init.args.kwonlyargs]
+    for p in params:
+        if p.name in stub_defaults:
+            assert p.default == stub_defaults[p.name], p.name
+        else:
+            assert p.default is inspect.Parameter.empty, p.name

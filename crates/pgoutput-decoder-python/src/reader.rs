@@ -238,7 +238,23 @@ pub struct LogicalReplicationReader {
 #[pymethods]
 impl LogicalReplicationReader {
     #[new]
-    #[pyo3(signature = (
+    #[pyo3(
+        text_signature = "(publication_name, slot_name, host=None, database=None, port=None, user=None, \
+         password=None, start_lsn=None, auto_acknowledge=True, *, dsn=None, \
+         sslmode=None, sslrootcert=None, connect_timeout=None, create_slot=False, \
+         slot_failover=False, create_publication=False, tables=None, reconnect=None, \
+         reconnect_max_attempts=None, reconnect_initial_delay=None, \
+         reconnect_max_delay=None, decimal_handling_mode='precise', \
+         time_precision_mode='adaptive', binary_handling_mode='bytes', \
+         interval_handling_mode='numeric', hstore_handling_mode='json', \
+         money_fraction_digits=2, \
+         unavailable_value_placeholder='__debezium_unavailable_value', \
+         provide_transaction_metadata=False, skipped_operations=None, \
+         topic_prefix='pgoutput', tombstones_on_delete=True, status_interval=10.0, \
+         receive_timeout=None, batch_linger=0.01, max_batch_size=2048, \
+         max_queue_size=8192, two_phase=False, \
+         multidimensional_array_mode='null_subarrays', properties=None)",
+        signature = (
         publication_name = None,
         slot_name = None,
         host = None,
@@ -280,7 +296,8 @@ impl LogicalReplicationReader {
         two_phase = None,
         multidimensional_array_mode = None,
         properties = None,
-    ))]
+        ),
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
         publication_name: Option<Bound<'py, PyAny>>,
