@@ -39,6 +39,7 @@ lint-python: python-dev ## ruff and mypy --strict on the package, tests, example
 	.venv/bin/ruff format --check python tests examples bench
 	.venv/bin/mypy
 	.venv/bin/mypy --strict examples
+	.venv/bin/mypy --strict tests
 
 .PHONY: test-python
 test-python: python-dev ## the pytest suite (throwaway clusters, examples included)

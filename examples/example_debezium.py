@@ -40,10 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--dsn", default=env("PGOUTPUT_DSN"), help="libpq connection string or URI")
-    p.add_argument("--host", default=env("PGHOST", "localhost"))
-    p.add_argument("--port", type=int, default=int(env("PGPORT", "5432")))
-    p.add_argument("--database", default=env("PGDATABASE", "postgres"))
-    p.add_argument("--user", default=env("PGUSER", "postgres"))
+    # Not given: the reader takes them from PGHOST, PGPORT, PGDATABASE, PGUSER (and the
+    # password from PGPASSWORD or ~/.pgpass), as libpq does.
+    p.add_argument("--host", help="default: $PGHOST, else localhost")
+    p.add_argument("--port", type=int, help="default: $PGPORT, else 5432")
+    p.add_argument("--database", help="default: $PGDATABASE, else postgres")
+    p.add_argument("--user", help="default: $PGUSER, else postgres")
     p.add_argument("--slot", default=env("PGOUTPUT_SLOT", "shop_slot"))
     p.add_argument("--publication", default=env("PGOUTPUT_PUBLICATION", "shop_pub"))
     p.add_argument("--create-slot", action="store_true", help="create the slot if missing")

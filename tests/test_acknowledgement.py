@@ -212,7 +212,7 @@ async def test_no_loss_and_no_redelivery_of_acknowledged_transactions_across_res
     # Transactions 1-4 (rows 1-120) were acknowledged: never again. The fifth was partly
     # acknowledged (up to row 139): delivered again from its start.
     assert ids(rest) == list(range(121, 451))
-    tx = {}
+    tx: dict[Any, set[Any]] = {}
     for m in got + rest:
         tx.setdefault(m.after["note"], set()).add(m.source["txId"])
     assert all(len(v) == 1 for v in tx.values()), tx

@@ -3,7 +3,9 @@ do, fast, and without the password. Bad options fail when the reader is created.
 
 from __future__ import annotations
 
+import ast
 import builtins
+import inspect
 import logging
 import socket
 import time
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 import pgoutput_decoder
-from helpers import CLUSTER_PASSWORD, Database, collect
+from helpers import CLUSTER_PASSWORD, ROOT, Database, collect
 
 WRONG_PASSWORD = "wr0ng-Pa55word-xyz"
 
@@ -33,8 +35,17 @@ def free_port() -> int:
         return port
 
 
+#: The two arguments every reader needs.
+NAMES: dict[str, Any] = {"publication_name": "p", "slot_name": "s"}
+
+
 def reader(**kwargs: Any) -> Any:
-    base: dict[str, Any] = {"host": "127.0.0.1", "connect_timeout": 5}
+    base: dict[str, Any] = {
+        "publication_name": "p",
+        "slot_name": "s",
+        "host": "127.0.0.1",
+        "connect_timeout": 5,
+    }
     base.update(kwargs)
     return pgoutput_decoder.LogicalReplicationReader(**base)
 
@@ -192,7 +203,7 @@ async def test_wal_level_replica_is_a_configuration_error(replica_cluster: Any) 
 
 def test_unknown_keyword_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="decimal_mode"):
-        pgoutput_decoder.LogicalReplicationReader(decimal_mode="double")
+        pgoutput_decoder.LogicalReplicationReader("p", "s", decimal_mode="double")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -209,7 +220,7 @@ def test_bad_mode_is_a_value_error_listing_the_allowed_values(
     keyword: str, allowed: list[str]
 ) -> None:
     with pytest.raises(ValueError, match="bogus") as info:
-        pgoutput_decoder.LogicalReplicationReader(**{keyword: "bogus"})
+        pgoutput_decoder.LogicalReplicationReader("p", "s", **{keyword: "bogus"})  # type: ignore[arg-type]
     text = str(info.value)
     assert keyword in text
     assert "bogus" in text
@@ -219,7 +230,7 @@ def test_bad_mode_is_a_value_error_listing_the_allowed_values(
 
 def test_bad_sslmode_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="sometimes") as info:
-        pgoutput_decoder.LogicalReplicationReader(sslmode="sometimes")
+        pgoutput_decoder.LogicalReplicationReader("p", "s", sslmode="sometimes")  # type: ignore[arg-type]
     text = str(info.value)
     assert "sometimes" in text
     for mode in ("disable", "prefer", "require", "verify-ca", "verify-full"):
@@ -250,7 +261,7 @@ def test_bad_values_fail_when_the_reader_is_created(
     kwargs: dict[str, Any], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        pgoutput_decoder.LogicalReplicationReader(**kwargs)
+        pgoutput_decoder.LogicalReplicationReader(**{**NAMES, **kwargs})
 
 
 def test_repr_hides_the_password() -> None:
@@ -263,7 +274,7 @@ def test_repr_hides_the_password() -> None:
     assert "slot_name='s1'" in text
     assert "database='shop'" in text
     assert "state='idle'" in text
-    assert "password=None" in repr(pgoutput_decoder.LogicalReplicationReader())
+    assert "password=None" in repr(pgoutput_decoder.LogicalReplicationReader("p", "s"))
 
 
 async def test_acknowledge_after_stop_is_an_error(db: Database) -> None:
@@ -278,3 +289,128 @@ async def test_acknowledge_after_stop_is_an_error(db: Database) -> None:
     assert [m async for m in r] == []
     # stop() again is harmless.
     await r.stop()
+
+
+#: A value of the wrong type for every argument of the reader.
+WRONG_TYPES: dict[str, Any] = {
+    "publication_name": 1,
+    "slot_name": b"slot",
+    "host": 5,
+    "database": ["shop"],
+    "port": "5432",
+    "user": 5,
+    "password": b"secret",
+    "start_lsn": 1.5,
+    "auto_acknowledge": "yes",
+    "dsn": 5,
+    "sslmode": True,
+    "sslrootcert": 5,
+    "connect_timeout": "5",
+    "create_slot": 1,
+    "slot_failover": "no",
+    "create_publication": 1,
+    "tables": 5,
+    "reconnect": "yes",
+    "reconnect_max_attempts": 1.5,
+    "reconnect_initial_delay": "1",
+    "reconnect_max_delay": "1",
+    "decimal_handling_mode": 1,
+    "time_precision_mode": 1,
+    "binary_handling_mode": 1,
+    "interval_handling_mode": 1,
+    "hstore_handling_mode": 1,
+    "money_fraction_digits": "2",
+    "unavailable_value_placeholder": 1,
+    "provide_transaction_metadata": "yes",
+    "skipped_operations": 1,
+    "topic_prefix": 1,
+    "tombstones_on_delete": "no",
+    "status_interval": "1",
+    "receive_timeout": "1",
+    "batch_linger": "0",
+    "max_batch_size": 1.5,
+    "max_queue_size": "1",
+    "two_phase": 1,
+    "multidimensional_array_mode": 1,
+    "properties": [("a", "b")],
+}
+
+
+def test_every_argument_has_a_wrong_type_case() -> None:
+    stubs = ast.parse((ROOT / "python/pgoutput_decoder/_native.pyi").read_text())
+    (init,) = (
+        node
+        for cls in stubs.body
+        if isinstance(cls, ast.ClassDef) and cls.name == "LogicalReplicationReader"
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    names = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs]
+    assert sorted(names) == sorted(WRONG_TYPES)
+
+
+@pytest.mark.parametrize(("keyword", "value"), sorted(WRONG_TYPES.items()))
+def test_a_wrong_type_names_the_argument(keyword: str, value: Any) -> None:
+    """``<name> must be <type>, got <type> <repr>``, for every argument."""
+    with pytest.raises(TypeError) as info:
+        pgoutput_decoder.LogicalReplicationReader(**{**NAMES, keyword: value})
+    text = str(info.value)
+    assert text.startswith(f"{keyword} must be "), text
+    assert text.endswith(f", got {type(value).__name__} {value!r}"), text
+
+
+def test_wrong_types_inside_containers_are_named_too() -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"tables": ["public.t", 5]}, "tables elements must be str, got int 5"),
+        ({"skipped_operations": [None]}, "skipped_operations elements must be str, got NoneType"),
+        ({"reconnect": {"enabled": "yes"}}, 'reconnect["enabled"] must be a bool, got str'),
+        ({"reconnect": {"max_delay": "9"}}, 'reconnect["max_delay"] must be a number'),
+        ({"properties": {"topic.prefix": None}}, 'properties["topic.prefix"] must be a str'),
+        ({"properties": {5: "x"}}, "properties keys must be strings, got int 5"),
+    ]
+    for kwargs, expected in cases:
+        with pytest.raises(TypeError) as info:
+            pgoutput_decoder.LogicalReplicationReader(**{**NAMES, **kwargs})
+        assert expected in str(info.value), (kwargs, str(info.value))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "missing"),
+    [
+        ({}, "publication_name and slot_name"),
+        ({"slot_name": "s"}, "publication_name"),
+        ({"publication_name": "p"}, "slot_name"),
+        ({"publication_name": None, "slot_name": "s"}, "publication_name"),
+    ],
+)
+def test_publication_and_slot_names_are_required(kwargs: dict[str, Any], missing: str) -> None:
+    with pytest.raises(TypeError, match=f"missing required arguments?: {missing} "):
+        pgoutput_decoder.LogicalReplicationReader(**kwargs)
+
+
+def test_the_runtime_signature_matches_the_stubs() -> None:
+    """``help()`` and ``inspect.signature`` show the stubs' parameters and defaults."""
+    stubs = ast.parse((ROOT / "python/pgoutput_decoder/_native.pyi").read_text())
+    (init,) = (
+        node
+        for cls in stubs.body
+        if isinstance(cls, ast.ClassDef) and cls.name == "LogicalReplicationReader"
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    positional = init.args.args[1:]
+    stub_defaults: dict[str, object] = {}
+    first_default = len(positional) - len(init.args.defaults)
+    for arg, default in zip(positional[first_default:], init.args.defaults):
+        stub_defaults[arg.arg] = ast.literal_eval(default)
+    for arg, kw_default in zip(init.args.kwonlyargs, init.args.kw_defaults):
+        assert kw_default is not None
+        stub_defaults[arg.arg] = ast.literal_eval(kw_default)
+    signature = inspect.signature(pgoutput_decoder.LogicalReplicationReader)
+    params = list(signature.parameters.values())
+    assert [p.name for p in params] == [a.arg for a in positional + init.args.kwonlyargs]
+    for p in params:
+        if p.name in stub_defaults:
+            assert p.default == stub_defaults[p.name], p.name
+        else:
+            assert p.default is inspect.Parameter.empty, p.name

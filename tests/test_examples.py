@@ -61,7 +61,8 @@ def connection_args(db: Database) -> list[str]:
 def json_documents(text: str) -> list[Any]:
     """Every JSON document of a text holding several, pretty-printed or not."""
     decoder = json.JSONDecoder()
-    docs, i = [], 0
+    docs: list[Any] = []
+    i = 0
     while True:
         while i < len(text) and text[i].isspace():
             i += 1

@@ -206,13 +206,13 @@ async def test_properties_apply_any_debezium_setting(db: Database) -> None:
 
 def test_properties_are_checked_when_the_reader_is_made() -> None:
     with pytest.raises(ValueError, match=r"did you mean table\.include\.list"):
-        pgoutput_decoder.LogicalReplicationReader(properties={"table.include.lists": "x"})
+        pgoutput_decoder.LogicalReplicationReader("p", "s", properties={"table.include.lists": "x"})
     with pytest.raises(ValueError, match=r"multidimensional\.array\.mode"):
         pgoutput_decoder.LogicalReplicationReader(
-            properties={"multidimensional.array.mode": "flat"}
+            "p", "s", properties={"multidimensional.array.mode": "flat"}
         )
     with pytest.raises(TypeError, match="properties must be a dict"):
-        pgoutput_decoder.LogicalReplicationReader(properties=[("a", "b")])  # type: ignore[arg-type]
+        pgoutput_decoder.LogicalReplicationReader("p", "s", properties=[("a", "b")])  # type: ignore[arg-type]
 
 
 async def first_change(db: Database) -> Any:

@@ -33,7 +33,7 @@ async def test_async_with_connects_on_enter_and_stops_on_exit(db: Database) -> N
             got.append(m)
             break
         assert got[0].after == {"id": 1}
-        positions = reader.positions
+        positions = r.positions  # (mypy still has reader.positions narrowed to None)
         assert positions is not None
         assert set(positions) == {"received", "handed_out", "acknowledged"}
         assert positions["received"] >= positions["handed_out"] >= got[0].lsn
@@ -153,7 +153,7 @@ async def test_batch_linger_never_holds_a_lone_change(db: Database) -> None:
     burst = await collect(reader, 5000)
     assert [m.after["id"] for m in burst] == list(range(3, 5003))
     with pytest.raises(ValueError, match="batch_linger"):
-        pgoutput_decoder.LogicalReplicationReader(batch_linger=-0.1)
+        pgoutput_decoder.LogicalReplicationReader("p", "s", batch_linger=-0.1)
 
 
 async def test_dsn_connection_string(db: Database) -> None:
@@ -172,13 +172,38 @@ async def test_dsn_connection_string(db: Database) -> None:
     assert m.source["db"] == db.name
 
 
-def test_defaults_and_attributes() -> None:
-    reader = pgoutput_decoder.LogicalReplicationReader()
+#: libpq's environment variables the reader reads (as the command-line tool does).
+LIBPQ_ENV = (
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGCONNECT_TIMEOUT",
+    "PGAPPNAME",
+    "PGTARGETSESSIONATTRS",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> pytest.MonkeyPatch:
+    """No libpq variable set, and no ~/.pgpass."""
+    for name in LIBPQ_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return monkeypatch
+
+
+def test_defaults_and_attributes(clean_env: pytest.MonkeyPatch) -> None:
+    reader = pgoutput_decoder.LogicalReplicationReader("test_pub", "test_slot")
     assert reader.publication_name == "test_pub"
     assert reader.slot_name == "test_slot"
     assert reader.host == "localhost"
     assert reader.port == 5432
-    assert reader.database == "mydb"
+    assert reader.database == "postgres"
     assert reader.user == "postgres"
     assert reader.auto_acknowledge is True
     assert reader.start_lsn is None
@@ -191,6 +216,107 @@ def test_defaults_and_attributes() -> None:
     assert positional.user == "cdc"
     assert positional.start_lsn == 0x16B3748
     assert positional.auto_acknowledge is False
+
+
+def test_connection_settings_not_given_come_from_the_environment(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("PGHOST", "envhost")
+    clean_env.setenv("PGPORT", "6543")
+    clean_env.setenv("PGUSER", "envuser")
+    clean_env.setenv("PGDATABASE", "envdb")
+    clean_env.setenv("PGPASSWORD", "env-secret")
+    clean_env.setenv("PGSSLMODE", "require")
+    reader = pgoutput_decoder.LogicalReplicationReader("p", "s")
+    assert (reader.host, reader.port, reader.user, reader.database) == (
+        "envhost",
+        6543,
+        "envuser",
+        "envdb",
+    )
+    text = repr(reader)
+    assert "password='***'" in text
+    assert "env-secret" not in text
+    assert "sslmode='require'" in text
+    # Explicit keywords win over the environment, the DSN over both.
+    explicit = pgoutput_decoder.LogicalReplicationReader(
+        "p", "s", host="kwhost", port=7000, sslmode="disable"
+    )
+    assert (explicit.host, explicit.port, explicit.user) == ("kwhost", 7000, "envuser")
+    assert "sslmode='disable'" in repr(explicit)
+    from_dsn = pgoutput_decoder.LogicalReplicationReader(
+        "p", "s", host="kwhost", dsn="postgresql://dsnuser@dsnhost/dsndb"
+    )
+    assert (from_dsn.host, from_dsn.port) == ("dsnhost", 6543)
+    assert (from_dsn.user, from_dsn.database) == ("dsnuser", "dsndb")
+    # None is "not given" too.
+    nones = pgoutput_decoder.LogicalReplicationReader("p", "s", host=None, port=None, user=None)
+    assert (nones.host, nones.port, nones.user) == ("envhost", 6543, "envuser")
+    # A bad value in the environment names the variable.
+    clean_env.setenv("PGPORT", "not-a-port")
+    with pytest.raises(ValueError, match="PGPORT"):
+        pgoutput_decoder.LogicalReplicationReader("p", "s")
+
+
+async def test_a_reader_with_only_the_names_connects_through_the_environment(
+    db: Database, clean_env: pytest.MonkeyPatch
+) -> None:
+    db.prepare(TABLE)
+    clean_env.setenv("PGHOST", db.cluster.host)
+    clean_env.setenv("PGPORT", str(db.cluster.port))
+    clean_env.setenv("PGUSER", db.cluster.user)
+    clean_env.setenv("PGDATABASE", db.name)
+    reader = pgoutput_decoder.LogicalReplicationReader(
+        publication_name=db.publication, slot_name=db.slot
+    )
+    db.readers.append(reader)
+    assert (reader.host, reader.port, reader.database) == (
+        db.cluster.host,
+        db.cluster.port,
+        db.name,
+    )
+    await db.asql("INSERT INTO t VALUES (1)")
+    (m,) = await collect(reader, 1)
+    assert m.after == {"id": 1}
+    assert m.source["db"] == db.name
+
+
+async def test_the_password_file_supplies_the_password(
+    password_cluster: Any, clean_env: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    pg = password_cluster
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"{pg.host}:{pg.port}:*:{pg.user}:{pg.password}\n")
+    passfile.chmod(0o600)
+    clean_env.setenv("PGPASSFILE", str(passfile))
+    clean_env.setenv("PGHOST", pg.host)
+    clean_env.setenv("PGPORT", str(pg.port))
+    clean_env.setenv("PGUSER", pg.user)
+    clean_env.setenv("PGDATABASE", "postgres")
+    reader = pgoutput_decoder.LogicalReplicationReader(
+        "passfile_pub", "passfile_slot", create_slot=True, create_publication=True
+    )
+    assert "password='***'" in repr(reader)
+    assert pg.password not in repr(reader)
+    try:
+        await reader.connect()
+        assert reader.state == "connected"
+        await reader.stop()
+        # Without the file there is no password, and the server says so.
+        clean_env.delenv("PGPASSFILE")
+        without = pgoutput_decoder.LogicalReplicationReader(
+            "passfile_pub", "passfile_slot", reconnect=False
+        )
+        assert "password=None" in repr(without)
+        with pytest.raises(pgoutput_decoder.AuthenticationError):
+            await without.connect()
+    finally:
+        await reader.stop()
+        pg.psql(
+            "postgres",
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE slot_name = 'passfile_slot' AND NOT active; DROP PUBLICATION passfile_pub",
+        )
 
 
 async def test_logging_goes_to_the_pgoutput_decoder_logger(
@@ -279,3 +405,44 @@ async def test_cancelled_steps_lose_nothing(db: Database) -> None:
     assert got == list(range(1, 101))
     assert timeouts > 0, "no step was cancelled; the test proved nothing"
     await assert_no_more(reader, 0.3)
+
+
+def assert_ordered(positions: dict[str, int] | None) -> dict[str, int]:
+    assert positions is not None
+    assert positions["acknowledged"] <= positions["handed_out"] <= positions["received"], positions
+    return positions
+
+
+async def test_positions_of_a_fresh_reader_on_a_slot_read_before(db: Database) -> None:
+    """A new reader starts at the slot's confirmed position: nothing is 0, and
+    acknowledged <= handed_out <= received before and after the first message."""
+    db.prepare(TABLE)
+    first = db.reader(auto_acknowledge=False)
+    await db.asql("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)")
+    got = await collect(first, 2)
+    got[-1].acknowledge()
+    await first.stop()
+    confirmed = db.confirmed_flush_lsn()
+    assert confirmed is not None
+    assert confirmed > got[-1].lsn
+
+    reader = db.reader(auto_acknowledge=False)
+    await reader.connect()
+    before = assert_ordered(reader.positions)
+    assert before["acknowledged"] == before["handed_out"] == confirmed, before
+    assert before["received"] >= confirmed
+
+    await db.asql("INSERT INTO t VALUES (3); INSERT INTO t VALUES (4)")
+    (m,) = await collect(reader, 1)
+    assert m.after == {"id": 3}
+    after = assert_ordered(reader.positions)
+    assert after["acknowledged"] == confirmed  # nothing acknowledged yet
+    assert after["handed_out"] > m.lsn  # the end of its transaction
+    await reader.acknowledge()
+    acked = assert_ordered(reader.positions)
+    assert acked["acknowledged"] == acked["handed_out"] == after["handed_out"]
+    (m2,) = await collect(reader, 1)
+    assert m2.after == {"id": 4}
+    last = assert_ordered(reader.positions)
+    assert last["handed_out"] > acked["handed_out"]
+    assert last["acknowledged"] == acked["acknowledged"]

@@ -457,3 +457,44 @@ async def test_fast_shutdown_waits_while_a_message_is_unacknowledged() -> None:
         with pytest.raises(pgoutput_decoder.ConnectionError):
             await asyncio.wait_for(following, 30)
         await reader.stop()
+
+
+def complete_programs() -> list[tuple[str, int, str]]:
+    """The Python code blocks of the README and the Python API reference that are complete
+    programs (they start with their imports), as (file, block number, code)."""
+    programs = []
+    for name in ("README.md", "docs/python-api.md"):
+        blocks = re.findall(r"```python\n(.*?)```", (ROOT / name).read_text(), flags=re.S)
+        for number, block in enumerate(blocks):
+            if block.lstrip().startswith(("import ", "from ")):
+                programs.append((name, number, str(block)))
+    return programs
+
+
+def test_the_documented_programs_pass_mypy_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    programs = complete_programs()
+    names = {name for name, _, _ in programs}
+    assert names == {"README.md", "docs/python-api.md"}, "no complete program found"
+    files = []
+    for name, number, code in programs:
+        path = tmp_path / f"{name.replace('/', '_').replace('.', '_')}_{number}.py"
+        path.write_text(code)
+        files.append(str(path))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -146,7 +146,7 @@ async def test_stream_insert_update_delete(
     assert "op='c'" in repr(created)
     assert "public.items" in repr(created)
     with pytest.raises(AttributeError):
-        created.op = "u"  # type: ignore[misc]
+        created.op = "u"
 
     # The Debezium JSON: what the Rust encoder writes (schemaless Kafka value).
     value = json.loads(created.json())
@@ -262,13 +262,13 @@ async def test_connection_errors(pg: PostgresCluster, db: str) -> None:
 
 def test_arguments_are_checked() -> None:
     with pytest.raises(TypeError):
-        pgoutput_decoder.LogicalReplicationReader(no_such_option=1)  # type: ignore[call-arg]
+        pgoutput_decoder.LogicalReplicationReader("p", "s", no_such_option=1)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="precise, double, string"):
-        pgoutput_decoder.LogicalReplicationReader(decimal_handling_mode="fast")
+        pgoutput_decoder.LogicalReplicationReader("p", "s", decimal_handling_mode="fast")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="disable, prefer, require"):
-        pgoutput_decoder.LogicalReplicationReader(sslmode="sometimes")
+        pgoutput_decoder.LogicalReplicationReader("p", "s", sslmode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="c, u, d, t"):
-        pgoutput_decoder.LogicalReplicationReader(skipped_operations="x")
+        pgoutput_decoder.LogicalReplicationReader("p", "s", skipped_operations="x")
     with pytest.raises(ValueError, match="unknown operation"):
         pgoutput_decoder.format_operation("x")
 
@@ -281,7 +281,7 @@ def test_arguments_are_checked() -> None:
     assert "host='db.example'" in text
     assert "port=5433" in text
     from_dsn = pgoutput_decoder.LogicalReplicationReader(
-        dsn="postgresql://cdc:dsn-secret@h2:6000/shop2", host="ignored"
+        "p", "s", dsn="postgresql://cdc:dsn-secret@h2:6000/shop2", host="ignored"
     )
     assert (from_dsn.host, from_dsn.port, from_dsn.database) == ("h2", 6000, "shop2")
     assert "dsn-secret" not in repr(from_dsn)

@@ -51,10 +51,10 @@ async def test_prepared_transactions_arrive_at_commit_prepared_only(db: Database
 
 def test_reliability_keywords_are_checked() -> None:
     with pytest.raises(ValueError, match="receive_timeout"):
-        pgoutput_decoder.LogicalReplicationReader(receive_timeout=-1.0)
+        pgoutput_decoder.LogicalReplicationReader("p", "s", receive_timeout=-1.0)
     with pytest.raises(TypeError):
-        pgoutput_decoder.LogicalReplicationReader(two_phase="yes")  # type: ignore[arg-type]
+        pgoutput_decoder.LogicalReplicationReader("p", "s", two_phase="yes")  # type: ignore[arg-type]
     # Valid combinations are accepted without connecting.
     pgoutput_decoder.LogicalReplicationReader(
-        two_phase=True, slot_failover=True, receive_timeout=0.0
+        "p", "s", two_phase=True, slot_failover=True, receive_timeout=0.0
     )

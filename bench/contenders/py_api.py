@@ -52,7 +52,7 @@ def main() -> None:
             database=args.database,
             port=args.port,
             user=args.user,
-            password=args.password or "",
+            password=args.password or None,
             auto_acknowledge=True,
         )
         t_start = time.perf_counter()

@@ -27,6 +27,16 @@ def _shutdown() -> None:
 
 _LsnLike: TypeAlias = int | str
 _Op: TypeAlias = Literal["c", "u", "d", "r", "t", "m"]
+# The values of the keywords that take one of a fixed set of strings.
+_SslMode: TypeAlias = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
+_DecimalHandlingMode: TypeAlias = Literal["precise", "double", "string"]
+_TimePrecisionMode: TypeAlias = Literal["adaptive", "adaptive_time_microseconds", "connect"]
+_BinaryHandlingMode: TypeAlias = Literal["bytes", "base64", "base64-url-safe", "hex"]
+_IntervalHandlingMode: TypeAlias = Literal["numeric", "string"]
+_HstoreHandlingMode: TypeAlias = Literal["json", "map"]
+_MultidimensionalArrayMode: TypeAlias = Literal["null_subarrays", "nested"]
+#: An operation ``skipped_operations`` can skip (``"none"`` as the whole value skips none).
+_SkippableOp: TypeAlias = Literal["c", "u", "d", "t"]
 
 # ---------------------------------------------------------------------------------------------
 # Exceptions
@@ -214,21 +224,24 @@ class LogicalReplicationReader:
     """Native base of ``pgoutput_decoder.LogicalReplicationReader``, which adds ``async for``,
     ``iter_sync()``, ``acknowledge()``, ``acknowledge_sync()`` and the context managers.
 
-    Arguments (validated here: bad values raise ``ValueError`` naming the allowed values,
-    wrong types ``TypeError``, unknown keywords ``TypeError``):
+    Arguments (validated here: bad values raise ``ValueError`` naming the allowed values;
+    a wrong type raises ``TypeError`` naming the argument, e.g. ``port must be an int, got str
+    '5432'``; unknown keywords and a missing ``publication_name``/``slot_name`` raise
+    ``TypeError``). ``None`` means "not given" for every keyword except the two names.
 
     Connection
-        ``host``, ``database``, ``port``, ``user``, ``password``: where to connect.
-        ``password=""`` means none given: then ``PGPASSWORD`` or the password file
-        (``PGPASSFILE`` or ``~/.pgpass``, matched on the final host, port, database and user)
-        is used, as libpq does.
+        ``host``, ``database``, ``port``, ``user``, ``password``: where to connect. What is not
+        given comes from libpq's environment exactly as for the command-line tool:
+        ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE``, ``PGPASSWORD``, ``PGSSLMODE``,
+        ``PGSSLROOTCERT``, ``PGCONNECT_TIMEOUT``, ``PGAPPNAME``, ``PGTARGETSESSIONATTRS``, and
+        for the password the password file (``PGPASSFILE`` or ``~/.pgpass``, matched on the
+        final host, port, database and user); else ``localhost``, ``5432``, user and database
+        ``postgres``. ``password=""`` counts as not given, as in libpq.
 
         ``dsn``: a libpq connection string, URI (``postgresql://user:pw@host:5432/db?...``)
         or ``key=value`` form (``"host=h dbname=d sslmode=require"``). Precedence, highest
-        first: what the DSN sets; then the keyword arguments (their defaults included:
-        ``host``, ``port``, ``user``, ``database`` are never taken from ``PGHOST``/... ); then,
-        for settings neither gives — password, ``sslmode``, ``sslrootcert``,
-        ``connect_timeout`` — the ``PG*`` environment variables and the password file.
+        first: what the DSN sets; the keyword arguments given; the environment and password
+        file; the defaults above.
 
         ``sslmode``: ``"disable"``, ``"prefer"`` (default), ``"require"``, ``"verify-ca"``,
         ``"verify-full"``; ``sslrootcert``: CA file for the ``verify-*`` modes (default: the
@@ -236,8 +249,9 @@ class LogicalReplicationReader:
         limit).
 
     Slot and publication
-        ``slot_name``, ``publication_name``. ``create_slot=False`` (default): the slot must
-        exist (else ``SlotNotFoundError``); True creates it when missing.
+        ``publication_name``, ``slot_name``: required (no default). ``create_slot=False``
+        (default): the slot must exist (else ``SlotNotFoundError``); True creates it when
+        missing.
         ``slot_failover=True`` creates it as a failover slot (PostgreSQL 17+) that a standby
         with ``sync_replication_slots = on`` keeps in sync.
         ``create_publication=False`` (default): the publication must exist (else
@@ -311,18 +325,18 @@ class LogicalReplicationReader:
 
     def __init__(
         self,
-        publication_name: str = "test_pub",
-        slot_name: str = "test_slot",
-        host: str = "localhost",
-        database: str = "mydb",
-        port: int = 5432,
-        user: str = "postgres",
-        password: str = "",
+        publication_name: str,
+        slot_name: str,
+        host: str | None = None,
+        database: str | None = None,
+        port: int | None = None,
+        user: str | None = None,
+        password: str | None = None,
         start_lsn: _LsnLike | None = None,
         auto_acknowledge: bool = True,
         *,
         dsn: str | None = None,
-        sslmode: str | None = None,
+        sslmode: _SslMode | None = None,
         sslrootcert: str | PathLike[str] | None = None,
         connect_timeout: float | None = None,
         create_slot: bool = False,
@@ -333,15 +347,15 @@ class LogicalReplicationReader:
         reconnect_max_attempts: int | None = None,
         reconnect_initial_delay: float | None = None,
         reconnect_max_delay: float | None = None,
-        decimal_handling_mode: str = "precise",
-        time_precision_mode: str = "adaptive",
-        binary_handling_mode: str = "bytes",
-        interval_handling_mode: str = "numeric",
-        hstore_handling_mode: str = "json",
+        decimal_handling_mode: _DecimalHandlingMode = "precise",
+        time_precision_mode: _TimePrecisionMode = "adaptive",
+        binary_handling_mode: _BinaryHandlingMode = "bytes",
+        interval_handling_mode: _IntervalHandlingMode = "numeric",
+        hstore_handling_mode: _HstoreHandlingMode = "json",
         money_fraction_digits: int = 2,
         unavailable_value_placeholder: str = "__debezium_unavailable_value",
         provide_transaction_metadata: bool = False,
-        skipped_operations: str | Iterable[str] | None = None,
+        skipped_operations: str | Iterable[_SkippableOp] | None = None,
         topic_prefix: str = "pgoutput",
         tombstones_on_delete: bool = True,
         status_interval: float = 10.0,
@@ -350,7 +364,7 @@ class LogicalReplicationReader:
         max_batch_size: int = 2048,
         max_queue_size: int = 8192,
         two_phase: bool = False,
-        multidimensional_array_mode: str = "null_subarrays",
+        multidimensional_array_mode: _MultidimensionalArrayMode = "null_subarrays",
         properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
     ) -> None: ...
     def connect(self) -> Awaitable[None]:
@@ -369,9 +383,16 @@ class LogicalReplicationReader:
         """Blocking :meth:`stop`."""
     @property
     def positions(self) -> dict[str, int] | None:
-        """``{"received", "handed_out", "acknowledged"}`` LSNs as ints (WAL received from the
-        server; the last message received from the stream; what is confirmed, or will be at
-        the next status update), for monitoring lag. None before connecting."""
+        """``{"received", "handed_out", "acknowledged"}`` LSNs as ints, for monitoring lag;
+        None before connecting.
+
+        ``received``: the highest WAL position received from the server. ``handed_out``:
+        everything before it was handed to you — the end of the last transaction whose
+        messages were all handed out. ``acknowledged``: what is confirmed to the server, or
+        will be at the next status update. All three start at the position streaming started
+        from (the slot's confirmed position, or ``start_lsn``), and ``acknowledged <=
+        handed_out <= received`` always holds, except after ``acknowledge(lsn)`` with an
+        ``lsn`` past what was handed out (that confirms transactions not handed out yet)."""
     @property
     def state(self) -> Literal["idle", "connected", "stopped"]:
         """``"idle"`` before connecting, then ``"connected"``, then ``"stopped"`` (from the

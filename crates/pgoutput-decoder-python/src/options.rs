@@ -2,13 +2,14 @@
 //!
 //! Everything is checked when the reader is created, so a typo fails at once with a
 //! `ValueError` (bad value, listing the allowed values) or `TypeError` (wrong type, unknown
-//! keyword), not at the first `await`.
+//! keyword), not at the first `await`. Every `TypeError` names the keyword, the type it takes
+//! and what it got: `port must be an int, got str '5432'`.
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use pgoutput_decoder::{
     config::{parse_skipped_operations, NameFilter, ReconnectPolicy},
-    conn::{ConnectParams, Password, SslMode},
+    conn::{ConnectParams, SslMode},
     properties::apply_properties,
     types::{
         BinaryHandlingMode, DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode,
@@ -19,18 +20,19 @@ use pgoutput_decoder::{
 use pyo3::{
     exceptions::{PyTypeError, PyValueError},
     prelude::*,
-    types::{PyBool, PyDict, PyString},
+    types::{PyBool, PyDict, PyFloat, PyInt, PyString},
 };
 
 use crate::errors::value_error;
 
-/// The connection keywords (positional-or-keyword in the reader's signature).
+/// The connection keywords (positional-or-keyword in the reader's signature); `None` when not
+/// given, so that libpq's environment and password file supply them.
 pub(crate) struct ConnectionArgs {
-    pub host: String,
-    pub database: String,
-    pub port: i64,
-    pub user: String,
-    pub password: String,
+    pub host: Option<String>,
+    pub database: Option<String>,
+    pub port: Option<i64>,
+    pub user: Option<String>,
+    pub password: Option<String>,
     pub dsn: Option<String>,
     pub sslmode: Option<String>,
     pub sslrootcert: Option<PathBuf>,
@@ -93,125 +95,169 @@ fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// Builds the connection parameters.
+/// Builds the connection parameters, the way the command-line tool does.
 ///
-/// Precedence, highest first: what `dsn` sets; the keyword arguments (their defaults
-/// included); for settings neither gives — the password, `sslmode`, `sslrootcert`,
-/// `connect_timeout` — the `PG*` environment variables and, for the password, the password
-/// file (`PGPASSFILE` or `~/.pgpass`), matched against the final host, port, database and
-/// user, as libpq does.
+/// Precedence, highest first: what `dsn` sets; the keyword arguments that were given; then
+/// libpq's environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`,
+/// `PGSSLMODE`, ...) and password file (`PGPASSFILE` or `~/.pgpass`, matched on the final
+/// host, port, database and user); then the library's defaults (`localhost:5432`, user and
+/// database `postgres`). The keywords become a `key=value` string below the DSN, and
+/// [`ConnectParams::from_dsns`] — the code behind `ConnectParams::from_dsn` — does the rest.
 pub(crate) fn connect_params(args: ConnectionArgs) -> PyResult<ConnectParams> {
-    let port = u16::try_from(args.port)
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| bad(format!("port must be from 1 to 65535, not {}", args.port)))?;
-    let mut params = ConnectParams {
-        host: args.host,
-        port,
-        user: args.user,
-        password: (!args.password.is_empty()).then(|| Password::new(args.password)),
-        dbname: args.database,
-        ..ConnectParams::default()
+    let mut keywords = String::new();
+    let mut push = |key: &str, value: &str| {
+        keywords.push_str(&format!("{key}={} ", quote(value)));
     };
-    let mut given_timeout = None;
-    if let Some(mode) = &args.sslmode {
-        params.sslmode = SslMode::from_str(mode).map_err(|e| value_error(&e))?;
-    }
-    if let Some(path) = args.sslrootcert {
-        params.sslrootcert = Some(path);
-    }
-    if let Some(t) = args.connect_timeout {
-        let t = seconds("connect_timeout", t, true)?;
-        params.connect_timeout = t;
-        given_timeout = Some(t);
-    }
-    if let Some(dsn) = &args.dsn {
-        let before = params.connect_timeout;
-        params = params.override_with_dsn(dsn).map_err(|e| value_error(&e))?;
-        if params.connect_timeout != before {
-            given_timeout = Some(params.connect_timeout);
-        }
-    }
-    for (what, value) in [
-        ("host", &params.host),
-        ("user", &params.user),
-        ("database", &params.dbname),
+    for (what, key, value) in [
+        ("host", "host", &args.host),
+        ("user", "user", &args.user),
+        ("database", "dbname", &args.database),
     ] {
-        if value.is_empty() {
-            return Err(bad(format!("{what} must not be empty")));
+        if let Some(value) = value {
+            if value.is_empty() {
+                return Err(bad(format!(
+                    "{what} must not be empty (leave it out to use the environment)"
+                )));
+            }
+            push(key, value);
         }
     }
-    // Let the environment fill only what nobody set: rebuild the parameters as a key=value
-    // string naming every set field, so `from_dsn` treats them as given.
-    let defaults = ConnectParams::default();
-    // Several hosts (from a DSN) are kept as lists.
-    let hosts = params.hosts();
-    let host_list: Vec<&str> = hosts.iter().map(|(h, _)| h.as_str()).collect();
-    let port_list: Vec<String> = hosts.iter().map(|(_, p)| p.to_string()).collect();
-    let mut dsn = format!(
-        "host={} port={} user={} dbname={} keepalives={}",
-        quote(&host_list.join(",")),
-        port_list.join(","),
-        quote(&params.user),
-        quote(&params.dbname),
-        u8::from(params.keepalives),
-    );
-    if let Some(p) = &params.password {
-        dsn.push_str(&format!(" password={}", quote(p.expose())));
+    if let Some(port) = args.port {
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad(format!("port must be from 1 to 65535, not {port}")))?;
+        push("port", &port.to_string());
     }
-    if args.sslmode.is_some() || params.sslmode != defaults.sslmode {
-        dsn.push_str(&format!(" sslmode={}", params.sslmode));
+    // libpq treats an empty password as none given.
+    if let Some(password) = args.password.as_deref().filter(|p| !p.is_empty()) {
+        push("password", password);
     }
-    if let Some(path) = &params.sslrootcert {
-        dsn.push_str(&format!(" sslrootcert={}", quote(&path.to_string_lossy())));
+    if let Some(mode) = &args.sslmode {
+        SslMode::from_str(mode).map_err(|e| value_error(&e))?;
+        push("sslmode", mode);
     }
-    if given_timeout.is_some() {
-        // Whole seconds here; the exact value is put back below.
-        dsn.push_str(&format!(
-            " connect_timeout={}",
-            params.connect_timeout.as_secs()
-        ));
+    if let Some(path) = &args.sslrootcert {
+        push("sslrootcert", &path.to_string_lossy());
     }
-    if params.target_session_attrs != defaults.target_session_attrs {
-        dsn.push_str(&format!(
-            " target_session_attrs={}",
-            params.target_session_attrs
-        ));
+    let dsn = args.dsn.as_deref().unwrap_or("");
+    let mut params = ConnectParams::from_dsns(&[&keywords, dsn]).map_err(|e| value_error(&e))?;
+    if let Some(t) = args.connect_timeout {
+        // Fractions of a second are kept (a DSN takes whole seconds); the DSN still wins.
+        let t = seconds("connect_timeout", t, true)?;
+        if !dsn.contains("connect_timeout") {
+            params.connect_timeout = t;
+        }
     }
-    if params.application_name != defaults.application_name {
-        dsn.push_str(&format!(
-            " application_name={}",
-            quote(&params.application_name)
-        ));
+    Ok(params)
+}
+
+/// `TypeError`: `<name> must be <wanted>, got <type> <repr>`.
+pub(crate) fn type_error(name: &str, wanted: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    let mut repr = value
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".to_owned());
+    if repr.chars().count() > 60 {
+        repr = repr.chars().take(57).collect::<String>() + "...";
     }
-    let mut resolved = ConnectParams::from_dsn(&dsn).map_err(|e| value_error(&e))?;
-    if let Some(t) = given_timeout {
-        resolved.connect_timeout = t;
+    PyTypeError::new_err(format!(
+        "{name} must be {wanted}, got {} {repr}",
+        type_name(value)
+    ))
+}
+
+/// A keyword argument: `None` when left out or given as `None`.
+pub(crate) fn given<'a, 'py>(
+    value: &'a Option<Bound<'py, PyAny>>,
+) -> Option<&'a Bound<'py, PyAny>> {
+    value.as_ref().filter(|v| !v.is_none())
+}
+
+/// Converts an optional keyword with `convert` (`None` stays `None`).
+pub(crate) fn optional<T>(
+    name: &str,
+    value: &Option<Bound<'_, PyAny>>,
+    convert: fn(&str, &Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Option<T>> {
+    given(value).map(|v| convert(name, v)).transpose()
+}
+
+/// A `str`.
+pub(crate) fn string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    match value.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(type_error(name, "a str", value)),
     }
-    Ok(resolved)
+}
+
+/// An `int` (not a `bool`).
+pub(crate) fn int(name: &str, value: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(type_error(name, "an int", value));
+    }
+    value
+        .extract::<i64>()
+        .map_err(|_| bad(format!("{name} is out of range: {value}")))
+}
+
+/// A number of seconds or a count: an `int` or a `float` (not a `bool`).
+pub(crate) fn number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if value.is_instance_of::<PyBool>()
+        || !(value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>())
+    {
+        return Err(type_error(name, "a number (int or float)", value));
+    }
+    value
+        .extract::<f64>()
+        .map_err(|_| bad(format!("{name} is out of range: {value}")))
+}
+
+/// A `bool`.
+pub(crate) fn boolean(name: &str, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match value.cast::<PyBool>() {
+        Ok(b) => Ok(b.is_true()),
+        Err(_) => Err(type_error(name, "a bool", value)),
+    }
+}
+
+/// A file path: a `str` or an `os.PathLike`.
+pub(crate) fn path(name: &str, value: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    if value.is_instance_of::<PyString>() || value.hasattr("__fspath__")? {
+        if let Ok(p) = value.extract::<PathBuf>() {
+            return Ok(p);
+        }
+    }
+    Err(type_error(name, "a str or os.PathLike", value))
 }
 
 /// `properties={"table.include.list": "public.orders", ...}`: Debezium property names with
 /// string, number, bool or list-of-strings values, as `(key, value)` text pairs.
 fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let dict = value.cast::<PyDict>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "properties must be a dict of Debezium property names to values, not {}",
-            type_name(value)
-        ))
+        type_error(
+            "properties",
+            "a dict of Debezium property names to values",
+            value,
+        )
     })?;
     let mut pairs = Vec::with_capacity(dict.len());
     for (k, v) in dict.iter() {
-        let key: String = k.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "properties keys must be strings, not {}",
-                type_name(&k)
-            ))
-        })?;
+        let key = string("properties keys", &k)
+            .map_err(|_| type_error("properties keys", "strings", &k))?;
         let text = if let Ok(b) = v.cast::<PyBool>() {
             if b.is_true() { "true" } else { "false" }.to_owned()
-        } else if v.cast::<PyString>().is_ok() || v.extract::<f64>().is_ok() {
+        } else if v.is_instance_of::<PyString>()
+            || v.is_instance_of::<PyInt>()
+            || v.is_instance_of::<PyFloat>()
+        {
             v.str()?.to_cow()?.into_owned()
+        } else if v.try_iter().is_err() {
+            return Err(type_error(
+                &format!("properties[{key:?}]"),
+                "a str, int, float, bool or list of str",
+                &v,
+            ));
         } else {
             strings(&format!("properties[{key:?}]"), &v)?.join(",")
         };
@@ -231,19 +277,14 @@ fn strings(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             .collect());
     }
     let mut out = Vec::new();
-    for item in value.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{what} must be a string or an iterable of strings, not {}",
-            type_name(value)
-        ))
-    })? {
+    for item in value
+        .try_iter()
+        .map_err(|_| type_error(what, "a str or an iterable of str", value))?
+    {
         let item = item?;
-        let s: String = item.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{what} must contain strings, not {}",
-                type_name(&item)
-            ))
-        })?;
+        let s: String = item
+            .extract()
+            .map_err(|_| type_error(&format!("{what} elements"), "str", &item))?;
         out.push(s.trim().to_owned());
     }
     Ok(out)
@@ -260,9 +301,7 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 /// `start_lsn`: an int, a `"X/Y"` string or None (resume from the slot's position).
 pub(crate) fn parse_lsn(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Lsn> {
     if value.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must be an int or an \"X/Y\" string, not bool"
-        )));
+        return Err(type_error(what, "an int or an \"X/Y\" str", value));
     }
     if let Ok(s) = value.cast::<PyString>() {
         return Lsn::from_str(s.to_cow()?.trim()).map_err(|e| bad(format!("{what}: {e}")));
@@ -271,10 +310,7 @@ pub(crate) fn parse_lsn(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Lsn> {
         Ok(n) => u64::try_from(n)
             .map(Lsn)
             .map_err(|_| bad(format!("{what} must be from 0 to 2**64-1, not {n}"))),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "{what} must be an int or an \"X/Y\" string, not {}",
-            type_name(value)
-        ))),
+        Err(_) => Err(type_error(what, "an int or an \"X/Y\" str", value)),
     }
 }
 
@@ -304,9 +340,8 @@ fn reconnect_policy(args: &StreamArgs<'_>) -> PyResult<ReconnectPolicy> {
             policy.enabled = b.is_true();
         } else if let Ok(d) = value.cast::<PyDict>() {
             for (k, v) in d.iter() {
-                let key: String = k
-                    .extract()
-                    .map_err(|_| PyTypeError::new_err("reconnect keys must be strings"))?;
+                let key = string("reconnect keys", &k)
+                    .map_err(|_| type_error("reconnect keys", "strings", &k))?;
                 let twice = |what: &str| {
                     bad(format!(
                         "reconnect: {what} is given both in the reconnect dict and as \
@@ -314,24 +349,28 @@ fn reconnect_policy(args: &StreamArgs<'_>) -> PyResult<ReconnectPolicy> {
                     ))
                 };
                 match key.as_str() {
-                    "enabled" => policy.enabled = v.extract()?,
+                    "enabled" => policy.enabled = boolean("reconnect[\"enabled\"]", &v)?,
                     "max_attempts" => {
                         if max_attempts.is_some() {
                             return Err(twice("max_attempts"));
                         }
-                        max_attempts = v.extract::<Option<i64>>()?.or(Some(-1));
+                        max_attempts = if v.is_none() {
+                            Some(-1)
+                        } else {
+                            Some(int("reconnect[\"max_attempts\"]", &v)?)
+                        };
                     }
                     "initial_delay" => {
                         if initial.is_some() {
                             return Err(twice("initial_delay"));
                         }
-                        initial = Some(v.extract()?);
+                        initial = Some(number("reconnect[\"initial_delay\"]", &v)?);
                     }
                     "max_delay" => {
                         if max_delay.is_some() {
                             return Err(twice("max_delay"));
                         }
-                        max_delay = Some(v.extract()?);
+                        max_delay = Some(number("reconnect[\"max_delay\"]", &v)?);
                     }
                     other => {
                         return Err(bad(format!(
@@ -342,10 +381,7 @@ fn reconnect_policy(args: &StreamArgs<'_>) -> PyResult<ReconnectPolicy> {
                 }
             }
         } else {
-            return Err(PyTypeError::new_err(format!(
-                "reconnect must be a bool or a dict, not {}",
-                type_name(value)
-            )));
+            return Err(type_error("reconnect", "a bool, a dict or None", value));
         }
     }
     if let Some(n) = max_attempts {

@@ -110,6 +110,9 @@ impl Shared {
             Ok(connected) => connected.map_err(core_error)?,
             Err(_) => return Err(reader_error("connecting was interrupted; try again")),
         };
+        // Events wait in this reader's queue after `next_batch`: `positions()["handed_out"]`
+        // follows what `_pop` hands to Python, not what the stream returned.
+        stream.ack_handle().track_hand_out();
         let ctx = Arc::new(StreamContext {
             encoder: JsonEncoder::new(&self.config),
             converter: Converter::new(self.config.convert.clone()),
@@ -235,136 +238,235 @@ pub struct LogicalReplicationReader {
 #[pymethods]
 impl LogicalReplicationReader {
     #[new]
-    #[pyo3(signature = (
-        publication_name = "test_pub".to_owned(),
-        slot_name = "test_slot".to_owned(),
-        host = "localhost".to_owned(),
-        database = "mydb".to_owned(),
-        port = 5432,
-        user = "postgres".to_owned(),
-        password = String::new(),
+    #[pyo3(
+        text_signature = "(publication_name, slot_name, host=None, database=None, port=None, user=None, \
+         password=None, start_lsn=None, auto_acknowledge=True, *, dsn=None, \
+         sslmode=None, sslrootcert=None, connect_timeout=None, create_slot=False, \
+         slot_failover=False, create_publication=False, tables=None, reconnect=None, \
+         reconnect_max_attempts=None, reconnect_initial_delay=None, \
+         reconnect_max_delay=None, decimal_handling_mode='precise', \
+         time_precision_mode='adaptive', binary_handling_mode='bytes', \
+         interval_handling_mode='numeric', hstore_handling_mode='json', \
+         money_fraction_digits=2, \
+         unavailable_value_placeholder='__debezium_unavailable_value', \
+         provide_transaction_metadata=False, skipped_operations=None, \
+         topic_prefix='pgoutput', tombstones_on_delete=True, status_interval=10.0, \
+         receive_timeout=None, batch_linger=0.01, max_batch_size=2048, \
+         max_queue_size=8192, two_phase=False, \
+         multidimensional_array_mode='null_subarrays', properties=None)",
+        signature = (
+        publication_name = None,
+        slot_name = None,
+        host = None,
+        database = None,
+        port = None,
+        user = None,
+        password = None,
         start_lsn = None,
-        auto_acknowledge = true,
+        auto_acknowledge = None,
         *,
         dsn = None,
         sslmode = None,
         sslrootcert = None,
         connect_timeout = None,
-        create_slot = false,
-        slot_failover = false,
-        create_publication = false,
+        create_slot = None,
+        slot_failover = None,
+        create_publication = None,
         tables = None,
         reconnect = None,
         reconnect_max_attempts = None,
         reconnect_initial_delay = None,
         reconnect_max_delay = None,
-        decimal_handling_mode = "precise".to_owned(),
-        time_precision_mode = "adaptive".to_owned(),
-        binary_handling_mode = "bytes".to_owned(),
-        interval_handling_mode = "numeric".to_owned(),
-        hstore_handling_mode = "json".to_owned(),
-        money_fraction_digits = 2,
-        unavailable_value_placeholder = "__debezium_unavailable_value".to_owned(),
-        provide_transaction_metadata = false,
+        decimal_handling_mode = None,
+        time_precision_mode = None,
+        binary_handling_mode = None,
+        interval_handling_mode = None,
+        hstore_handling_mode = None,
+        money_fraction_digits = None,
+        unavailable_value_placeholder = None,
+        provide_transaction_metadata = None,
         skipped_operations = None,
-        topic_prefix = "pgoutput".to_owned(),
-        tombstones_on_delete = true,
-        status_interval = 10.0,
+        topic_prefix = None,
+        tombstones_on_delete = None,
+        status_interval = None,
         receive_timeout = None,
-        batch_linger = 0.01,
-        max_batch_size = 2048,
-        max_queue_size = 8192,
-        two_phase = false,
-        multidimensional_array_mode = "null_subarrays".to_owned(),
+        batch_linger = None,
+        max_batch_size = None,
+        max_queue_size = None,
+        two_phase = None,
+        multidimensional_array_mode = None,
         properties = None,
-    ))]
+        ),
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
-        publication_name: String,
-        slot_name: String,
-        host: String,
-        database: String,
-        port: i64,
-        user: String,
-        password: String,
+        publication_name: Option<Bound<'py, PyAny>>,
+        slot_name: Option<Bound<'py, PyAny>>,
+        host: Option<Bound<'py, PyAny>>,
+        database: Option<Bound<'py, PyAny>>,
+        port: Option<Bound<'py, PyAny>>,
+        user: Option<Bound<'py, PyAny>>,
+        password: Option<Bound<'py, PyAny>>,
         start_lsn: Option<Bound<'py, PyAny>>,
-        auto_acknowledge: bool,
-        dsn: Option<String>,
-        sslmode: Option<String>,
-        sslrootcert: Option<std::path::PathBuf>,
-        connect_timeout: Option<f64>,
-        create_slot: bool,
-        slot_failover: bool,
-        create_publication: bool,
+        auto_acknowledge: Option<Bound<'py, PyAny>>,
+        dsn: Option<Bound<'py, PyAny>>,
+        sslmode: Option<Bound<'py, PyAny>>,
+        sslrootcert: Option<Bound<'py, PyAny>>,
+        connect_timeout: Option<Bound<'py, PyAny>>,
+        create_slot: Option<Bound<'py, PyAny>>,
+        slot_failover: Option<Bound<'py, PyAny>>,
+        create_publication: Option<Bound<'py, PyAny>>,
         tables: Option<Bound<'py, PyAny>>,
         reconnect: Option<Bound<'py, PyAny>>,
-        reconnect_max_attempts: Option<i64>,
-        reconnect_initial_delay: Option<f64>,
-        reconnect_max_delay: Option<f64>,
-        decimal_handling_mode: String,
-        time_precision_mode: String,
-        binary_handling_mode: String,
-        interval_handling_mode: String,
-        hstore_handling_mode: String,
-        money_fraction_digits: i64,
-        unavailable_value_placeholder: String,
-        provide_transaction_metadata: bool,
+        reconnect_max_attempts: Option<Bound<'py, PyAny>>,
+        reconnect_initial_delay: Option<Bound<'py, PyAny>>,
+        reconnect_max_delay: Option<Bound<'py, PyAny>>,
+        decimal_handling_mode: Option<Bound<'py, PyAny>>,
+        time_precision_mode: Option<Bound<'py, PyAny>>,
+        binary_handling_mode: Option<Bound<'py, PyAny>>,
+        interval_handling_mode: Option<Bound<'py, PyAny>>,
+        hstore_handling_mode: Option<Bound<'py, PyAny>>,
+        money_fraction_digits: Option<Bound<'py, PyAny>>,
+        unavailable_value_placeholder: Option<Bound<'py, PyAny>>,
+        provide_transaction_metadata: Option<Bound<'py, PyAny>>,
         skipped_operations: Option<Bound<'py, PyAny>>,
-        topic_prefix: String,
-        tombstones_on_delete: bool,
-        status_interval: f64,
-        receive_timeout: Option<f64>,
-        batch_linger: f64,
-        max_batch_size: i64,
-        max_queue_size: i64,
-        two_phase: bool,
-        multidimensional_array_mode: String,
+        topic_prefix: Option<Bound<'py, PyAny>>,
+        tombstones_on_delete: Option<Bound<'py, PyAny>>,
+        status_interval: Option<Bound<'py, PyAny>>,
+        receive_timeout: Option<Bound<'py, PyAny>>,
+        batch_linger: Option<Bound<'py, PyAny>>,
+        max_batch_size: Option<Bound<'py, PyAny>>,
+        max_queue_size: Option<Bound<'py, PyAny>>,
+        two_phase: Option<Bound<'py, PyAny>>,
+        multidimensional_array_mode: Option<Bound<'py, PyAny>>,
         properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
+        use options::{boolean, int, number, optional, path, string};
+        let or = |value: Option<String>, default: &str| value.unwrap_or_else(|| default.to_owned());
+        let required = |name: &str, value: &Option<Bound<'py, PyAny>>| {
+            options::given(value).map(|v| string(name, v)).transpose()
+        };
+        let (publication_name, slot_name) = match (
+            required("publication_name", &publication_name)?,
+            required("slot_name", &slot_name)?,
+        ) {
+            (Some(p), Some(s)) => (p, s),
+            (p, s) => {
+                let missing: Vec<&str> = [
+                    ("publication_name", p.is_none()),
+                    ("slot_name", s.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, missing)| missing.then_some(name))
+                .collect();
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "LogicalReplicationReader() missing required argument{}: {} (there is no \
+                     default: name the publication to stream and the replication slot to \
+                     read, e.g. LogicalReplicationReader(publication_name=\"shop_pub\", \
+                     slot_name=\"shop_slot\", ...))",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.join(" and "),
+                )));
+            }
+        };
         let connection = options::connect_params(ConnectionArgs {
-            host,
-            database,
-            port,
-            user,
-            password,
-            dsn,
-            sslmode,
-            sslrootcert,
-            connect_timeout,
+            host: optional("host", &host, string)?,
+            database: optional("database", &database, string)?,
+            port: optional("port", &port, int)?,
+            user: optional("user", &user, string)?,
+            password: optional("password", &password, string)?,
+            dsn: optional("dsn", &dsn, string)?,
+            sslmode: optional("sslmode", &sslmode, string)?,
+            sslrootcert: optional("sslrootcert", &sslrootcert, path)?,
+            connect_timeout: optional("connect_timeout", &connect_timeout, number)?,
         })?;
+        let flag = |name: &str, value: &Option<Bound<'py, PyAny>>, default: bool| {
+            options::given(value)
+                .map(|v| boolean(name, v))
+                .transpose()
+                .map(|b| b.unwrap_or(default))
+        };
+        let auto_acknowledge = flag("auto_acknowledge", &auto_acknowledge, true)?;
         let config = options::replication_config(
             connection,
             StreamArgs {
                 publication_name,
                 slot_name,
-                start_lsn,
-                create_slot,
-                slot_failover,
-                create_publication,
-                tables,
-                reconnect,
-                reconnect_max_attempts,
-                reconnect_initial_delay,
-                reconnect_max_delay,
-                decimal_handling_mode,
-                time_precision_mode,
-                binary_handling_mode,
-                interval_handling_mode,
-                hstore_handling_mode,
-                money_fraction_digits,
-                unavailable_value_placeholder,
-                provide_transaction_metadata,
-                skipped_operations,
-                topic_prefix,
-                tombstones_on_delete,
-                status_interval,
-                receive_timeout,
-                batch_linger,
-                max_batch_size,
-                max_queue_size,
-                two_phase,
-                multidimensional_array_mode,
-                properties,
+                start_lsn: options::given(&start_lsn).cloned(),
+                create_slot: flag("create_slot", &create_slot, false)?,
+                slot_failover: flag("slot_failover", &slot_failover, false)?,
+                create_publication: flag("create_publication", &create_publication, false)?,
+                tables: options::given(&tables).cloned(),
+                reconnect: options::given(&reconnect).cloned(),
+                reconnect_max_attempts: optional(
+                    "reconnect_max_attempts",
+                    &reconnect_max_attempts,
+                    int,
+                )?,
+                reconnect_initial_delay: optional(
+                    "reconnect_initial_delay",
+                    &reconnect_initial_delay,
+                    number,
+                )?,
+                reconnect_max_delay: optional("reconnect_max_delay", &reconnect_max_delay, number)?,
+                decimal_handling_mode: or(
+                    optional("decimal_handling_mode", &decimal_handling_mode, string)?,
+                    "precise",
+                ),
+                time_precision_mode: or(
+                    optional("time_precision_mode", &time_precision_mode, string)?,
+                    "adaptive",
+                ),
+                binary_handling_mode: or(
+                    optional("binary_handling_mode", &binary_handling_mode, string)?,
+                    "bytes",
+                ),
+                interval_handling_mode: or(
+                    optional("interval_handling_mode", &interval_handling_mode, string)?,
+                    "numeric",
+                ),
+                hstore_handling_mode: or(
+                    optional("hstore_handling_mode", &hstore_handling_mode, string)?,
+                    "json",
+                ),
+                money_fraction_digits: optional(
+                    "money_fraction_digits",
+                    &money_fraction_digits,
+                    int,
+                )?
+                .unwrap_or(2),
+                unavailable_value_placeholder: or(
+                    optional(
+                        "unavailable_value_placeholder",
+                        &unavailable_value_placeholder,
+                        string,
+                    )?,
+                    "__debezium_unavailable_value",
+                ),
+                provide_transaction_metadata: flag(
+                    "provide_transaction_metadata",
+                    &provide_transaction_metadata,
+                    false,
+                )?,
+                skipped_operations: options::given(&skipped_operations).cloned(),
+                topic_prefix: or(optional("topic_prefix", &topic_prefix, string)?, "pgoutput"),
+                tombstones_on_delete: flag("tombstones_on_delete", &tombstones_on_delete, true)?,
+                status_interval: optional("status_interval", &status_interval, number)?
+                    .unwrap_or(10.0),
+                receive_timeout: optional("receive_timeout", &receive_timeout, number)?,
+                batch_linger: optional("batch_linger", &batch_linger, number)?.unwrap_or(0.01),
+                max_batch_size: optional("max_batch_size", &max_batch_size, int)?.unwrap_or(2048),
+                max_queue_size: optional("max_queue_size", &max_queue_size, int)?.unwrap_or(8192),
+                two_phase: flag("two_phase", &two_phase, false)?,
+                multidimensional_array_mode: or(
+                    optional(
+                        "multidimensional_array_mode",
+                        &multidimensional_array_mode,
+                        string,
+                    )?,
+                    "null_subarrays",
+                ),
+                properties: options::given(&properties).cloned(),
             },
         )?;
         Ok(LogicalReplicationReader {
@@ -398,6 +500,7 @@ impl LogicalReplicationReader {
             let Some(ctx) = st.ctx.clone() else {
                 return Ok(None);
             };
+            ctx.acks.handed_out(&event);
             if self.shared.auto_ack {
                 st.unacked = Some(event.clone());
             }
@@ -488,9 +591,12 @@ impl LogicalReplicationReader {
         Ok(())
     }
 
-    /// Positions as ints: `received` (WAL received from the server), `handed_out` (last
-    /// message received from the stream), `acknowledged` (confirmed, or to be confirmed at the
-    /// next status update). None before connecting.
+    /// Positions as ints: `received` (WAL received from the server), `handed_out` (everything
+    /// before it was handed to Python: the end of the last transaction whose messages were all
+    /// handed out), `acknowledged` (confirmed, or to be confirmed at the next status update).
+    /// All three start at the position streaming started from; `acknowledged <= handed_out <=
+    /// received` except after `acknowledge(lsn)` past what was handed out. None before
+    /// connecting.
     #[getter]
     fn positions<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(ctx) = self.shared.state().ctx.clone() else {

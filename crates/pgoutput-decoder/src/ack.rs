@@ -23,12 +23,19 @@ use std::{
 
 use pgoutput::Lsn;
 
-/// Positions of the stream, for monitoring.
+/// Positions of the stream, for monitoring. All three start at the position streaming
+/// started from (the slot's confirmed position, or the requested start), and
+/// `acknowledged <= handed_out <= received` holds, with one exception: acknowledging by LSN
+/// ([`ChangeStream::ack_lsn`](crate::ChangeStream::ack_lsn)) past what was handed out
+/// confirms transactions the consumer has not been given yet, so `acknowledged` is ahead of
+/// `handed_out` until they are handed out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Positions {
-    /// Highest WAL position received from the server.
+    /// Highest WAL position received from the server (data, keepalives, transaction ends).
     pub received: Lsn,
-    /// LSN of the last event handed to the consumer.
+    /// Everything before this position was handed to the consumer: the end of the last
+    /// transaction whose events were all handed out (or, when nothing is in flight, the
+    /// position confirmed past idle WAL). What acknowledging everything handed out confirms.
     pub handed_out: Lsn,
     /// Highest position confirmed (flushed) to the server, or about to be at the next update.
     pub acknowledged: Lsn,
@@ -56,6 +63,13 @@ struct Inner {
     /// A keepalive's WAL end that arrived while events were still unacknowledged, with the
     /// last sequence produced by then: once that is acknowledged, it can be confirmed.
     idle_mark: Option<(Lsn, u64)>,
+    /// Every event with a sequence number up to this one was handed to the consumer.
+    handed_seq: u64,
+    /// How many entries at the front of `commits` have their last event handed out.
+    handed_commits: usize,
+    /// Hand-outs are reported through [`AckTracker::handed_out_by_consumer`] (a consumer with
+    /// a queue of its own), not by the stream's `next_batch`.
+    external_hand_out: bool,
 }
 
 /// Shared between the connection task (producer) and the consumer.
@@ -70,7 +84,11 @@ impl AckTracker {
         {
             let mut g = tracker.lock();
             g.confirmed = start;
-            g.positions.acknowledged = start;
+            g.positions = Positions {
+                received: start,
+                handed_out: start,
+                acknowledged: start,
+            };
         }
         tracker
     }
@@ -96,6 +114,8 @@ impl AckTracker {
         let mut g = self.lock();
         g.commits.push_back((last_seq, end, None));
         g.in_transaction = false;
+        // The transaction was received up to its end.
+        g.positions.received = g.positions.received.max(end);
         Self::settle(&mut g);
     }
 
@@ -129,6 +149,7 @@ impl AckTracker {
         let mut g = self.lock();
         let last_seq = g.produced_seq;
         g.commits.push_back((last_seq, end, Some(xid)));
+        g.positions.received = g.positions.received.max(end);
         Self::settle(&mut g);
     }
 
@@ -154,9 +175,53 @@ impl AckTracker {
         }
     }
 
-    /// Consumer: events up to this sequence number were handed out.
-    pub(crate) fn handed_out(&self, lsn: Lsn) {
-        self.lock().positions.handed_out = lsn;
+    /// The stream: events up to sequence `seq` were returned to the consumer (ignored once a
+    /// consumer reports hand-outs itself).
+    pub(crate) fn handed_out(&self, seq: u64) {
+        let mut g = self.lock();
+        if !g.external_hand_out {
+            Self::hand_out(&mut g, seq);
+        }
+    }
+
+    /// A consumer that queues events of its own: from now on only
+    /// [`handed_out_by_consumer`](Self::handed_out_by_consumer) moves `handed_out`.
+    pub(crate) fn track_hand_out_externally(&self) {
+        self.lock().external_hand_out = true;
+    }
+
+    /// The consumer: events up to sequence `seq` were handed out.
+    pub(crate) fn handed_out_by_consumer(&self, seq: u64) {
+        Self::hand_out(&mut self.lock(), seq);
+    }
+
+    fn hand_out(g: &mut Inner, seq: u64) {
+        g.handed_seq = g.handed_seq.max(seq);
+        Self::update_handed(g);
+    }
+
+    /// Moves `handed_out` to the end of the last transaction whose events were all handed out
+    /// (amortised O(1): `handed_commits` remembers how far `commits` was looked at), and to
+    /// the confirmed position when every acknowledged event was handed out (what an idle
+    /// advance or an acknowledgement confirmed then lies before what was handed out).
+    fn update_handed(g: &mut Inner) {
+        let mut handed = g.positions.handed_out;
+        while let Some(&(seq, end, _)) = g.commits.get(g.handed_commits) {
+            if seq > g.handed_seq {
+                break;
+            }
+            handed = handed.max(end);
+            g.handed_commits += 1;
+        }
+        if g.handed_seq >= g.acked_seq {
+            handed = handed.max(g.confirmed);
+        }
+        g.positions.handed_out = handed;
+    }
+
+    fn pop_commit(g: &mut Inner) {
+        g.commits.pop_front();
+        g.handed_commits = g.handed_commits.saturating_sub(1);
     }
 
     /// Consumer: every event up to and including `seq` is acknowledged.
@@ -175,7 +240,7 @@ impl AckTracker {
             if end > lsn {
                 break;
             }
-            g.commits.pop_front();
+            Self::pop_commit(&mut g);
             g.acked_seq = g.acked_seq.max(seq);
             g.confirmed = g.confirmed.max(end);
             if let Some(xid) = release {
@@ -183,6 +248,7 @@ impl AckTracker {
             }
         }
         g.positions.acknowledged = Self::effective(&g);
+        Self::update_handed(&mut g);
     }
 
     fn settle(g: &mut Inner) {
@@ -190,7 +256,7 @@ impl AckTracker {
             if seq > g.acked_seq {
                 break;
             }
-            g.commits.pop_front();
+            Self::pop_commit(g);
             g.confirmed = g.confirmed.max(end);
             if let Some(xid) = release {
                 g.holds.remove(&xid);
@@ -205,6 +271,7 @@ impl AckTracker {
             }
         }
         g.positions.acknowledged = Self::effective(g);
+        Self::update_handed(g);
     }
 
     /// The position to report as flushed (and to resume from): what was acknowledged, but
@@ -231,6 +298,7 @@ impl AckTracker {
         if wal_end > g.confirmed {
             g.confirmed = wal_end;
             g.positions.acknowledged = Self::effective(&g);
+            Self::update_handed(&mut g);
             return true;
         }
         false
@@ -244,6 +312,133 @@ impl AckTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_ordered(t: &AckTracker) {
+        let p = t.positions();
+        assert!(
+            p.acknowledged <= p.handed_out && p.handed_out <= p.received,
+            "acknowledged <= handed_out <= received broken: {p:?}"
+        );
+    }
+
+    #[test]
+    fn positions_start_at_the_start_position() {
+        // A fresh stream on a slot confirmed up to 1000: nothing handed out yet, and nothing
+        // behind the start either, so all three are the start.
+        let t = AckTracker::new(Lsn(1000));
+        let start = Positions {
+            received: Lsn(1000),
+            handed_out: Lsn(1000),
+            acknowledged: Lsn(1000),
+        };
+        assert_eq!(t.positions(), start);
+        // Data arrives: received moves, handed_out waits for the consumer.
+        t.received(Lsn(1100));
+        t.produced(1);
+        t.committed(1, Lsn(1200));
+        let p = t.positions();
+        assert_eq!(
+            (p.received, p.handed_out, p.acknowledged),
+            (Lsn(1200), Lsn(1000), Lsn(1000))
+        );
+        t.handed_out(1);
+        assert_eq!(t.positions().handed_out, Lsn(1200));
+        assert_eq!(t.positions().acknowledged, Lsn(1000));
+        t.ack_seq(1);
+        assert_eq!(t.positions().acknowledged, Lsn(1200));
+        assert_ordered(&t);
+    }
+
+    #[test]
+    fn positions_stay_ordered() {
+        // Transactions of 1..=3 events, handed out in batches or one by one, acknowledged by
+        // event, by LSN (of handed-out transactions) or not at all, with keepalives between.
+        let t = AckTracker::new(Lsn(500));
+        let mut seq = 0;
+        let mut lsn = 500;
+        let mut ends = Vec::new();
+        for round in 0..200u64 {
+            let events = round % 3 + 1;
+            for _ in 0..events {
+                seq += 1;
+                t.produced(seq);
+            }
+            t.set_in_transaction(round % 5 == 0);
+            lsn += 100;
+            t.received(Lsn(lsn - 50));
+            t.committed(seq, Lsn(lsn));
+            ends.push((seq, lsn));
+            assert_ordered(&t);
+            let handed = match round % 4 {
+                0 => seq,
+                1 => seq - 1,
+                _ => seq.saturating_sub(2 * events),
+            };
+            t.handed_out(handed);
+            assert_ordered(&t);
+            match round % 6 {
+                0 => t.ack_seq(handed),
+                1 => t.ack_seq(handed / 2),
+                2 => {
+                    // The end of the last transaction handed out completely.
+                    if let Some(&(_, end)) = ends.iter().rev().find(|(s, _)| *s <= handed) {
+                        t.ack_lsn(Lsn(end));
+                    }
+                }
+                _ => {}
+            }
+            assert_ordered(&t);
+            if round % 7 == 0 {
+                lsn += 10;
+                t.received(Lsn(lsn));
+                t.advance_if_idle(Lsn(lsn));
+                assert_ordered(&t);
+            }
+        }
+        // Everything handed out and acknowledged, then an idle keepalive: all three meet.
+        t.handed_out(seq);
+        t.ack_seq(seq);
+        t.received(Lsn(lsn + 10));
+        assert!(t.advance_if_idle(Lsn(lsn + 10)));
+        let p = t.positions();
+        assert_eq!(
+            (p.received, p.handed_out, p.acknowledged),
+            (Lsn(lsn + 10), Lsn(lsn + 10), Lsn(lsn + 10))
+        );
+    }
+
+    #[test]
+    fn consumer_reported_hand_outs_replace_the_stream_batches() {
+        let t = AckTracker::new(Lsn(100));
+        t.track_hand_out_externally();
+        t.produced(2);
+        t.committed(1, Lsn(200));
+        t.committed(2, Lsn(300));
+        // The stream returned the batch, but the consumer has not taken anything yet.
+        t.handed_out(2);
+        assert_eq!(t.positions().handed_out, Lsn(100));
+        t.handed_out_by_consumer(1);
+        assert_eq!(t.positions().handed_out, Lsn(200));
+        t.ack_seq(1);
+        assert_eq!(t.positions().acknowledged, Lsn(200));
+        t.handed_out_by_consumer(2);
+        assert_eq!(t.positions().handed_out, Lsn(300));
+        assert_ordered(&t);
+    }
+
+    #[test]
+    fn acknowledging_by_lsn_ahead_of_the_consumer_is_the_documented_exception() {
+        let t = AckTracker::new(Lsn(100));
+        t.produced(1);
+        t.committed(1, Lsn(200));
+        t.ack_lsn(Lsn(200));
+        let p = t.positions();
+        assert_eq!((p.handed_out, p.acknowledged), (Lsn(100), Lsn(200)));
+        // Handing the transaction out restores the order.
+        t.handed_out(1);
+        assert_ordered(&t);
+        assert_eq!(t.positions().handed_out, Lsn(200));
+    }
 
     #[test]
     fn confirms_only_fully_acknowledged_transactions() {

@@ -327,23 +327,40 @@ impl ConnectParams {
         Self::from_dsn_with_env(dsn, &|name| std::env::var(name).ok())
     }
 
+    /// [`ConnectParams::from_dsn`] with several connection strings, applied in order: what a
+    /// later one sets overrides an earlier one, and the environment and the password file
+    /// then fill only what none of them set. `from_dsns(&[""])` is `from_dsn("")`: libpq's
+    /// `PG*` variables and password file, as the command-line tool reads them.
+    ///
+    /// Used where separate settings sit below a DSN (the Python binding builds a `key=value`
+    /// string of its `host=`/`port=`/... keywords and passes its `dsn=` after it).
+    pub fn from_dsns(dsns: &[&str]) -> Result<Self> {
+        Self::from_dsns_with_env(dsns, &|name| std::env::var(name).ok())
+    }
+
     /// [`ConnectParams::from_dsn`] with an injectable environment (for tests).
     pub(crate) fn from_dsn_with_env(
         dsn: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self> {
-        let pairs = if let Some(rest) = dsn
-            .strip_prefix("postgresql://")
-            .or_else(|| dsn.strip_prefix("postgres://"))
-        {
-            parse_uri(rest)?
-        } else {
-            parse_key_value(dsn)?
-        };
+        Self::from_dsns_with_env(&[dsn], env)
+    }
+
+    fn from_dsns_with_env(dsns: &[&str], env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         let mut params = ConnectParams::default();
         let mut given = Given::default();
-        for (key, value) in pairs {
-            params.set(&key, &value, &mut given)?;
+        for dsn in dsns {
+            let pairs = if let Some(rest) = dsn
+                .strip_prefix("postgresql://")
+                .or_else(|| dsn.strip_prefix("postgres://"))
+            {
+                parse_uri(rest)?
+            } else {
+                parse_key_value(dsn)?
+            };
+            for (key, value) in pairs {
+                params.set(&key, &value, &mut given)?;
+            }
         }
         params.apply_env(given, env)?;
         Ok(params)
@@ -1083,6 +1100,29 @@ mod tests {
         }
         let err = "allow".parse::<SslMode>().unwrap_err();
         assert!(err.to_string().contains("verify-full"), "{err}");
+    }
+
+    #[test]
+    fn later_connection_strings_override_earlier_ones_and_env_fills_the_rest() {
+        let env = |name: &str| match name {
+            "PGHOST" => Some("envhost".to_owned()),
+            "PGPORT" => Some("7777".to_owned()),
+            "PGUSER" => Some("envuser".to_owned()),
+            "PGDATABASE" => Some("envdb".to_owned()),
+            _ => None,
+        };
+        let p = ConnectParams::from_dsns_with_env(
+            &["host=kwhost user=kwuser", "postgresql://dsnuser@/dsndb"],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(p.host, "kwhost");
+        assert_eq!(p.port, 7777);
+        assert_eq!(p.user, "dsnuser");
+        assert_eq!(p.dbname, "dsndb");
+        let p = ConnectParams::from_dsns_with_env(&["", ""], &env).unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("envhost", 7777));
+        assert_eq!((p.user.as_str(), p.dbname.as_str()), ("envuser", "envdb"));
     }
 
     #[test]

@@ -32,6 +32,20 @@ impl AckHandle {
         self.0.ack_lsn(lsn);
     }
 
+    /// For a consumer that puts the events of [`ChangeStream::next_batch`] in a queue of its
+    /// own and hands them on one by one (the Python binding): from now on
+    /// [`positions`](Self::positions)' `handed_out` follows [`handed_out`](Self::handed_out)
+    /// instead of the batches the stream returned. Call it before the first batch.
+    pub fn track_hand_out(&self) {
+        self.0.track_hand_out_externally();
+    }
+
+    /// With [`track_hand_out`](Self::track_hand_out): `event` and every event before it were
+    /// handed to the consumer.
+    pub fn handed_out(&self, event: &Event) {
+        self.0.handed_out_by_consumer(event.seq);
+    }
+
     /// Received, handed-out and acknowledged positions (see [`ChangeStream::positions`]).
     pub fn positions(&self) -> Positions {
         self.0.positions()

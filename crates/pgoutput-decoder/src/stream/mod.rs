@@ -87,7 +87,13 @@ impl ChangeStream {
     pub async fn connect(config: ReplicationConfig) -> Result<Self> {
         let started = setup::start(&config).await?;
         let (reader, writer) = started.stream.split();
-        let acks = AckTracker::new(started.start_lsn);
+        // The server starts at the slot's confirmed position or the requested start, whichever
+        // is later: the positions start there too (not at 0 before the first keepalive).
+        let acks = AckTracker::new(
+            started
+                .slot_confirmed
+                .map_or(started.start_lsn, |c| c.max(started.start_lsn)),
+        );
         if let Some(lsn) = started.slot_confirmed {
             acks.set_floor(lsn);
         }
@@ -134,7 +140,7 @@ impl ChangeStream {
         }
         let event = self.buffered.pop_front();
         if let Some(e) = &event {
-            self.acks.handed_out(e.lsn());
+            self.acks.handed_out(e.seq);
         }
         Ok(event)
     }
@@ -152,7 +158,7 @@ impl ChangeStream {
             self.buffered.drain(..).collect()
         };
         if let Some(e) = batch.last() {
-            self.acks.handed_out(e.lsn());
+            self.acks.handed_out(e.seq);
         }
         Ok(Some(batch))
     }
@@ -211,7 +217,9 @@ impl ChangeStream {
         self.acks.ack_lsn(lsn);
     }
 
-    /// Received, handed-out and acknowledged positions.
+    /// Received, handed-out and acknowledged positions (see [`Positions`]): all three start at
+    /// the position streaming started from, and `acknowledged <= handed_out <= received`,
+    /// except after [`ack_lsn`](Self::ack_lsn) past what was handed out.
     pub fn positions(&self) -> Positions {
         self.acks.positions()
     }
@@ -293,7 +301,7 @@ impl Stream for ChangeStream {
         let this = &mut *self;
         loop {
             if let Some(e) = this.buffered.pop_front() {
-                this.acks.handed_out(e.lsn());
+                this.acks.handed_out(e.seq);
                 return Poll::Ready(Some(Ok(e)));
             }
             if this.done {
