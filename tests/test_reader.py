@@ -446,3 +446,24 @@ async def test_positions_of_a_fresh_reader_on_a_slot_read_before(db: Database) -
     last = assert_ordered(reader.positions)
     assert last["handed_out"] > acked["handed_out"]
     assert last["acknowledged"] == acked["acknowledged"]
+
+
+async def test_slot_drop_on_stop_drops_the_slot_at_a_graceful_stop_only(db: Database) -> None:
+    """``slot.drop.on.stop`` (Debezium's key, through ``properties=``) drops the slot when the
+    reader stops; a reader without it leaves the slot in place."""
+    db.prepare(TABLE)
+    async with db.reader() as reader:
+        await db.wait_slot_streaming()
+        await db.asql("INSERT INTO t VALUES (1)")
+        async for _ in reader:
+            break
+    assert db.slot_row() is not None, "the slot went away without slot.drop.on.stop"
+
+    async with db.reader(properties={"slot.drop.on.stop": "true"}) as reader:
+        await db.wait_slot_streaming()
+        await db.asql("INSERT INTO t VALUES (2)")
+        async for message in reader:
+            assert message.after == {"id": 1} or message.after == {"id": 2}
+            if message.after == {"id": 2}:
+                break
+    assert db.slot_row() is None, "slot.drop.on.stop left the slot behind"

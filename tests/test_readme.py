@@ -128,15 +128,16 @@ class LineReader:
                 if match := re.search(pattern, line):
                     return match
             left = deadline - time.monotonic()
+            got: str | None
             try:
-                line = self._queue.get(timeout=max(left, 0.01))
+                got = self._queue.get(timeout=max(left, 0.01))
             except queue.Empty:
-                line = None
-            if line is None and (left <= 0 or self._queue.empty()):
+                got = None
+            if got is None and (left <= 0 or self._queue.empty()):
                 joined = "\n".join(self.lines)
                 raise AssertionError(f"no line matching {pattern!r}:\n{joined}")
-            if line is not None:
-                self.lines.append(line)
+            if got is not None:
+                self.lines.append(got)
 
     def drain(self, timeout: float = 5) -> str:
         deadline = time.monotonic() + timeout
@@ -446,7 +447,8 @@ async def test_fast_shutdown_waits_while_a_message_is_unacknowledged() -> None:
         stopping = asyncio.ensure_future(asyncio.to_thread(pg.stop, "fast"))
         await asyncio.sleep(3)
         assert not stopping.done(), "the shutdown did not wait"
-        assert pg.is_running
+        waiting = pg.is_running  # (not asserted on the attribute: mypy would narrow it)
+        assert waiting
 
         started = time.monotonic()
         following = asyncio.ensure_future(messages.__anext__())

@@ -67,8 +67,8 @@ class ConnectionError(ReplicationError, builtins.ConnectionError):
 
 class AuthenticationError(ReplicationError):
     """The server rejected the credentials (``kind == "authentication"``), or the role lacks a
-    privilege it needs (``kind == "permission"``: LOGIN, REPLICATION, SELECT on the captured
-    tables, or the right to create the publication)."""
+    privilege it needs (``kind == "permission"``: LOGIN, REPLICATION, or the right to create
+    the publication)."""
 
 class SlotNotFoundError(ReplicationError):
     """The replication slot does not exist and ``create_slot=False``."""

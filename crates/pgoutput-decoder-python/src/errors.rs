@@ -100,7 +100,7 @@ pub(crate) fn register<'py>(module: &Bound<'py, PyModule>) -> PyResult<()> {
         "AuthenticationError",
         None,
         "The server rejected the credentials, or the role lacks a privilege it needs \
-         (LOGIN, REPLICATION, SELECT on the tables, CREATE for publications).",
+         (LOGIN, REPLICATION, or the right to create the publication).",
     )?;
     store(module, &AUTHENTICATION_ERROR, c)?;
     let c = sub(
