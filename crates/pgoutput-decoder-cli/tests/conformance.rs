@@ -5,6 +5,10 @@
 //! On failure the message lists the differences and the CLI's stderr, and names a kept
 //! directory with the connector.properties, the output, the CLI log and the server log.
 //! `PGOUTPUT_DECODER_LOG=debug` is passed on to the CLI.
+//!
+//! The cases of `tests/conformance/transform-cases` (single message transforms) run the same
+//! way; their records are compared as the kit's compare.py compares flattened records (topic
+//! in full, key and value exactly, tombstones included, volatile added fields left out).
 
 mod support;
 
@@ -68,5 +72,65 @@ fn every_case_has_a_test() {
         tested,
         "cases in {} vs tests in conformance.rs",
         dir.display()
+    );
+}
+
+macro_rules! transform_cases {
+    ($($name:ident),* $(,)?) => {
+        /// The transform cases that have a test below.
+        const TRANSFORM_CASES: &[&str] = &[$(stringify!($name)),*];
+
+        mod transform {
+            $(
+                #[test]
+                fn $name() {
+                    super::support::case::run_transform(stringify!($name));
+                }
+            )*
+        }
+    };
+}
+
+transform_cases!(
+    smt_unwrap,
+    unwrap_add_fields,
+    unwrap_default,
+    unwrap_delete_to_tombstone,
+    unwrap_delete_to_tombstone_no_connector_tombstones,
+    unwrap_drop,
+    unwrap_regex_router,
+    unwrap_rewrite_with_tombstone,
+    unwrap_rewrite_with_tombstone_no_connector_tombstones,
+    unwrap_route_by_field,
+    unwrap_tombstone,
+    unwrap_tombstone_no_connector_tombstones,
+    regex_router,
+    by_logical_table_router,
+);
+
+/// A recorded transform case without a test here would silently not run. (A case folder
+/// whose recording has not arrived yet, with no `expected/<name>.jsonl`, is not a case.)
+#[test]
+fn every_transform_case_has_a_test() {
+    let root = support::case::transform_cases_dir();
+    let mut on_disk: Vec<String> = std::fs::read_dir(root.join("cases"))
+        .unwrap_or_else(|e| panic!("could not list {}: {e}", root.display()))
+        .map(|entry| entry.expect("directory entry"))
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            root.join("expected")
+                .join(format!("{name}.jsonl"))
+                .is_file()
+        })
+        .collect();
+    on_disk.sort();
+    let mut tested: Vec<String> = TRANSFORM_CASES.iter().map(|s| s.to_string()).collect();
+    tested.sort();
+    assert_eq!(
+        on_disk,
+        tested,
+        "recorded cases in {} vs transform_cases! in conformance.rs",
+        root.display()
     );
 }

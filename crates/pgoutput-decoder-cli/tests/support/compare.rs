@@ -756,6 +756,125 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// The fields ExtractNewRecordState adds whose values change from run to run (timestamps,
+/// LSNs, transaction ids), without their prefix.
+pub const VOLATILE_ADDED: [&str; 10] = [
+    "source_ts_ms",
+    "ts_ms",
+    "lsn",
+    "source_lsn",
+    "source_txId",
+    "txId",
+    "source_ts_us",
+    "source_ts_ns",
+    "ts_us",
+    "ts_ns",
+];
+
+/// Whether a record was flattened by ExtractNewRecordState: an object value that is not a
+/// change event (`op`, `source`) nor transaction metadata (`status`).
+pub fn is_flat(e: &Value) -> bool {
+    e.get("value").and_then(Value::as_object).is_some_and(|v| {
+        !v.contains_key("op") && !v.contains_key("source") && !v.contains_key("status")
+    })
+}
+
+/// Compares flattened records as the kit's compare.py does: topic in full, key and value
+/// exactly, tombstones included, in order; the `volatile` added fields are left out of values
+/// and headers. Headers are compared when the expected record has them.
+pub fn compare_flat(expected: &[Value], actual: &[Value], volatile: &[String]) -> Vec<String> {
+    let strip = |v: &Value| -> Value {
+        match v.as_object() {
+            Some(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| !volatile.contains(k))
+                    .map(|(k, x)| (k.clone(), x.clone()))
+                    .collect(),
+            ),
+            None => v.clone(),
+        }
+    };
+    let mut errs = Vec::new();
+    if expected.len() != actual.len() {
+        errs.push(format!(
+            "record count: expected {}, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        let w = format!("record {}", i + 1);
+        for part in ["topic", "key"] {
+            if !json_eq(field(e, part), field(a, part)) {
+                errs.push(format!(
+                    "{w}: {part} expected {}, got {}",
+                    quote(field(e, part)),
+                    quote(field(a, part))
+                ));
+            }
+        }
+        let (ev, av) = (strip(field(e, "value")), strip(field(a, "value")));
+        if !json_eq(&ev, &av) {
+            errs.push(format!(
+                "{w}: value expected {}, got {}",
+                quote(&ev),
+                quote(&av)
+            ));
+        }
+        if let Some(eh) = e.get("headers") {
+            let ah = a.get("headers").cloned().unwrap_or(Value::Null);
+            let (eh, ah) = (strip(eh), strip(&ah));
+            if !json_eq(&eh, &ah) {
+                errs.push(format!(
+                    "{w}: headers expected {}, got {}",
+                    quote(&eh),
+                    quote(&ah)
+                ));
+            }
+        }
+    }
+    errs
+}
+
+/// Topic, key and whether the value is a tombstone, record by record (tombstones included):
+/// what the transforms change besides the value.
+pub fn compare_routing(expected: &[Value], actual: &[Value]) -> Vec<String> {
+    let mut errs = Vec::new();
+    if expected.len() != actual.len() {
+        errs.push(format!(
+            "record count with tombstones: expected {}, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        let w = format!("record {}", i + 1);
+        let tomb = |v: &Value| field(v, "value").is_null();
+        if field(e, "topic") != field(a, "topic") {
+            errs.push(format!(
+                "{w}: topic expected {}, got {}",
+                quote(field(e, "topic")),
+                quote(field(a, "topic"))
+            ));
+        }
+        if !json_eq(field(e, "key"), field(a, "key")) {
+            errs.push(format!(
+                "{w}: key expected {}, got {}",
+                quote(field(e, "key")),
+                quote(field(a, "key"))
+            ));
+        }
+        if tomb(e) != tomb(a) {
+            errs.push(format!(
+                "{w}: expected {}, got {}",
+                if tomb(e) { "a tombstone" } else { "a value" },
+                if tomb(a) { "a tombstone" } else { "a value" }
+            ));
+        }
+    }
+    errs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

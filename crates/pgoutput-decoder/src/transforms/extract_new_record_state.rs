@@ -1,0 +1,280 @@
+//! Debezium's `io.debezium.transforms.ExtractNewRecordState` ("unwrap"): a change event's
+//! value becomes its row (`after`; `before` for a rewritten delete), with chosen envelope
+//! fields added to the value (`add.fields`) or as headers (`add.headers`).
+//!
+//! What it does to the other records, as Debezium 3 does:
+//! - values that are not a change event envelope (logical decoding messages, transaction
+//!   metadata) pass unchanged;
+//! - truncate events (neither `before` nor `after`) are dropped;
+//! - deletes and tombstones follow `delete.tombstone.handling.mode`, as recorded from
+//!   Debezium 3.6 (`tests/conformance/transform-cases`): `tombstone` (the default) and
+//!   `delete-to-tombstone` turn the delete into a tombstone (with `route.by.field` routed by
+//!   its `before` row) and drop the connector's own tombstone, so that there is exactly one
+//!   tombstone per delete whether `tombstones.on.delete` is on or not; `drop` drops both;
+//!   `rewrite` keeps the delete as its `before` row with `__deleted: "true"` (`"false"` on
+//!   every other row) and drops the tombstone; `rewrite-with-tombstone` does the same but
+//!   keeps the connector's tombstone (none with `tombstones.on.delete=false`).
+
+use super::{
+    json::{self, Object},
+    Options, Record,
+};
+use crate::{Error, Result};
+
+pub(crate) const OPTIONS: &[&str] = &[
+    "add.fields",
+    "add.fields.prefix",
+    "add.headers",
+    "add.headers.prefix",
+    "delete.tombstone.handling.mode",
+    "route.by.field",
+    "replace.null.with.default",
+];
+
+/// Fields of the change event envelope itself; any other plain name is a `source` field.
+const ENVELOPE_FIELDS: &[&str] = &["op", "ts_ms", "ts_us", "ts_ns"];
+/// Fields of `source` in PostgreSQL change events.
+const SOURCE_FIELDS: &[&str] = &[
+    "version",
+    "connector",
+    "name",
+    "ts_ms",
+    "ts_us",
+    "ts_ns",
+    "snapshot",
+    "db",
+    "sequence",
+    "schema",
+    "table",
+    "txId",
+    "lsn",
+    "xmin",
+    "origin",
+    "origin_lsn",
+];
+/// Fields of the `transaction` block.
+const TRANSACTION_FIELDS: &[&str] = &["id", "total_order", "data_collection_order"];
+
+/// `delete.tombstone.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteTombstoneHandling {
+    /// `tombstone` (Debezium 3's default): deletes become tombstones, the connector's
+    /// tombstones are dropped (one tombstone per delete either way).
+    #[default]
+    Tombstone,
+    /// `drop`: deletes and tombstones dropped.
+    Drop,
+    /// `rewrite`: deletes kept with `__deleted`, tombstones dropped.
+    Rewrite,
+    /// `rewrite-with-tombstone`: deletes kept with `__deleted`, tombstones kept.
+    RewriteWithTombstone,
+    /// `delete-to-tombstone`: deletes become tombstones; the connector's tombstones dropped.
+    DeleteToTombstone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Envelope,
+    Source,
+    Transaction,
+}
+
+/// One name of `add.fields` / `add.headers`: where it is read and the name it is added as.
+#[derive(Debug, Clone)]
+struct FieldRef {
+    origin: Origin,
+    field: String,
+    name: String,
+}
+
+/// The configured transform.
+#[derive(Debug, Clone)]
+pub struct ExtractNewRecordState {
+    add_fields: Vec<FieldRef>,
+    add_headers: Vec<FieldRef>,
+    mode: DeleteTombstoneHandling,
+    route_by_field: Option<String>,
+}
+
+impl ExtractNewRecordState {
+    pub(crate) fn from_options(opts: &mut Options<'_>) -> Result<ExtractNewRecordState> {
+        for (old, why) in [
+            (
+                "delete.handling.mode",
+                "it was removed in Debezium 3; use delete.tombstone.handling.mode",
+            ),
+            (
+                "drop.tombstones",
+                "it was removed in Debezium 3; use delete.tombstone.handling.mode",
+            ),
+            (
+                "drop.fields.header.name",
+                "it drops the fields named in a header that another transform must have set \
+                 (Debezium's schema-change headers); no transform here sets such a header",
+            ),
+            (
+                "drop.fields.from.key",
+                "it only works with drop.fields.header.name, which is not supported",
+            ),
+            (
+                "drop.fields.keep.schema.compatible",
+                "it only works with drop.fields.header.name, which is not supported",
+            ),
+        ] {
+            if opts.take(old).is_some() {
+                return Err(Error::config(format!(
+                    "{} is not supported: {why}",
+                    opts.key(old)
+                )));
+            }
+        }
+        let fields_prefix = opts
+            .take("add.fields.prefix")
+            .unwrap_or_else(|| "__".into());
+        let headers_prefix = opts
+            .take("add.headers.prefix")
+            .unwrap_or_else(|| "__".into());
+        let add_fields = opts
+            .take_list("add.fields")
+            .iter()
+            .map(|f| field_ref(&opts.key("add.fields"), f, &fields_prefix))
+            .collect::<Result<_>>()?;
+        let add_headers = opts
+            .take_list("add.headers")
+            .iter()
+            .map(|f| field_ref(&opts.key("add.headers"), f, &headers_prefix))
+            .collect::<Result<_>>()?;
+        let mode = match opts.take("delete.tombstone.handling.mode").as_deref() {
+            None | Some("tombstone") => DeleteTombstoneHandling::Tombstone,
+            Some("drop") => DeleteTombstoneHandling::Drop,
+            Some("rewrite") => DeleteTombstoneHandling::Rewrite,
+            Some("rewrite-with-tombstone") => DeleteTombstoneHandling::RewriteWithTombstone,
+            Some("delete-to-tombstone") => DeleteTombstoneHandling::DeleteToTombstone,
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "{}={other}: expected tombstone, drop, rewrite, rewrite-with-tombstone or \
+                     delete-to-tombstone",
+                    opts.key("delete.tombstone.handling.mode")
+                )))
+            }
+        };
+        // Debezium replaces a null column with the default of its Connect schema; this
+        // library's values have no schema defaults for nullable columns, so both settings
+        // give the same records.
+        opts.take_bool("replace.null.with.default")?;
+        Ok(ExtractNewRecordState {
+            add_fields,
+            add_headers,
+            mode,
+            route_by_field: opts.take("route.by.field"),
+        })
+    }
+
+    pub(crate) fn apply(&self, mut record: Record) -> Option<Record> {
+        use DeleteTombstoneHandling as M;
+        let Some(value) = record.value.as_deref() else {
+            return (self.mode == M::RewriteWithTombstone).then_some(record);
+        };
+        let Some(envelope) = Object::parse(value) else {
+            return Some(record);
+        };
+        if ["before", "after", "source", "op"]
+            .iter()
+            .any(|f| envelope.get(f).is_none())
+        {
+            return Some(record);
+        }
+        let image = |f| envelope.get(f).filter(|v| *v != "null");
+        let (before, after) = (image("before"), image("after"));
+        let (row, is_delete) = match (before, after) {
+            (_, Some(after)) => (after, false),
+            (Some(before), None) => (before, true),
+            // A truncate: Debezium drops it.
+            (None, None) => return None,
+        };
+        if let Some(field) = &self.route_by_field {
+            if let Some(topic) = Object::parse(row)
+                .and_then(|r| r.get(field))
+                .and_then(json::as_str)
+            {
+                record.topic = topic;
+            }
+        }
+        for h in &self.add_headers {
+            record
+                .headers
+                .push((h.name.clone(), field_value(&envelope, h)));
+        }
+        let rewrite = matches!(self.mode, M::Rewrite | M::RewriteWithTombstone);
+        if is_delete && !rewrite {
+            if matches!(self.mode, M::Tombstone | M::DeleteToTombstone) {
+                record.value = None;
+                return Some(record);
+            }
+            return None;
+        }
+        let mut added: Vec<(String, String)> = self
+            .add_fields
+            .iter()
+            .map(|f| (f.name.clone(), field_value(&envelope, f)))
+            .collect();
+        if rewrite {
+            let deleted = if is_delete { "\"true\"" } else { "\"false\"" };
+            added.push(("__deleted".into(), deleted.into()));
+        }
+        record.value = Some(if added.is_empty() {
+            row.to_string()
+        } else {
+            json::append_members(row, &added)
+        });
+        Some(record)
+    }
+}
+
+fn field_ref(key: &str, spec: &str, prefix: &str) -> Result<FieldRef> {
+    let known = |list: &[&str], f: &str| list.contains(&f);
+    let (origin, field) = if let Some(f) = spec.strip_prefix("source.") {
+        (Origin::Source, f)
+    } else if let Some(f) = spec.strip_prefix("transaction.") {
+        (Origin::Transaction, f)
+    } else if known(ENVELOPE_FIELDS, spec) {
+        (Origin::Envelope, spec)
+    } else {
+        (Origin::Source, spec)
+    };
+    let ok = match origin {
+        Origin::Envelope => true,
+        Origin::Source => known(SOURCE_FIELDS, field),
+        Origin::Transaction => known(TRANSACTION_FIELDS, field),
+    };
+    if !ok {
+        return Err(Error::config(format!(
+            "{key}: no field {spec:?} in PostgreSQL change events; fields are {}, \
+             source.<field> or <field> for {}, transaction.<field> for {}",
+            ENVELOPE_FIELDS.join(", "),
+            SOURCE_FIELDS.join(", "),
+            TRANSACTION_FIELDS.join(", ")
+        )));
+    }
+    Ok(FieldRef {
+        origin,
+        field: field.to_string(),
+        name: format!("{prefix}{}", spec.replace('.', "_")),
+    })
+}
+
+/// The JSON text of a referenced field (`null` when the event does not have it).
+fn field_value(envelope: &Object<'_>, f: &FieldRef) -> String {
+    let inner = |name: &str| {
+        envelope
+            .get(name)
+            .and_then(Object::parse)
+            .and_then(|o| o.get(&f.field).map(str::to_string))
+    };
+    match f.origin {
+        Origin::Envelope => envelope.get(&f.field).map(str::to_string),
+        Origin::Source => inner("source"),
+        Origin::Transaction => inner("transaction"),
+    }
+    .unwrap_or_else(|| "null".into())
+}
