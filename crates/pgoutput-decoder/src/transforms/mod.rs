@@ -354,3 +354,6 @@ impl<'a> Options<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
