@@ -106,7 +106,69 @@ transform_cases!(
     unwrap_tombstone_no_connector_tombstones,
     regex_router,
     by_logical_table_router,
+    by_logical_table_router_key_field,
+    by_logical_table_router_no_uniqueness,
+    predicate_topic_matches,
+    predicate_topic_matches_negate,
+    unwrap_truncate,
+    unwrap_message,
+    unwrap_transaction_metadata,
+    unwrap_rewrite_identity_default,
+    unwrap_add_headers,
+    unwrap_add_headers_no_schemas,
+    unwrap_schemas,
+    unwrap_replace_null_with_default_true,
+    unwrap_replace_null_with_default_false,
+    unwrap_replace_null_with_default_true_converter_off,
+    unwrap_replace_null_with_default_false_converter_off,
 );
+
+/// Recorded cases whose settings are refused at start-up, and the error they must give:
+/// `drop.fields.header.name` reads a list from a header that Kafka's `InsertHeader` set,
+/// and neither is supported.
+const REFUSED_TRANSFORM_CASES: &[(&str, &str)] = &[
+    (
+        "unwrap_drop_fields_header",
+        "transforms.hdr.type=org.apache.kafka.connect.transforms.InsertHeader is not supported",
+    ),
+    (
+        "unwrap_drop_fields_header_incompatible",
+        "transforms.hdr.type=org.apache.kafka.connect.transforms.InsertHeader is not supported",
+    ),
+];
+
+/// The CLI refuses these cases' settings with a clear error before connecting.
+#[test]
+fn refused_transform_cases_fail_with_a_clear_error() {
+    let root = support::case::transform_cases_dir();
+    for (case, error) in REFUSED_TRANSFORM_CASES {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let props =
+            std::fs::read_to_string(root.join("cases").join(case).join("connector.properties"))
+                .expect("connector.properties");
+        let config = dir.path().join("c.properties");
+        std::fs::write(
+            &config,
+            format!("topic.prefix=dbz\ndatabase.hostname=127.0.0.1\ndatabase.port=1\n{props}"),
+        )
+        .expect("write the configuration");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pgoutput-decoder"))
+            .arg("stream")
+            .arg("--config")
+            .arg(&config)
+            .args(["--output", "-"])
+            .output()
+            .expect("run pgoutput-decoder");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: the CLI accepted it");
+        assert!(stderr.contains(error), "{case}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{case}: wrote {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
 
 /// A recorded transform case without a test here would silently not run. (A case folder
 /// whose recording has not arrived yet, with no `expected/<name>.jsonl`, is not a case.)
@@ -125,7 +187,11 @@ fn every_transform_case_has_a_test() {
         })
         .collect();
     on_disk.sort();
-    let mut tested: Vec<String> = TRANSFORM_CASES.iter().map(|s| s.to_string()).collect();
+    let mut tested: Vec<String> = TRANSFORM_CASES
+        .iter()
+        .chain(REFUSED_TRANSFORM_CASES.iter().map(|(case, _)| case))
+        .map(|s| s.to_string())
+        .collect();
     tested.sort();
     assert_eq!(
         on_disk,

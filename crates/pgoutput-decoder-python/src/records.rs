@@ -78,8 +78,9 @@ fn transforms_from_dict(py: Python<'_>, props: &Bound<'_, PyAny>) -> PyResult<Tr
         })?;
         if !is_transform_key(&key) {
             return Err(PyTypeError::new_err(format!(
-                "transforms[{key:?}]: only transforms, transforms.*, predicates and \
-                 predicates.* keys belong here; pass other settings in the reader's properties"
+                "transforms[{key:?}]: only transforms, transforms.*, predicates, predicates.* and \
+                 header.converter.schemas.enable belong here; pass other settings in the \
+                 reader's properties"
             )));
         }
         let value: String = v.extract().map_err(|_| {

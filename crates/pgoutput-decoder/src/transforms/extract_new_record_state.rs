@@ -2,6 +2,13 @@
 //! value becomes its row (`after`; `before` for a rewritten delete), with chosen envelope
 //! fields added to the value (`add.fields`) or as headers (`add.headers`).
 //!
+//! Added fields follow the row's columns, `__deleted` (rewrite modes) first, then `add.fields`
+//! in their order; each is named `<prefix><name with . as _>`. With value schemas the value's
+//! schema is the row's struct (`<prefix>.<schema>.<table>.Value`, not optional) with the
+//! added fields appended as optional `string`/`int64` fields. Headers (`add.headers`) are
+//! written as Kafka's JsonConverter writes them: `{"schema":{"type":..,"optional":true},
+//! "payload":..}`, or bare with `header.converter.schemas.enable=false`.
+//!
 //! What it does to the other records, as Debezium 3 does:
 //! - values that are not a change event envelope (logical decoding messages, transaction
 //!   metadata) pass unchanged;
@@ -79,12 +86,26 @@ enum Origin {
     Transaction,
 }
 
-/// One name of `add.fields` / `add.headers`: where it is read and the name it is added as.
+/// One name of `add.fields` / `add.headers`: where it is read, the name it is added as and
+/// its Connect type.
 #[derive(Debug, Clone)]
 struct FieldRef {
     origin: Origin,
     field: String,
     name: String,
+    ty: &'static str,
+}
+
+/// The Connect type of an envelope, `source` or `transaction` field.
+fn field_type(origin: Origin, field: &str) -> &'static str {
+    match (origin, field) {
+        (Origin::Envelope, "op") | (Origin::Transaction, "id") => "string",
+        (Origin::Envelope, _) | (Origin::Transaction, _) => "int64",
+        (Origin::Source, "ts_ms" | "ts_us" | "ts_ns" | "txId" | "lsn" | "xmin" | "origin_lsn") => {
+            "int64"
+        }
+        (Origin::Source, _) => "string",
+    }
 }
 
 /// The configured transform.
@@ -94,10 +115,16 @@ pub struct ExtractNewRecordState {
     add_headers: Vec<FieldRef>,
     mode: DeleteTombstoneHandling,
     route_by_field: Option<String>,
+    /// Headers as `{"schema":...,"payload":...}` (`header.converter.schemas.enable`, true by
+    /// default as in Kafka's JsonConverter).
+    header_schemas: bool,
 }
 
 impl ExtractNewRecordState {
-    pub(crate) fn from_options(opts: &mut Options<'_>) -> Result<ExtractNewRecordState> {
+    pub(crate) fn from_options(
+        opts: &mut Options<'_>,
+        header_schemas: bool,
+    ) -> Result<ExtractNewRecordState> {
         for (old, why) in [
             (
                 "delete.handling.mode",
@@ -158,15 +185,16 @@ impl ExtractNewRecordState {
                 )))
             }
         };
-        // Debezium replaces a null column with the default of its Connect schema; this
-        // library's values have no schema defaults for nullable columns, so both settings
-        // give the same records.
+        // Debezium replaces an explicit NULL with the column's DEFAULT (so does Kafka's
+        // JsonConverter on its own); this library writes null either way, as it does without
+        // transforms (README, "Known differences"), so both settings give the same records.
         opts.take_bool("replace.null.with.default")?;
         Ok(ExtractNewRecordState {
             add_fields,
             add_headers,
             mode,
             route_by_field: opts.take("route.by.field"),
+            header_schemas,
         })
     }
 
@@ -175,8 +203,11 @@ impl ExtractNewRecordState {
         let Some(value) = record.value.as_deref() else {
             return (self.mode == M::RewriteWithTombstone).then_some(record);
         };
-        let Some(envelope) = Object::parse(value) else {
-            return Some(record);
+        let outer = Object::parse(value)?;
+        // With value schemas: the envelope is the payload.
+        let (schema, envelope) = match outer.as_wrapped() {
+            Some((schema, payload)) => (Some(schema), Object::parse(payload)?),
+            None => (None, outer),
         };
         if ["before", "after", "source", "op"]
             .iter()
@@ -201,9 +232,16 @@ impl ExtractNewRecordState {
             }
         }
         for h in &self.add_headers {
-            record
-                .headers
-                .push((h.name.clone(), field_value(&envelope, h)));
+            let value = field_value(&envelope, h);
+            let value = if self.header_schemas {
+                format!(
+                    "{{\"schema\":{{\"type\":\"{}\",\"optional\":true}},\"payload\":{value}}}",
+                    h.ty
+                )
+            } else {
+                value
+            };
+            record.headers.push((h.name.clone(), value));
         }
         let rewrite = matches!(self.mode, M::Rewrite | M::RewriteWithTombstone);
         if is_delete && !rewrite {
@@ -213,22 +251,76 @@ impl ExtractNewRecordState {
             }
             return None;
         }
-        let mut added: Vec<(String, String)> = self
-            .add_fields
-            .iter()
-            .map(|f| (f.name.clone(), field_value(&envelope, f)))
-            .collect();
+        // Debezium's order: `__deleted` first, then add.fields.
+        let mut added: Vec<(String, String, &str)> = Vec::new();
         if rewrite {
             let deleted = if is_delete { "\"true\"" } else { "\"false\"" };
-            added.push(("__deleted".into(), deleted.into()));
+            added.push(("__deleted".into(), deleted.into(), "string"));
         }
-        record.value = Some(if added.is_empty() {
+        for f in &self.add_fields {
+            added.push((f.name.clone(), field_value(&envelope, f), f.ty));
+        }
+        let members: Vec<(String, String)> = added
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect();
+        let payload = if members.is_empty() {
             row.to_string()
         } else {
-            json::append_members(row, &added)
+            json::append_members(row, &members)
+        };
+        record.value = Some(match schema {
+            None => payload,
+            Some(schema) => {
+                let types: Vec<(&str, &str)> =
+                    added.iter().map(|(k, _, t)| (k.as_str(), *t)).collect();
+                let schema = row_schema(schema, &types)?;
+                format!("{{\"schema\":{schema},\"payload\":{payload}}}")
+            }
         });
         Some(record)
     }
+}
+
+/// The Connect schema of the flattened value: the envelope's `after` schema (the table's
+/// `<prefix>.<schema>.<table>.Value` struct), no longer optional, with the added fields
+/// appended as optional fields. `None` when the envelope schema has no `after` struct.
+fn row_schema(envelope_schema: &str, added: &[(&str, &str)]) -> Option<String> {
+    let envelope = Object::parse(envelope_schema)?;
+    let after = json::array(envelope.get("fields")?)?
+        .into_iter()
+        .filter_map(|f| Object::parse(f.get()))
+        .find(|f| f.get("field") == Some("\"after\""))?;
+    let mut out = String::from("{");
+    let mut first = true;
+    for (k, v) in &after.0 {
+        let v = match k.as_str() {
+            "field" => continue,
+            "optional" => "false".to_string(),
+            "fields" if !added.is_empty() => {
+                let mut fields = v.get().trim_end().trim_end_matches(']').to_string();
+                for (name, ty) in added {
+                    if !fields.trim_end().ends_with('[') {
+                        fields.push(',');
+                    }
+                    fields.push_str(&format!(
+                        "{{\"type\":\"{ty}\",\"optional\":true,\"field\":{}}}",
+                        json::string(name)
+                    ));
+                }
+                fields.push(']');
+                fields
+            }
+            _ => v.get().to_string(),
+        };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        json::push_member(&mut out, k, &v);
+    }
+    out.push('}');
+    Some(out)
 }
 
 fn field_ref(key: &str, spec: &str, prefix: &str) -> Result<FieldRef> {
@@ -258,6 +350,7 @@ fn field_ref(key: &str, spec: &str, prefix: &str) -> Result<FieldRef> {
     }
     Ok(FieldRef {
         origin,
+        ty: field_type(origin, field),
         field: field.to_string(),
         name: format!("{prefix}{}", spec.replace('.', "_")),
     })

@@ -19,6 +19,14 @@ impl<'a> Object<'a> {
         Some(Object(members))
     }
 
+    /// `{"schema": S, "payload": P}` (Kafka Connect's JSON with schemas) -> `(S, P)`.
+    pub(crate) fn as_wrapped(&self) -> Option<(&'a str, &'a str)> {
+        match (self.0.len(), self.get("schema"), self.get("payload")) {
+            (2, Some(s), Some(p)) => Some((s, p)),
+            _ => None,
+        }
+    }
+
     /// The text of member `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.get())
@@ -41,6 +49,11 @@ impl<'de> Visitor<'de> for MembersVisitor {
         }
         Ok(out)
     }
+}
+
+/// The elements of a JSON array, as written.
+pub(crate) fn array(text: &str) -> Option<Vec<&RawValue>> {
+    serde_json::from_str(text).ok()
 }
 
 /// `"key":value` (the value's JSON text as it is).

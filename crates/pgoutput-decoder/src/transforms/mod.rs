@@ -107,12 +107,18 @@ pub const PREDICATE_TYPES: &[&str] = &[
     "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
 ];
 
+/// How headers added by the transforms are written: with their Connect schema (the default,
+/// as Kafka's JsonConverter) or bare.
+pub const HEADER_SCHEMAS: &str = "header.converter.schemas.enable";
+
 /// Whether a property key belongs to the transforms (`transforms`, `transforms.*`,
-/// `predicates`, `predicates.*`).
+/// `predicates`, `predicates.*`, and `header.converter.schemas.enable`, which decides how the
+/// headers they add are written).
 pub fn is_transform_key(key: &str) -> bool {
-    ["transforms", "predicates"]
-        .iter()
-        .any(|p| key == *p || key.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+    key == HEADER_SCHEMAS
+        || ["transforms", "predicates"]
+            .iter()
+            .any(|p| key == *p || key.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
 }
 
 impl Transforms {
@@ -142,10 +148,21 @@ impl Transforms {
             }
             Ok(list)
         };
+        // Kafka's JsonConverter writes headers with their schema unless told otherwise.
+        let header_schemas = match props.get(HEADER_SCHEMAS) {
+            None => true,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(Error::config(format!(
+                    "{HEADER_SCHEMAS}: expected true or false, got {v:?}"
+                )))
+            }
+        };
         let transforms = aliases("transforms")?;
         let predicates = aliases("predicates")?;
         // Keys of aliases that are not listed would be silently unused: refuse them.
-        for key in props.keys() {
+        for key in props.keys().filter(|k| **k != HEADER_SCHEMAS) {
             for (group, listed) in [("transforms", &transforms), ("predicates", &predicates)] {
                 if let Some(rest) = key.strip_prefix(group).and_then(|r| r.strip_prefix('.')) {
                     if !listed.iter().any(|a| {
@@ -193,7 +210,7 @@ impl Transforms {
             };
             let transform = match ty.as_str() {
                 "io.debezium.transforms.ExtractNewRecordState" => Transform::ExtractNewRecordState(
-                    ExtractNewRecordState::from_options(&mut opts)?,
+                    ExtractNewRecordState::from_options(&mut opts, header_schemas)?,
                 ),
                 "org.apache.kafka.connect.transforms.RegexRouter" => {
                     Transform::RegexRouter(RegexRouter::from_options(&mut opts)?)
@@ -227,9 +244,8 @@ impl Transforms {
     pub fn check_schemas(&self, key_schemas: bool, value_schemas: bool) -> Result<()> {
         for step in &self.steps {
             let (name, key, value) = match &step.transform {
-                Transform::ExtractNewRecordState(_) => ("ExtractNewRecordState", false, true),
                 Transform::ByLogicalTableRouter(_) => ("ByLogicalTableRouter", true, true),
-                Transform::RegexRouter(_) => continue,
+                Transform::RegexRouter(_) | Transform::ExtractNewRecordState(_) => continue,
             };
             if (key && key_schemas) || (value && value_schemas) {
                 return Err(Error::config(format!(

@@ -128,16 +128,16 @@ fn unwrap_flattens_and_adds_fields_in_order() {
     assert_eq!(
         lines(&enc, &[create(), delete()], RecordFormat::Envelope),
         [
-            r#"{"topic":"dbz.public.orders","key":{"id":1},"value":{"id":1,"target":"audit","__op":"c","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null,"__deleted":"false"}}"#,
+            r#"{"topic":"dbz.public.orders","key":{"id":1},"value":{"id":1,"target":"audit","__deleted":"false","__op":"c","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null}}"#,
             // rewrite: the delete is its before row; the connector's tombstone is dropped.
-            r#"{"topic":"dbz.public.orders","key":{"id":1},"value":{"id":1,"target":"billing","__op":"d","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null,"__deleted":"true"}}"#,
+            r#"{"topic":"dbz.public.orders","key":{"id":1},"value":{"id":1,"target":"billing","__deleted":"true","__op":"d","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null}}"#,
         ]
     );
     // Value format: the values only.
     assert_eq!(
         lines(&enc, &[create()], RecordFormat::Value),
         [
-            r#"{"id":1,"target":"audit","__op":"c","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null,"__deleted":"false"}"#
+            r#"{"id":1,"target":"audit","__deleted":"false","__op":"c","__table":"orders","__lsn":1000,"__source_ts_ms":1700000000123,"__source_db":"shop","__txId":77,"__transaction_id":null}"#
         ]
     );
 }
@@ -186,10 +186,61 @@ fn unwrap_passes_messages_and_drops_truncates() {
 }
 
 #[test]
+fn unwrap_with_schemas_and_header_schemas() {
+    let enc = JsonEncoder::with_options("dbz", "shop", ConvertOptions::default(), true)
+        .with_schemas(true, true)
+        .with_transforms(chain(&format!(
+            "{UNWRAP}transforms.unwrap.add.fields=op,lsn\ntransforms.unwrap.add.headers=op\n\
+             transforms.unwrap.delete.tombstone.handling.mode=rewrite\n"
+        )));
+    let line = &lines(&enc, &[create()], RecordFormat::Envelope)[0];
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        v["value"]["payload"],
+        serde_json::json!({"id": 1, "target": "audit", "__deleted": "false", "__op": "c", "__lsn": 1000})
+    );
+    let schema = &v["value"]["schema"];
+    assert_eq!(schema["name"], "dbz.public.orders.Value");
+    assert_eq!(schema["optional"], false);
+    assert!(schema.get("field").is_none());
+    let fields: Vec<(String, String, bool)> = schema["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().into(),
+                f["type"].as_str().unwrap().into(),
+                f["optional"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expect = |n: &str, t: &str, o: bool| (n.to_string(), t.to_string(), o);
+    assert_eq!(
+        fields,
+        [
+            // The test table declares no NOT NULL.
+            expect("id", "int32", true),
+            expect("target", "string", true),
+            expect("__deleted", "string", true),
+            expect("__op", "string", true),
+            expect("__lsn", "int64", true),
+        ]
+    );
+    // Headers with their schema by default (Kafka's JsonConverter).
+    assert_eq!(
+        v["headers"],
+        serde_json::json!({"__op": {"schema": {"type": "string", "optional": true}, "payload": "c"}})
+    );
+    // The key keeps its schema.
+    assert_eq!(v["key"]["payload"], serde_json::json!({"id": 1}));
+}
+
+#[test]
 fn unwrap_headers_and_route_by_field() {
     let enc = encoder(
         &format!(
-            "{UNWRAP}transforms.unwrap.add.headers=op,source.table\n\
+            "header.converter.schemas.enable=false\n{UNWRAP}transforms.unwrap.add.headers=op,source.table\n\
              transforms.unwrap.add.headers.prefix=h_\n\
              transforms.unwrap.route.by.field=target\n"
         ),
@@ -382,15 +433,24 @@ fn properties_load_the_chain_and_schemas_are_checked() {
             .unwrap();
     assert!(!loaded.config.transforms.is_empty());
     assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
-    let e = crate::properties::config_from_properties(&props(&format!(
-        "topic.prefix=x\nvalue.converter.schemas.enable=true\n{UNWRAP}"
-    )))
+    // ByLogicalTableRouter changes the key schema and the schema names: refused with schemas.
+    let e = crate::properties::config_from_properties(&props(
+        "topic.prefix=x\nkey.converter.schemas.enable=true\ntransforms=r\n\
+         transforms.r.type=io.debezium.transforms.ByLogicalTableRouter\n\
+         transforms.r.topic.regex=x\ntransforms.r.topic.replacement=y\n",
+    ))
     .unwrap_err();
     assert!(
-        e.to_string()
-            .contains("ExtractNewRecordState with schemas (--schemas, key/value.converter.schemas.enable=true) is not supported yet"),
+        e.to_string().contains(
+            "ByLogicalTableRouter with schemas (--schemas, key/value.converter.schemas.enable=true) is not supported yet"
+        ),
         "{e}"
     );
+    // ExtractNewRecordState with schemas: the value's schema is the row's.
+    crate::properties::config_from_properties(&props(&format!(
+        "topic.prefix=x\nvalue.converter.schemas.enable=true\n{UNWRAP}"
+    )))
+    .unwrap();
     // RegexRouter only changes the topic: fine with schemas.
     crate::properties::config_from_properties(&props(
         "topic.prefix=x\nvalue.converter.schemas.enable=true\ntransforms=r\n\
