@@ -218,7 +218,8 @@ def debezium_records(
     ``tombstones.on.delete`` is on. Empty when the transforms dropped the record.
     ``transforms``: ``transforms*``/``predicates*`` properties (Debezium's and Kafka
     Connect's names); by default those of the reader's ``properties``. ``schemas=True``:
-    keys and values with their Kafka Connect schema."""
+    keys and values with their Kafka Connect schema (by default the reader's
+    ``key/value.converter.schemas.enable`` properties decide)."""
 
 # ---------------------------------------------------------------------------------------------
 # The reader

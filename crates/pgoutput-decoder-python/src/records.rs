@@ -18,7 +18,8 @@ use crate::{errors::to_py_err, message::ReplicationMessage};
 ///
 /// `transforms` is a dict of `transforms*` / `predicates*` properties; without it, the
 /// transforms of the reader's `properties` apply. `schemas=True` writes keys and values with
-/// their Kafka Connect schema, as `JsonConverter` does with `schemas.enable=true`.
+/// their Kafka Connect schema, as `JsonConverter` does with `schemas.enable=true`; by default
+/// the reader's `key/value.converter.schemas.enable` properties decide.
 #[pyfunction]
 #[pyo3(signature = (message, *, transforms = None, schemas = false))]
 pub fn debezium_records<'py>(

@@ -1534,4 +1534,90 @@ mod tests {
         }
         assert!(seen > 0);
     }
+
+    #[test]
+    fn flattened_records_are_compared_like_the_kit() {
+        let volatile: Vec<String> = VOLATILE_ADDED.iter().map(|f| format!("__{f}")).collect();
+        let rec = |topic: &str, id: i64, value: Value| json!({"topic": topic, "key": {"id": id}, "value": value});
+        let expected = vec![
+            rec(
+                "cdc_t",
+                1,
+                json!({"id": 1, "__op": "c", "__source_ts_ms": 5, "__lsn": 9}),
+            ),
+            rec("cdc_t", 1, Value::Null),
+        ];
+        // Volatile added fields are left out; numbers by value.
+        let same = vec![
+            rec(
+                "cdc_t",
+                1,
+                json!({"id": 1.0, "__op": "c", "__source_ts_ms": 7, "__lsn": 1}),
+            ),
+            rec("cdc_t", 1, Value::Null),
+        ];
+        assert!(is_flat(&expected[0]) && !is_flat(&expected[1]));
+        assert_eq!(
+            compare_flat(&expected, &same, &volatile),
+            Vec::<String>::new()
+        );
+        // The topic in full, the key, other fields and tombstones (in order) are compared.
+        let other = vec![
+            rec("dbz.public.t", 2, json!({"id": 1, "__op": "u"})),
+            rec("cdc_t", 1, json!({"id": 1})),
+        ];
+        let errs = compare_flat(&expected, &other, &volatile);
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        let missing = compare_flat(&expected, &same[..1], &volatile);
+        assert_eq!(missing, vec!["record count: expected 2, got 1"]);
+        // Headers when the recording has them, without Debezium's own.
+        let with_headers = |h: Value| {
+            let mut r = rec("t", 1, json!({"id": 1}));
+            r["headers"] = h;
+            r
+        };
+        let e = [with_headers(
+            json!({"__op": "c", "__lsn": 5, "__debezium.context.taskId": "0"}),
+        )];
+        assert!(compare_flat(
+            &e,
+            &[with_headers(json!({"__op": "c", "__lsn": 6}))],
+            &volatile
+        )
+        .is_empty());
+        assert_eq!(
+            compare_flat(&e, &[with_headers(json!({"__op": "u"}))], &volatile).len(),
+            1
+        );
+        assert_eq!(
+            compare_flat(&e, &[rec("t", 1, json!({"id": 1}))], &volatile).len(),
+            1
+        );
+        // With schemas: the schema exactly, the payload without volatile fields.
+        let wrapped = |ts: i64, ty: &str| {
+            rec(
+                "t",
+                1,
+                json!({"schema": {"type": "struct", "fields": [{"field": "__source_ts_ms", "type": ty}]}, "payload": {"id": 1, "__source_ts_ms": ts}}),
+            )
+        };
+        assert!(is_flat(&wrapped(1, "int64")));
+        assert!(compare_flat(&[wrapped(1, "int64")], &[wrapped(2, "int64")], &volatile).is_empty());
+        assert_eq!(
+            compare_flat(&[wrapped(1, "int64")], &[wrapped(1, "string")], &volatile).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn routing_compares_topics_keys_and_tombstones() {
+        let rec = |topic: &str, id: i64, value: Value| json!({"topic": topic, "key": {"id": id}, "value": value});
+        let e = [rec("a", 1, json!({"op": "c"})), rec("a", 1, Value::Null)];
+        assert!(compare_routing(&e, &e).is_empty());
+        let a = [
+            rec("b", 2, json!({"op": "c"})),
+            rec("a", 1, json!({"op": "c"})),
+        ];
+        assert_eq!(compare_routing(&e, &a).len(), 3);
+    }
 }
