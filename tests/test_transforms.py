@@ -19,8 +19,8 @@ import pgoutput_decoder
 from helpers import ROOT, Database, collect
 
 CASES_DIR = ROOT / "tests" / "conformance" / "transform-cases"
-#: Recorded cases whose settings are refused (Kafka's InsertHeader, drop.fields.header.name).
-REFUSED = ("unwrap_drop_fields_header", "unwrap_drop_fields_header_incompatible")
+#: Recorded cases whose settings are refused (none at the moment).
+REFUSED: tuple[str, ...] = ()
 CASES = sorted(
     p.name
     for p in (CASES_DIR / "cases").iterdir()
@@ -181,14 +181,6 @@ async def test_transforms_argument_and_headers(db: Database) -> None:
     }
     with pytest.raises(pgoutput_decoder.ConfigurationError, match="with schemas"):
         pgoutput_decoder.debezium_records(insert, transforms=router, schemas=True)
-
-
-@pytest.mark.parametrize("case", REFUSED)
-def test_reader_refuses_unsupported_recorded_settings(case: str) -> None:
-    with pytest.raises(ValueError, match="InsertHeader is not supported"):
-        pgoutput_decoder.LogicalReplicationReader(
-            host="localhost", topic_prefix="dbz", properties=properties(CASES_DIR / "cases" / case)
-        )
 
 
 def test_reader_refuses_an_unknown_transform() -> None:

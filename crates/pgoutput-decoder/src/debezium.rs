@@ -127,11 +127,22 @@ impl JsonEncoder {
         let key = (key != b"null").then(|| utf8(key)).transpose()?;
         let mut value = Vec::new();
         self.write_value_with(event, &mut value, memo)?;
+        let value_schema = match &event.kind {
+            EventKind::Change(c) if !self.value_schemas && self.transforms.needs_value_schema() => {
+                let heads = c.table.connect_schemas(&self.opts);
+                let head = std::str::from_utf8(&heads.value_head).ok();
+                head.and_then(|h| h.strip_prefix("{\"schema\":"))
+                    .and_then(|h| h.strip_suffix(",\"payload\":"))
+                    .map(str::to_string)
+            }
+            _ => None,
+        };
         let record = Record {
             topic: self.topic(event),
             key,
             value: Some(utf8(value)?),
             headers: Vec::new(),
+            value_schema,
         };
         let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
         let tombstone = (is_delete && self.tombstones_on_delete).then(|| Record {

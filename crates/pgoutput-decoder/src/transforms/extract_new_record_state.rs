@@ -9,6 +9,11 @@
 //! written as Kafka's JsonConverter writes them: `{"schema":{"type":..,"optional":true},
 //! "payload":..}`, or bare with `header.converter.schemas.enable=false`.
 //!
+//! `drop.fields.header.name` removes the fields listed in that header (a list of strings,
+//! e.g. from Kafka's InsertHeader) from the value, and from the key with
+//! `drop.fields.from.key`; with `drop.fields.keep.schema.compatible` (the default) only the
+//! optional (nullable) ones, as the table's Connect schema says.
+//!
 //! What it does to the other records, as Debezium 3 does:
 //! - values that are not a change event envelope (logical decoding messages, transaction
 //!   metadata) pass unchanged;
@@ -36,6 +41,9 @@ pub(crate) const OPTIONS: &[&str] = &[
     "delete.tombstone.handling.mode",
     "route.by.field",
     "replace.null.with.default",
+    "drop.fields.header.name",
+    "drop.fields.from.key",
+    "drop.fields.keep.schema.compatible",
 ];
 
 /// Fields of the change event envelope itself; any other plain name is a `source` field.
@@ -118,6 +126,18 @@ pub struct ExtractNewRecordState {
     /// Headers as `{"schema":...,"payload":...}` (`header.converter.schemas.enable`, true by
     /// default as in Kafka's JsonConverter).
     header_schemas: bool,
+    drop_fields: Option<DropFields>,
+}
+
+/// `drop.fields.header.name` and its options: the fields named in that header (a list of
+/// strings, e.g. set by Kafka's InsertHeader) are removed from the value (and the key with
+/// `drop.fields.from.key`); with `drop.fields.keep.schema.compatible` (the default) only
+/// optional (nullable) fields are.
+#[derive(Debug, Clone)]
+struct DropFields {
+    header: String,
+    from_key: bool,
+    keep_compatible: bool,
 }
 
 impl ExtractNewRecordState {
@@ -133,19 +153,6 @@ impl ExtractNewRecordState {
             (
                 "drop.tombstones",
                 "it was removed in Debezium 3; use delete.tombstone.handling.mode",
-            ),
-            (
-                "drop.fields.header.name",
-                "it drops the fields named in a header that another transform must have set \
-                 (Debezium's schema-change headers); no transform here sets such a header",
-            ),
-            (
-                "drop.fields.from.key",
-                "it only works with drop.fields.header.name, which is not supported",
-            ),
-            (
-                "drop.fields.keep.schema.compatible",
-                "it only works with drop.fields.header.name, which is not supported",
             ),
         ] {
             if opts.take(old).is_some() {
@@ -189,13 +196,67 @@ impl ExtractNewRecordState {
         // JsonConverter on its own); this library writes null either way, as it does without
         // transforms (README, "Known differences"), so both settings give the same records.
         opts.take_bool("replace.null.with.default")?;
+        let drop_fields = match (
+            opts.take("drop.fields.header.name"),
+            opts.take_bool("drop.fields.from.key")?,
+            opts.take_bool("drop.fields.keep.schema.compatible")?,
+        ) {
+            (Some(header), from_key, keep) => Some(DropFields {
+                header,
+                from_key: from_key.unwrap_or(false),
+                keep_compatible: keep.unwrap_or(true),
+            }),
+            (None, None, None) => None,
+            (None, _, _) => {
+                return Err(Error::config(format!(
+                    "{} and {} only apply with {}",
+                    opts.key("drop.fields.from.key"),
+                    opts.key("drop.fields.keep.schema.compatible"),
+                    opts.key("drop.fields.header.name")
+                )))
+            }
+        };
         Ok(ExtractNewRecordState {
+            drop_fields,
             add_fields,
             add_headers,
             mode,
             route_by_field: opts.take("route.by.field"),
             header_schemas,
         })
+    }
+
+    /// Whether [`Record::value_schema`] is needed (to tell optional fields).
+    pub(crate) fn needs_value_schema(&self) -> bool {
+        self.drop_fields.as_ref().is_some_and(|d| d.keep_compatible)
+    }
+
+    /// The fields to drop: those listed in the header (its last occurrence), only the
+    /// optional ones with `keep.schema.compatible` (none when no schema says which).
+    fn fields_to_drop(&self, record: &Record, schema: Option<&str>) -> Vec<String> {
+        let Some(d) = &self.drop_fields else {
+            return Vec::new();
+        };
+        let Some((_, text)) = record.headers.iter().rev().find(|(n, _)| *n == d.header) else {
+            return Vec::new();
+        };
+        let wrapped = Object::parse(text).and_then(|o| o.as_wrapped().map(|(_, p)| p));
+        let Ok(mut names) = serde_json::from_str::<Vec<String>>(wrapped.unwrap_or(text)) else {
+            return Vec::new();
+        };
+        if d.keep_compatible {
+            let optional: Vec<String> = schema
+                .and_then(after_schema)
+                .and_then(|after| after.get("fields").and_then(json::array))
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| Object::parse(f.get()))
+                .filter(|f| f.get("optional") == Some("true"))
+                .filter_map(|f| f.get("field").and_then(json::as_str))
+                .collect();
+            names.retain(|n| optional.contains(n));
+        }
+        names
     }
 
     pub(crate) fn apply(&self, mut record: Record) -> Option<Record> {
@@ -231,6 +292,19 @@ impl ExtractNewRecordState {
                 record.topic = topic;
             }
         }
+        let drop = self.fields_to_drop(&record, schema.or(record.value_schema.as_deref()));
+        let row_text;
+        let row = if drop.is_empty() {
+            row
+        } else {
+            let mut r = Object::parse(row)?;
+            r.0.retain(|(k, _)| !drop.contains(k));
+            row_text = r.render();
+            if self.drop_fields.as_ref().is_some_and(|d| d.from_key) {
+                record.key = record.key.as_deref().map(|k| without_fields(k, &drop));
+            }
+            &row_text
+        };
         for h in &self.add_headers {
             let value = field_value(&envelope, h);
             let value = if self.header_schemas {
@@ -274,7 +348,7 @@ impl ExtractNewRecordState {
             Some(schema) => {
                 let types: Vec<(&str, &str)> =
                     added.iter().map(|(k, _, t)| (k.as_str(), *t)).collect();
-                let schema = row_schema(schema, &types)?;
+                let schema = row_schema(schema, &types, &drop)?;
                 format!("{{\"schema\":{schema},\"payload\":{payload}}}")
             }
         });
@@ -285,20 +359,27 @@ impl ExtractNewRecordState {
 /// The Connect schema of the flattened value: the envelope's `after` schema (the table's
 /// `<prefix>.<schema>.<table>.Value` struct), no longer optional, with the added fields
 /// appended as optional fields. `None` when the envelope schema has no `after` struct.
-fn row_schema(envelope_schema: &str, added: &[(&str, &str)]) -> Option<String> {
-    let envelope = Object::parse(envelope_schema)?;
-    let after = json::array(envelope.get("fields")?)?
-        .into_iter()
-        .filter_map(|f| Object::parse(f.get()))
-        .find(|f| f.get("field") == Some("\"after\""))?;
+fn row_schema(envelope_schema: &str, added: &[(&str, &str)], drop: &[String]) -> Option<String> {
+    let after = after_schema(envelope_schema)?;
     let mut out = String::from("{");
     let mut first = true;
     for (k, v) in &after.0 {
         let v = match k.as_str() {
             "field" => continue,
             "optional" => "false".to_string(),
-            "fields" if !added.is_empty() => {
-                let mut fields = v.get().trim_end().trim_end_matches(']').to_string();
+            "fields" if !added.is_empty() || !drop.is_empty() => {
+                let mut fields = String::from("[");
+                for f in json::array(v.get())? {
+                    let name =
+                        Object::parse(f.get()).and_then(|o| o.get("field").and_then(json::as_str));
+                    if name.is_some_and(|n| drop.contains(&n)) {
+                        continue;
+                    }
+                    if fields.len() > 1 {
+                        fields.push(',');
+                    }
+                    fields.push_str(f.get());
+                }
                 for (name, ty) in added {
                     if !fields.trim_end().ends_with('[') {
                         fields.push(',');
@@ -321,6 +402,63 @@ fn row_schema(envelope_schema: &str, added: &[(&str, &str)]) -> Option<String> {
     }
     out.push('}');
     Some(out)
+}
+
+/// The `after` field's struct in an envelope schema.
+fn after_schema(envelope_schema: &str) -> Option<Object<'_>> {
+    let envelope = Object::parse(envelope_schema)?;
+    json::array(envelope.get("fields")?)?
+        .into_iter()
+        .filter_map(|f| Object::parse(f.get()))
+        .find(|f| f.get("field") == Some("\"after\""))
+}
+
+/// A key without the named fields (from its payload and its schema when it has one).
+fn without_fields(key: &str, drop: &[String]) -> String {
+    let Some(mut obj) = Object::parse(key) else {
+        return key.to_string();
+    };
+    if let Some((schema, payload)) = obj.as_wrapped() {
+        let payload = without_fields(payload, drop);
+        let schema = match Object::parse(schema) {
+            Some(mut s) => {
+                let fields: Option<Vec<String>> = s.get("fields").and_then(json::array).map(|a| {
+                    a.into_iter()
+                        .filter(|f| {
+                            Object::parse(f.get())
+                                .and_then(|o| o.get("field").and_then(json::as_str))
+                                .is_none_or(|n| !drop.contains(&n))
+                        })
+                        .map(|f| f.get().to_string())
+                        .collect()
+                });
+                match fields {
+                    Some(fields) => {
+                        let fields = format!("[{}]", fields.join(","));
+                        let mut out = String::from("{");
+                        for (n, (k, v)) in s.0.drain(..).enumerate() {
+                            if n > 0 {
+                                out.push(',');
+                            }
+                            let v = if k == "fields" {
+                                fields.as_str()
+                            } else {
+                                v.get()
+                            };
+                            json::push_member(&mut out, &k, v);
+                        }
+                        out.push('}');
+                        out
+                    }
+                    None => schema.to_string(),
+                }
+            }
+            None => schema.to_string(),
+        };
+        return format!("{{\"schema\":{schema},\"payload\":{payload}}}");
+    }
+    obj.0.retain(|(k, _)| !drop.contains(k));
+    obj.render()
 }
 
 fn field_ref(key: &str, spec: &str, prefix: &str) -> Result<FieldRef> {

@@ -19,6 +19,19 @@ impl<'a> Object<'a> {
         Some(Object(members))
     }
 
+    /// Writes the object back, members in order.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::from("{");
+        for (n, (k, v)) in self.0.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            push_member(&mut out, k, v.get());
+        }
+        out.push('}');
+        out
+    }
+
     /// `{"schema": S, "payload": P}` (Kafka Connect's JSON with schemas) -> `(S, P)`.
     pub(crate) fn as_wrapped(&self) -> Option<(&'a str, &'a str)> {
         match (self.0.len(), self.get("schema"), self.get("payload")) {

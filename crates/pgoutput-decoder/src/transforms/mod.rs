@@ -16,11 +16,13 @@
 //! The chain works on [`Record`]s (topic, key, value and headers as JSON text, the way the
 //! encoder wrote them) and applies the transforms in order, as Kafka Connect does; a transform
 //! may drop a record. Supported: `io.debezium.transforms.ExtractNewRecordState`,
-//! `org.apache.kafka.connect.transforms.RegexRouter`, `io.debezium.transforms.ByLogicalTableRouter`;
+//! `org.apache.kafka.connect.transforms.RegexRouter`, `io.debezium.transforms.ByLogicalTableRouter`,
+//! `org.apache.kafka.connect.transforms.InsertHeader`;
 //! predicates `TopicNameMatches`, `HasHeaderKey`, `RecordIsTombstone`. Anything else, an
 //! unknown option or a missing required one is an error when the configuration is loaded.
 
 mod extract_new_record_state;
+mod insert_header;
 mod json;
 mod predicate;
 mod regex;
@@ -29,6 +31,7 @@ mod router;
 use std::collections::BTreeMap;
 
 pub use extract_new_record_state::{DeleteTombstoneHandling, ExtractNewRecordState};
+pub use insert_header::InsertHeader;
 pub use predicate::Predicate;
 pub use router::{ByLogicalTableRouter, RegexRouter};
 
@@ -45,6 +48,10 @@ pub struct Record {
     pub value: Option<String>,
     /// Headers in order: name and value as JSON text.
     pub headers: Vec<(String, String)>,
+    /// The value's Kafka Connect schema (JSON text) when the value is written without one
+    /// and a transform needs it (ExtractNewRecordState's `drop.fields.keep.schema.compatible`
+    /// looks up which fields are optional); otherwise `None`.
+    pub value_schema: Option<String>,
 }
 
 impl Record {
@@ -91,6 +98,7 @@ enum Transform {
     ExtractNewRecordState(ExtractNewRecordState),
     RegexRouter(RegexRouter),
     ByLogicalTableRouter(ByLogicalTableRouter),
+    InsertHeader(InsertHeader),
 }
 
 /// Transform classes accepted in `transforms.<alias>.type`.
@@ -98,6 +106,7 @@ pub const TRANSFORM_TYPES: &[&str] = &[
     "io.debezium.transforms.ExtractNewRecordState",
     "org.apache.kafka.connect.transforms.RegexRouter",
     "io.debezium.transforms.ByLogicalTableRouter",
+    "org.apache.kafka.connect.transforms.InsertHeader",
 ];
 
 /// Predicate classes accepted in `predicates.<alias>.type`.
@@ -218,6 +227,9 @@ impl Transforms {
                 "io.debezium.transforms.ByLogicalTableRouter" => {
                     Transform::ByLogicalTableRouter(ByLogicalTableRouter::from_options(&mut opts)?)
                 }
+                "org.apache.kafka.connect.transforms.InsertHeader" => {
+                    Transform::InsertHeader(InsertHeader::from_options(&mut opts, header_schemas)?)
+                }
                 other => {
                     return Err(Error::config(format!(
                         "transforms.{alias}.type={other} is not supported; supported: {}",
@@ -234,6 +246,15 @@ impl Transforms {
         Ok(Transforms { steps })
     }
 
+    /// Whether a transform needs [`Record::value_schema`] for values written without their
+    /// schema.
+    pub fn needs_value_schema(&self) -> bool {
+        self.steps.iter().any(|s| match &s.transform {
+            Transform::ExtractNewRecordState(t) => t.needs_value_schema(),
+            _ => false,
+        })
+    }
+
     /// Whether there is no transform at all.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
@@ -245,7 +266,9 @@ impl Transforms {
         for step in &self.steps {
             let (name, key, value) = match &step.transform {
                 Transform::ByLogicalTableRouter(_) => ("ByLogicalTableRouter", true, true),
-                Transform::RegexRouter(_) | Transform::ExtractNewRecordState(_) => continue,
+                Transform::RegexRouter(_)
+                | Transform::ExtractNewRecordState(_)
+                | Transform::InsertHeader(_) => continue,
             };
             if (key && key_schemas) || (value && value_schemas) {
                 return Err(Error::config(format!(
@@ -270,6 +293,7 @@ impl Transforms {
                 Transform::ExtractNewRecordState(t) => t.apply(record)?,
                 Transform::RegexRouter(t) => t.apply(record),
                 Transform::ByLogicalTableRouter(t) => t.apply(record),
+                Transform::InsertHeader(t) => t.apply(record),
             };
         }
         Some(record)
@@ -282,6 +306,7 @@ fn transform_options_of(ty: &str) -> Vec<&'static str> {
         "io.debezium.transforms.ExtractNewRecordState" => extract_new_record_state::OPTIONS,
         "org.apache.kafka.connect.transforms.RegexRouter" => router::REGEX_ROUTER_OPTIONS,
         "io.debezium.transforms.ByLogicalTableRouter" => router::LOGICAL_ROUTER_OPTIONS,
+        "org.apache.kafka.connect.transforms.InsertHeader" => insert_header::OPTIONS,
         _ => &[],
     });
     v

@@ -357,7 +357,7 @@ fn configuration_errors_name_the_key() {
         ("transforms=a\n", "transforms.a.type is required"),
         (
             "transforms=a\ntransforms.a.type=org.apache.kafka.connect.transforms.ReplaceField$Value\n",
-            "transforms.a.type=org.apache.kafka.connect.transforms.ReplaceField$Value is not supported; supported: io.debezium.transforms.ExtractNewRecordState",
+            "transforms.a.type=org.apache.kafka.connect.transforms.ReplaceField$Value is not supported; supported: io.debezium.transforms.ExtractNewRecordState, org.apache.kafka.connect.transforms.RegexRouter, io.debezium.transforms.ByLogicalTableRouter, org.apache.kafka.connect.transforms.InsertHeader",
         ),
         (
             &format!("{UNWRAP}transforms.unwrap.add.feilds=op\n"),
@@ -376,8 +376,13 @@ fn configuration_errors_name_the_key() {
             "transforms.unwrap.drop.tombstones is not supported: it was removed in Debezium 3",
         ),
         (
-            &format!("{UNWRAP}transforms.unwrap.drop.fields.header.name=h\n"),
-            "transforms.unwrap.drop.fields.header.name is not supported",
+            &format!("{UNWRAP}transforms.unwrap.drop.fields.from.key=true\n"),
+            "only apply with transforms.unwrap.drop.fields.header.name",
+        ),
+        (
+            "transforms=h\ntransforms.h.type=org.apache.kafka.connect.transforms.InsertHeader\n\
+             transforms.h.header=x\ntransforms.h.value.literal=5\n",
+            "transforms.h.value.literal=5: with header.converter.schemas.enable=true only a string",
         ),
         (
             "transforms=r\ntransforms.r.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.r.regex=a\n",
@@ -458,4 +463,122 @@ fn properties_load_the_chain_and_schemas_are_checked() {
          transforms.r.regex=x\\\\.(.*)\ntransforms.r.replacement=$1\n",
     ))
     .unwrap();
+}
+
+/// A table whose `target` column is NOT NULL: `keep.schema.compatible` keeps it.
+fn strict_table() -> Arc<TableSchema> {
+    let registry = TypeRegistry::new();
+    let columns = [("id", 23, true), ("target", 25, true), ("note", 25, false)]
+        .iter()
+        .map(|&(n, oid, not_null)| {
+            let mut c = ColumnSchema::new(n, registry.resolve(oid, -1), oid, -1);
+            c.not_null = not_null;
+            c
+        })
+        .collect();
+    Arc::new(TableSchema::new(
+        16384,
+        "public".into(),
+        "orders".into(),
+        columns,
+        &["id".into()],
+        ReplicaIdentity::Full,
+        "dbz",
+    ))
+}
+
+#[test]
+fn insert_header_and_drop_fields_from_header() {
+    let event = Event {
+        kind: EventKind::Change(ChangeEvent {
+            op: Op::Create,
+            table: strict_table(),
+            before: None,
+            after: Some(Row::new(TupleData::from_columns([
+                ColumnData::Text(b"1"),
+                ColumnData::Text(b"t"),
+                ColumnData::Text(b"n"),
+            ]))),
+            source: source(),
+            transaction: None,
+            ts_us: 1,
+        }),
+        seq: 1,
+    };
+    let config = |extra: &str| {
+        format!(
+            "header.converter.schemas.enable=false\ntransforms=hdr,unwrap\n\
+             transforms.hdr.type=org.apache.kafka.connect.transforms.InsertHeader\n\
+             transforms.hdr.header=drop_me\n\
+             transforms.hdr.value.literal=[\"note\",\"target\",\"id\"]\n\
+             transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n\
+             transforms.unwrap.drop.fields.header.name=drop_me\n{extra}"
+        )
+    };
+    let header = r#""headers":{"drop_me":["note","target","id"]}"#;
+    // Schema compatible (the default): only the nullable column goes.
+    assert_eq!(
+        lines(
+            &encoder(&config(""), true),
+            std::slice::from_ref(&event),
+            RecordFormat::Envelope
+        ),
+        [format!(
+            r#"{{"topic":"dbz.public.orders","key":{{"id":1}},"value":{{"id":1,"target":"t"}},{header}}}"#
+        )]
+    );
+    // Not compatible, from the key too: all three go.
+    let all = config(
+        "transforms.unwrap.drop.fields.keep.schema.compatible=false\n\
+         transforms.unwrap.drop.fields.from.key=true\n",
+    );
+    assert_eq!(
+        lines(
+            &encoder(&all, true),
+            std::slice::from_ref(&event),
+            RecordFormat::Envelope
+        ),
+        [format!(
+            r#"{{"topic":"dbz.public.orders","key":{{}},"value":{{}},{header}}}"#
+        )]
+    );
+    // With schemas: the value's schema loses the dropped field too.
+    let enc = JsonEncoder::with_options("dbz", "shop", ConvertOptions::default(), true)
+        .with_schemas(false, true)
+        .with_transforms(chain(&config("")));
+    let line = &lines(&enc, std::slice::from_ref(&event), RecordFormat::Envelope)[0];
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let names: Vec<&str> = v["value"]["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "target"]);
+    assert_eq!(
+        v["value"]["payload"],
+        serde_json::json!({"id": 1, "target": "t"})
+    );
+    // With header schemas, the literal list gets an array schema.
+    let with_schema = chain(
+        "transforms=h\ntransforms.h.type=org.apache.kafka.connect.transforms.InsertHeader\n\
+         transforms.h.header=x\ntransforms.h.value.literal=[a,b]\n",
+    );
+    let r = with_schema
+        .apply(Record {
+            topic: "t".into(),
+            key: None,
+            value: None,
+            headers: vec![],
+            value_schema: None,
+        })
+        .unwrap();
+    // `[a,b]` is not JSON: a string, as Kafka's Values.parseString keeps it.
+    assert_eq!(
+        r.headers,
+        [(
+            "x".to_string(),
+            r#"{"schema":{"type":"string","optional":false},"payload":"[a,b]"}"#.to_string()
+        )]
+    );
 }
