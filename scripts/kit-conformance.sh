@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the reference conformance kit's own runner (run_cases.py and compare.py, kept outside
 # this repository, next to it in ../shared/conformance) against the CLI and a
-# throwaway PostgreSQL: its cases, then its transform-cases. The project's own runner replays the same cases in `make test`; this
-# checks that the kit's unmodified comparator agrees. Skipped when the kit is not there.
+# throwaway PostgreSQL: its cases, then its transform-cases. The project's own runner
+# replays the same cases in `make test`; this checks that the kit's unmodified comparator
+# agrees. Skipped when the kit is not there.
 #
 #   scripts/kit-conformance.sh            # KIT=../shared/conformance, PG_BIN=PostgreSQL 15
 set -euo pipefail
