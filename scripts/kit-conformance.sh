@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the reference conformance kit's own runner (run_cases.py and compare.py, kept outside
 # this repository, next to it in ../shared/conformance) against the CLI and a
-# throwaway PostgreSQL. The project's own runner replays the same cases in `make test`; this
-# checks that the kit's unmodified comparator agrees. Skipped when the kit is not there.
+# throwaway PostgreSQL: its cases, then its transform-cases. The project's own runner
+# replays the same cases in `make test`; this checks that the kit's unmodified comparator
+# agrees. Skipped when the kit is not there.
 #
 #   scripts/kit-conformance.sh            # KIT=../shared/conformance, PG_BIN=PostgreSQL 15
 set -euo pipefail
@@ -33,3 +34,9 @@ as_server_user "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o \
     "-p $port -c listen_addresses=127.0.0.1 -k $work -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20" \
     start >/dev/null
 PATH="$BIN_DIR:$PATH" python3 "$KIT/run_cases.py" --dsn "host=127.0.0.1 port=$port user=postgres"
+# The kit's single-message-transform cases (ExtractNewRecordState); their expectations are in
+# $KIT/expected too.
+if compgen -G "$KIT/transform-cases/*/" >/dev/null; then
+    PATH="$BIN_DIR:$PATH" python3 "$KIT/run_cases.py" --dsn "host=127.0.0.1 port=$port user=postgres" \
+        "$KIT"/transform-cases/*/
+fi

@@ -40,6 +40,7 @@ from ._native import (
     ReplicationError,
     ReplicationMessage,
     SlotNotFoundError,
+    debezium_records,
     message_to_debezium_json,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "ReplicationMessage",
     "SlotNotFoundError",
     "__version__",
+    "debezium_records",
     "format_operation",
     "get_table_name",
     "message_to_debezium_json",

@@ -216,6 +216,21 @@ def message_to_debezium_json(
     writes with ``schemas.enable=true``: ``{"schema": <the value's Kafka Connect schema>,
     "payload": <the value>}``, Debezium's schema exactly."""
 
+def debezium_records(
+    message: ReplicationMessage,
+    *,
+    transforms: dict[str, str] | None = None,
+    schemas: bool = False,
+) -> list[tuple[str, str | None, str | None, list[tuple[str, str]]]]:
+    """The message's Kafka records after the single message transforms, as ``(topic, key,
+    value, headers)``: key and value compact Debezium JSON (``None``: null key, tombstone),
+    headers ``(name, JSON value)`` pairs. A delete is followed by its tombstone when
+    ``tombstones.on.delete`` is on. Empty when the transforms dropped the record.
+    ``transforms``: ``transforms*``/``predicates*`` properties (Debezium's and Kafka
+    Connect's names); by default those of the reader's ``properties``. ``schemas=True``:
+    keys and values with their Kafka Connect schema (by default the reader's
+    ``key/value.converter.schemas.enable`` properties decide)."""
+
 # ---------------------------------------------------------------------------------------------
 # The reader
 # ---------------------------------------------------------------------------------------------

@@ -196,6 +196,69 @@ fn envelope_format_has_topic_key_and_tombstones() {
 }
 
 #[test]
+fn transforms_apply_to_value_format_and_schemas() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key, v text)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &pg,
+        "transforms=unwrap,route\n\
+         transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n\
+         transforms.unwrap.add.fields=op\n\
+         transforms.unwrap.delete.tombstone.handling.mode=rewrite\n\
+         transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n\
+         transforms.route.regex=cli\\\\.public\\\\.(.*)\n\
+         transforms.route.replacement=$1_changes\n",
+    );
+    let output = dir.path().join("out.jsonl");
+    let mut child = spawn_streaming(
+        &pg,
+        &config,
+        &output,
+        &["--exit-when-idle", "2", "--format", "value", "--schemas"],
+    );
+    pg.psql("db", "insert into t values (1, 'a'); delete from t;")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let values: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Values only (no tombstones): the rows, with the row's Connect schema.
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert_eq!(
+        values[0]["payload"],
+        serde_json::json!({"id": 1, "v": "a", "__deleted": "false", "__op": "c"})
+    );
+    assert_eq!(values[1]["payload"]["__deleted"], "true");
+    assert_eq!(values[0]["schema"]["name"], "cli.public.t.Value");
+
+    // A transform that cannot be written with schemas is refused before connecting.
+    let config = write_config(
+        dir.path(),
+        &pg,
+        "transforms=r\ntransforms.r.type=io.debezium.transforms.ByLogicalTableRouter\n\
+         transforms.r.topic.regex=x\ntransforms.r.topic.replacement=y\n",
+    );
+    let out = run(&["stream", "--config", &config, "--schemas", "--output", "-"]);
+    assert_one_line_error(&out, "ByLogicalTableRouter with schemas");
+    let config = write_config(
+        dir.path(),
+        &pg,
+        "transforms=f\ntransforms.f.type=org.apache.kafka.connect.transforms.Filter\n",
+    );
+    let out = run(&["stream", "--config", &config, "--output", "-"]);
+    assert_one_line_error(
+        &out,
+        "transforms.f.type=org.apache.kafka.connect.transforms.Filter is not supported; supported:",
+    );
+}
+
+#[test]
 fn common_mistakes_give_one_clear_error_line() {
     let pg = ClusterBuilder::new()
         .superuser_password("s3cret-pw")

@@ -21,6 +21,7 @@ mod logging;
 mod message;
 mod options;
 mod reader;
+mod records;
 mod runtime;
 mod testing;
 
@@ -35,6 +36,8 @@ mod _native {
     use crate::message::{message_to_debezium_json, ReplicationMessage};
     #[pymodule_export]
     use crate::reader::LogicalReplicationReader;
+    #[pymodule_export]
+    use crate::records::debezium_records;
     #[pymodule_export]
     use crate::runtime::_shutdown;
     #[pymodule_export]

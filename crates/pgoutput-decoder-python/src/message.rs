@@ -489,3 +489,10 @@ pub fn message_to_debezium_json(
     };
     Ok(render(&compact, indent))
 }
+
+impl ReplicationMessage {
+    /// The stream's encoder (its conversion options, schemas and transforms).
+    pub(crate) fn encoder(&self) -> &JsonEncoder {
+        &self.ctx.encoder
+    }
+}

@@ -342,6 +342,9 @@ pub struct ReplicationConfig {
     /// upsert into a heartbeat table, so that its slot advances even when nothing else there
     /// changes.
     pub heartbeat_action_query: Option<String>,
+    /// `transforms=...` and `predicates=...`: single message transforms applied to every
+    /// record the encoder writes (none by default).
+    pub transforms: crate::transforms::Transforms,
 }
 
 impl ReplicationConfig {
@@ -380,6 +383,7 @@ impl ReplicationConfig {
             two_phase: false,
             heartbeat_interval: None,
             heartbeat_action_query: None,
+            transforms: crate::transforms::Transforms::default(),
         }
     }
 
@@ -420,6 +424,8 @@ impl ReplicationConfig {
         if self.status_interval.is_zero() {
             return Err(Error::config("status.update.interval.ms must be positive"));
         }
+        self.transforms
+            .check_schemas(self.key_schemas_enable, self.value_schemas_enable)?;
         Ok(())
     }
 

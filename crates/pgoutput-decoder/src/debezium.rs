@@ -5,6 +5,8 @@
 //! text to JSON without building intermediate values. Field order follows Debezium's schemas
 //! (`before, after, source, transaction, op, ts_ms, ts_us, ts_ns`).
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use pgoutput::ColumnData;
 
@@ -18,6 +20,7 @@ use crate::{
         TransactionEvent, TransactionStatus,
     },
     relation::TableSchema,
+    transforms::{Record, Transforms},
     types::{
         write_debezium_fallback, write_debezium_json, write_json_string,
         write_unavailable_placeholder, BinaryHandlingMode, ConvertOptions,
@@ -52,6 +55,8 @@ pub struct JsonEncoder {
     key_schemas: bool,
     /// Values as `{"schema":..,"payload":..}` (`value.converter.schemas.enable`).
     value_schemas: bool,
+    /// Single message transforms applied to every record (`transforms=...`).
+    transforms: Arc<Transforms>,
 }
 
 impl JsonEncoder {
@@ -64,6 +69,7 @@ impl JsonEncoder {
             config.tombstones_on_delete,
         )
         .with_schemas(config.key_schemas_enable, config.value_schemas_enable)
+        .with_transforms(config.transforms.clone())
     }
 
     /// An encoder from its parts.
@@ -88,7 +94,89 @@ impl JsonEncoder {
             source_head,
             key_schemas: false,
             value_schemas: false,
+            transforms: Arc::default(),
         }
+    }
+
+    /// Applies these single message transforms to every record written (see
+    /// [`crate::transforms`]); [`JsonEncoder::new`] takes them from the configuration.
+    pub fn with_transforms(mut self, transforms: Transforms) -> Self {
+        self.transforms = Arc::new(transforms);
+        self
+    }
+
+    /// The transforms applied to every record.
+    pub fn transforms(&self) -> &Transforms {
+        &self.transforms
+    }
+
+    /// The Kafka records for the event, after the transforms: the event's own record, then
+    /// a tombstone after a delete when `tombstones.on.delete` is on. Empty when the
+    /// transforms dropped everything.
+    pub fn records(&self, event: &Event) -> Result<Vec<Record>> {
+        self.records_with(event, &mut None)
+    }
+
+    fn records_with(
+        &self,
+        event: &Event,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<Vec<Record>> {
+        let mut key = Vec::new();
+        self.write_key(event, &mut key)?;
+        let key = (key != b"null").then(|| utf8(key)).transpose()?;
+        let mut value = Vec::new();
+        self.write_value_with(event, &mut value, memo)?;
+        let value_schema = match &event.kind {
+            EventKind::Change(c) if !self.value_schemas && self.transforms.needs_value_schema() => {
+                let heads = c.table.connect_schemas(&self.opts);
+                let head = std::str::from_utf8(&heads.value_head).ok();
+                head.and_then(|h| h.strip_prefix("{\"schema\":"))
+                    .and_then(|h| h.strip_suffix(",\"payload\":"))
+                    .map(str::to_string)
+            }
+            _ => None,
+        };
+        let record = Record {
+            topic: self.topic(event),
+            key,
+            value: Some(utf8(value)?),
+            headers: Vec::new(),
+            value_schema,
+        };
+        let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
+        let tombstone = (is_delete && self.tombstones_on_delete).then(|| Record {
+            value: None,
+            ..record.clone()
+        });
+        Ok([Some(record), tombstone]
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.transforms.apply(r))
+            .collect())
+    }
+
+    /// [`write_record_with`](Self::write_record_with) through the transforms.
+    fn write_transformed(
+        &self,
+        event: &Event,
+        format: RecordFormat,
+        out: &mut Vec<u8>,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Result<()> {
+        for record in self.records_with(event, memo)? {
+            match format {
+                RecordFormat::Envelope => record.write_envelope(out),
+                RecordFormat::Value => {
+                    // As without transforms: values only, no tombstones.
+                    if let Some(value) = &record.value {
+                        out.extend_from_slice(value.as_bytes());
+                        out.push(b'\n');
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes keys and/or values with their Kafka Connect schema, as `JsonConverter` does with
@@ -262,6 +350,9 @@ impl JsonEncoder {
         out: &mut Vec<u8>,
         memo: &mut Option<&mut RecordMemo>,
     ) -> Result<()> {
+        if !self.transforms.is_empty() {
+            return self.write_transformed(event, format, out, memo);
+        }
         match format {
             RecordFormat::Value => {
                 self.write_value_with(event, out, memo)?;
@@ -492,6 +583,20 @@ impl RecordWriter<'_> {
         self.encoder
             .write_record_with(event, format, out, &mut Some(&mut self.memo))
     }
+
+    /// Same as [`JsonEncoder::records`].
+    pub fn records(&mut self, event: &Event) -> Result<Vec<Record>> {
+        self.encoder.records_with(event, &mut Some(&mut self.memo))
+    }
+}
+
+fn utf8(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
+        crate::Error::new(
+            crate::ErrorKind::Decoding,
+            "the encoder wrote JSON that is not UTF-8",
+        )
+    })
 }
 
 /// The commit time, txId, last commit LSN and snapshot flag: what the cached parts of

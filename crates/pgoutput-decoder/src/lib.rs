@@ -44,6 +44,7 @@ pub mod event;
 pub mod properties;
 pub mod relation;
 mod stream;
+pub mod transforms;
 pub mod types;
 
 pub use config::{Operation, PublicationAutocreate, ReplicationConfig};

@@ -14,6 +14,7 @@ use pgoutput::Lsn;
 use crate::{
     config::{parse_message_key_columns, parse_skipped_operations, NameFilter, ReplicationConfig},
     conn::{ConnectParams, Password},
+    transforms::{self, Transforms},
     Error, Result,
 };
 
@@ -182,8 +183,6 @@ const IGNORED_PREFIXES: &[&str] = &[
     "value.converter",
     "header.converter",
     "offset.",
-    "transforms",
-    "predicates",
     "errors.",
     "topic.creation.",
     "config.action.reload",
@@ -366,6 +365,7 @@ fn load(
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
     let (mut c_inc, mut c_exc, mut m_inc, mut m_exc) = (vec![], vec![], vec![], vec![]);
     let (mut hostname, mut port) = (None::<String>, None::<String>);
+    let mut transform_props = Vec::new();
 
     for (key, value) in props {
         let k = key.as_str();
@@ -473,6 +473,9 @@ fn load(
                 )))
             }
             _ if k == "plugin.name" => {}
+            _ if transforms::is_transform_key(k) => {
+                transform_props.push((key.clone(), value.clone()))
+            }
             _ if UNSUPPORTED
                 .iter()
                 .any(|p| k == *p || (p.ends_with('.') && k.starts_with(p))) =>
@@ -523,6 +526,9 @@ fn load(
              remove them (see the README's configuration table)",
             unsupported.join(", ")
         )));
+    }
+    if !transform_props.is_empty() {
+        config.transforms = Transforms::from_properties(&transform_props)?;
     }
     if !topic_prefix_set {
         return Err(Error::config("topic.prefix is required (as in Debezium): it names the topics, e.g. topic.prefix=dbserver1"));

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use throwaway_postgres::Cluster;
 
 use super::cluster;
-use super::compare::{compare_events, load, Options};
+use super::compare::{
+    compare_events, compare_flat, compare_routing, is_flat, load, Options, VOLATILE_ADDED,
+};
 use super::deviations;
 
 /// How long the slot may take to become active after the command started.
@@ -44,8 +46,23 @@ pub fn conformance_dir() -> PathBuf {
     dir.canonicalize().unwrap_or(dir)
 }
 
+/// The cases with single message transforms (`transform-cases/{cases,expected}`).
+pub fn transform_cases_dir() -> PathBuf {
+    conformance_dir().join("transform-cases")
+}
+
 /// Runs case `name`; panics with a report when the CLI's output does not match Debezium's.
 pub fn run(name: &str) {
+    run_in(&conformance_dir(), name, false)
+}
+
+/// Runs transform case `name` (records compared as flattened records where Debezium
+/// flattened them, topics in full, tombstones included).
+pub fn run_transform(name: &str) {
+    run_in(&transform_cases_dir(), name, true)
+}
+
+fn run_in(root: &Path, name: &str, transforms: bool) {
     let cluster = cluster::lease();
     let workdir = tempfile::Builder::new()
         .prefix(&format!("conformance-{name}-"))
@@ -55,10 +72,9 @@ pub fn run(name: &str) {
         name: name.to_owned(),
         db: format!("case_{name}"),
         slot: format!("pgd_{name}"),
-        dir: conformance_dir().join("cases").join(name),
-        expected: conformance_dir()
-            .join("expected")
-            .join(format!("{name}.jsonl")),
+        dir: root.join("cases").join(name),
+        transforms,
+        expected: root.join("expected").join(format!("{name}.jsonl")),
         config: workdir.path().join(format!("{name}.properties")),
         output: workdir.path().join(format!("{name}.jsonl")),
         log: workdir.path().join(format!("{name}.log")),
@@ -82,6 +98,8 @@ struct Case {
     db: String,
     slot: String,
     dir: PathBuf,
+    /// A transform case: compared record by record, tombstones and topics included.
+    transforms: bool,
     expected: PathBuf,
     config: PathBuf,
     output: PathBuf,
@@ -284,20 +302,43 @@ impl Case {
         }
 
         let options = Options::default();
-        let read = |path: &Path| -> Result<Vec<serde_json::Value>, String> {
+        let read_all = |path: &Path, tombstones: bool| -> Result<Vec<serde_json::Value>, String> {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
             load(
                 &path.display().to_string(),
                 &String::from_utf8_lossy(&bytes),
-                options.tombstones,
+                tombstones,
             )
         };
-        let differences = match (read(&self.expected), read(&self.output)) {
-            (Ok(mut expected), Ok(actual)) => match deviations::apply(&self.name, &mut expected) {
-                Ok(()) => compare_events(&expected, &actual, &options),
-                Err(e) => vec![e],
-            },
-            (Err(e), _) | (_, Err(e)) => vec![e],
+        let read = |path: &Path| read_all(path, options.tombstones);
+        let differences = if self.transforms {
+            match (read_all(&self.expected, true), read_all(&self.output, true)) {
+                (Ok(mut expected), Ok(actual)) if expected.iter().any(is_flat) => {
+                    match deviations::apply_transform(&self.name, &mut expected) {
+                        Ok(()) => compare_flat(&expected, &actual, &self.volatile_fields()?),
+                        Err(e) => vec![e],
+                    }
+                }
+                (Ok(expected), Ok(actual)) => {
+                    let mut d = compare_routing(&expected, &actual);
+                    let values = |v: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+                        v.into_iter().filter(|e| !e["value"].is_null()).collect()
+                    };
+                    d.extend(compare_events(&values(expected), &values(actual), &options));
+                    d
+                }
+                (Err(e), _) | (_, Err(e)) => vec![e],
+            }
+        } else {
+            match (read(&self.expected), read(&self.output)) {
+                (Ok(mut expected), Ok(actual)) => {
+                    match deviations::apply(&self.name, &mut expected) {
+                        Ok(()) => compare_events(&expected, &actual, &options),
+                        Err(e) => vec![e],
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => vec![e],
+            }
         };
         if differences.is_empty() {
             Ok(())
@@ -310,6 +351,27 @@ impl Case {
                 differences,
             })
         }
+    }
+
+    /// The added fields left out of the comparison: [`VOLATILE_ADDED`] with the default
+    /// prefix `__` and with each `add.fields.prefix` / `add.headers.prefix` of the case.
+    fn volatile_fields(&self) -> Result<Vec<String>, Failure> {
+        let mut prefixes = vec!["__".to_owned()];
+        let props = self.dir.join("connector.properties");
+        let text = std::fs::read_to_string(&props).unwrap_or_default();
+        for line in text.lines() {
+            if let Some((key, value)) = line.split_once('=') {
+                if key.trim().ends_with(".add.fields.prefix")
+                    || key.trim().ends_with(".add.headers.prefix")
+                {
+                    prefixes.push(value.trim().to_owned());
+                }
+            }
+        }
+        Ok(prefixes
+            .iter()
+            .flat_map(|p| VOLATILE_ADDED.iter().map(move |f| format!("{p}{f}")))
+            .collect())
     }
 
     /// Writes the Debezium connector properties: the defaults, then the case's own.

@@ -756,6 +756,164 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// The fields ExtractNewRecordState adds whose values change from run to run (timestamps,
+/// LSNs, transaction ids), without their prefix.
+pub const VOLATILE_ADDED: [&str; 10] = [
+    "source_ts_ms",
+    "ts_ms",
+    "lsn",
+    "source_lsn",
+    "source_txId",
+    "txId",
+    "source_ts_us",
+    "source_ts_ns",
+    "ts_us",
+    "ts_ns",
+];
+
+/// Whether a record was flattened by ExtractNewRecordState: an object value that is not a
+/// change event (`op`, `source`) nor transaction metadata (`status`).
+pub fn is_flat(e: &Value) -> bool {
+    let value = field(e, "value");
+    let value = if is_wrapped(value) {
+        field(value, "payload")
+    } else {
+        value
+    };
+    value.as_object().is_some_and(|v| {
+        !v.contains_key("op") && !v.contains_key("source") && !v.contains_key("status")
+    })
+}
+
+/// Compares flattened records as the kit's compare.py does: topic in full, key and value
+/// exactly, tombstones included, in order; the `volatile` added fields are left out of values
+/// and headers (values written with their schema: from the payload, the schema is compared
+/// exactly). Headers are compared when the expected record has them, except the connector's
+/// own `__debezium.*` headers, which this library does not write.
+pub fn compare_flat(expected: &[Value], actual: &[Value], volatile: &[String]) -> Vec<String> {
+    let strip = |v: &Value| -> Value {
+        if is_wrapped(v) {
+            let mut payload = field(v, "payload").clone();
+            if let Some(m) = payload.as_object_mut() {
+                m.retain(|k, _| !volatile.contains(k));
+            }
+            return serde_json::json!({"schema": field(v, "schema"), "payload": payload});
+        }
+        match v.as_object() {
+            Some(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| !volatile.contains(k))
+                    .map(|(k, x)| (k.clone(), x.clone()))
+                    .collect(),
+            ),
+            None => v.clone(),
+        }
+    };
+    let mut errs = Vec::new();
+    if expected.len() != actual.len() {
+        errs.push(format!(
+            "record count: expected {}, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        let w = format!("record {}", i + 1);
+        if !field(e, "value").is_null() && !is_flat(e) {
+            // A record the transforms left whole (a predicate, a message, transaction
+            // metadata): compared as a change event (transaction ids only by grouping), its
+            // volatile parts left out, and its topic in full.
+            if !json_eq(field(e, "topic"), field(a, "topic")) {
+                errs.push(format!(
+                    "{w}: topic expected {}, got {}",
+                    quote(field(e, "topic")),
+                    quote(field(a, "topic"))
+                ));
+            }
+            let opts = Options::default();
+            for d in compare_events(std::slice::from_ref(e), std::slice::from_ref(a), &opts) {
+                errs.push(format!("{w}: {d}"));
+            }
+            continue;
+        }
+        for part in ["topic", "key"] {
+            if !json_eq(field(e, part), field(a, part)) {
+                errs.push(format!(
+                    "{w}: {part} expected {}, got {}",
+                    quote(field(e, part)),
+                    quote(field(a, part))
+                ));
+            }
+        }
+        let (ev, av) = (strip(field(e, "value")), strip(field(a, "value")));
+        if !json_eq(&ev, &av) {
+            errs.push(format!(
+                "{w}: value expected {}, got {}",
+                quote(&ev),
+                quote(&av)
+            ));
+        }
+        if let Some(eh) = e.get("headers") {
+            let ah = a
+                .get("headers")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            let mut eh = eh.clone();
+            if let Some(m) = eh.as_object_mut() {
+                m.retain(|k, _| !k.starts_with("__debezium."));
+            }
+            let (eh, ah) = (strip(&eh), strip(&ah));
+            if !json_eq(&eh, &ah) {
+                errs.push(format!(
+                    "{w}: headers expected {}, got {}",
+                    quote(&eh),
+                    quote(&ah)
+                ));
+            }
+        }
+    }
+    errs
+}
+
+/// Topic, key and whether the value is a tombstone, record by record (tombstones included):
+/// what the transforms change besides the value.
+pub fn compare_routing(expected: &[Value], actual: &[Value]) -> Vec<String> {
+    let mut errs = Vec::new();
+    if expected.len() != actual.len() {
+        errs.push(format!(
+            "record count with tombstones: expected {}, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        let w = format!("record {}", i + 1);
+        let tomb = |v: &Value| field(v, "value").is_null();
+        if field(e, "topic") != field(a, "topic") {
+            errs.push(format!(
+                "{w}: topic expected {}, got {}",
+                quote(field(e, "topic")),
+                quote(field(a, "topic"))
+            ));
+        }
+        if !json_eq(field(e, "key"), field(a, "key")) {
+            errs.push(format!(
+                "{w}: key expected {}, got {}",
+                quote(field(e, "key")),
+                quote(field(a, "key"))
+            ));
+        }
+        if tomb(e) != tomb(a) {
+            errs.push(format!(
+                "{w}: expected {}, got {}",
+                if tomb(e) { "a tombstone" } else { "a value" },
+                if tomb(a) { "a tombstone" } else { "a value" }
+            ));
+        }
+    }
+    errs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1375,5 +1533,91 @@ mod tests {
             }
         }
         assert!(seen > 0);
+    }
+
+    #[test]
+    fn flattened_records_are_compared_like_the_kit() {
+        let volatile: Vec<String> = VOLATILE_ADDED.iter().map(|f| format!("__{f}")).collect();
+        let rec = |topic: &str, id: i64, value: Value| json!({"topic": topic, "key": {"id": id}, "value": value});
+        let expected = vec![
+            rec(
+                "cdc_t",
+                1,
+                json!({"id": 1, "__op": "c", "__source_ts_ms": 5, "__lsn": 9}),
+            ),
+            rec("cdc_t", 1, Value::Null),
+        ];
+        // Volatile added fields are left out; numbers by value.
+        let same = vec![
+            rec(
+                "cdc_t",
+                1,
+                json!({"id": 1.0, "__op": "c", "__source_ts_ms": 7, "__lsn": 1}),
+            ),
+            rec("cdc_t", 1, Value::Null),
+        ];
+        assert!(is_flat(&expected[0]) && !is_flat(&expected[1]));
+        assert_eq!(
+            compare_flat(&expected, &same, &volatile),
+            Vec::<String>::new()
+        );
+        // The topic in full, the key, other fields and tombstones (in order) are compared.
+        let other = vec![
+            rec("dbz.public.t", 2, json!({"id": 1, "__op": "u"})),
+            rec("cdc_t", 1, json!({"id": 1})),
+        ];
+        let errs = compare_flat(&expected, &other, &volatile);
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        let missing = compare_flat(&expected, &same[..1], &volatile);
+        assert_eq!(missing, vec!["record count: expected 2, got 1"]);
+        // Headers when the recording has them, without Debezium's own.
+        let with_headers = |h: Value| {
+            let mut r = rec("t", 1, json!({"id": 1}));
+            r["headers"] = h;
+            r
+        };
+        let e = [with_headers(
+            json!({"__op": "c", "__lsn": 5, "__debezium.context.taskId": "0"}),
+        )];
+        assert!(compare_flat(
+            &e,
+            &[with_headers(json!({"__op": "c", "__lsn": 6}))],
+            &volatile
+        )
+        .is_empty());
+        assert_eq!(
+            compare_flat(&e, &[with_headers(json!({"__op": "u"}))], &volatile).len(),
+            1
+        );
+        assert_eq!(
+            compare_flat(&e, &[rec("t", 1, json!({"id": 1}))], &volatile).len(),
+            1
+        );
+        // With schemas: the schema exactly, the payload without volatile fields.
+        let wrapped = |ts: i64, ty: &str| {
+            rec(
+                "t",
+                1,
+                json!({"schema": {"type": "struct", "fields": [{"field": "__source_ts_ms", "type": ty}]}, "payload": {"id": 1, "__source_ts_ms": ts}}),
+            )
+        };
+        assert!(is_flat(&wrapped(1, "int64")));
+        assert!(compare_flat(&[wrapped(1, "int64")], &[wrapped(2, "int64")], &volatile).is_empty());
+        assert_eq!(
+            compare_flat(&[wrapped(1, "int64")], &[wrapped(1, "string")], &volatile).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn routing_compares_topics_keys_and_tombstones() {
+        let rec = |topic: &str, id: i64, value: Value| json!({"topic": topic, "key": {"id": id}, "value": value});
+        let e = [rec("a", 1, json!({"op": "c"})), rec("a", 1, Value::Null)];
+        assert!(compare_routing(&e, &e).is_empty());
+        let a = [
+            rec("b", 2, json!({"op": "c"})),
+            rec("a", 1, json!({"op": "c"})),
+        ];
+        assert_eq!(compare_routing(&e, &a).len(), 3);
     }
 }

@@ -68,3 +68,29 @@ fn payload_mut(part: &mut Value) -> &mut Value {
         part
     }
 }
+
+/// The deviations of a transform case (`transform-cases/deviations.json`): per listed record
+/// (1-based, tombstones counted), the value fields we write instead of Debezium's.
+pub fn apply_transform(case: &str, expected: &mut [Value]) -> Result<(), String> {
+    let path = super::case::transform_cases_dir().join("deviations.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let all: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let Some(entries) = all["cases"][case].as_array() else {
+        return Ok(());
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let n = entry["record"].as_u64().unwrap_or(0) as usize;
+        let fields = entry["value"]
+            .as_object()
+            .ok_or_else(|| format!("{case} deviation {i}: \"value\" must be an object"))?;
+        let value = expected
+            .get_mut(n.wrapping_sub(1))
+            .map(|e| payload_mut(&mut e["value"]))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("{case} deviation {i}: no record {n} with a value"))?;
+        for (k, v) in fields {
+            value.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(())
+}
