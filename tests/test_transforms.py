@@ -150,6 +150,7 @@ async def test_transforms_argument_and_headers(db: Database) -> None:
         "transforms.unwrap.delete.tombstone.handling.mode": "drop",
     }
     ((topic, key, value, headers),) = pgoutput_decoder.debezium_records(insert, transforms=chain)
+    assert value is not None
     assert json.loads(value) == {"id": 1, "note": "a", "__source_table": "t"}
     # Headers as Kafka's JsonConverter writes them: with their schema by default.
     assert headers == [("__op", '{"schema":{"type":"string","optional":true},"payload":"c"}')]
@@ -171,6 +172,8 @@ async def test_transforms_argument_and_headers(db: Database) -> None:
     ((_, key, value, _),) = pgoutput_decoder.debezium_records(
         insert, transforms=UNWRAP, schemas=True
     )
+    assert value is not None
+    assert key is not None
     assert json.loads(value)["schema"]["name"] == "p.public.t.Value"
     assert json.loads(key)["payload"] == {"id": 1}
     router = {
@@ -187,6 +190,8 @@ def test_reader_refuses_an_unknown_transform() -> None:
     # The reader refuses bad settings with ValueError, as any other keyword.
     with pytest.raises(ValueError, match="is not supported; supported"):
         pgoutput_decoder.LogicalReplicationReader(
+            publication_name="p",
+            slot_name="s",
             host="localhost",
             properties={"transforms": "x", "transforms.x.type": "com.example.Nope"},
         )
