@@ -109,12 +109,15 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         Box::new(BufWriter::with_capacity(1 << 16, file))
     };
 
-    let mut stream = ChangeStream::connect(config).await?;
+    // The handlers are installed before connecting: a SIGTERM that arrives while connecting
+    // stops the stream gracefully once it is up instead of killing the process.
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let signalled = stop_signal();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signalled.await;
         let _ = stop_tx.send(true);
     });
+    let mut stream = ChangeStream::connect(config).await?;
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
     let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
@@ -208,19 +211,27 @@ fn ends_with_newline_or_is_empty(file: &mut File) -> std::io::Result<bool> {
     Ok(last[0] == b'\n')
 }
 
-async fn wait_for_signal() {
+/// SIGINT or SIGTERM. The handlers are registered when this is called, not when the future is
+/// first polled, so no signal between the two falls through to the default action.
+fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
+    let handlers = {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate())
+            .ok()
+            .zip(signal(SignalKind::interrupt()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = handlers {
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
