@@ -3,7 +3,7 @@
 
 use std::{fmt, io, time::Duration};
 
-use super::params::{ConnectParams, SslMode};
+use super::params::{unix_socket_path, ConnectParams, SslMode};
 use crate::{DbError, Error, ErrorKind};
 
 /// Who we are talking to, for error messages.
@@ -22,11 +22,7 @@ pub(crate) struct Target<'a>(pub(crate) &'a str, pub(crate) u16);
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.starts_with('/') {
-            write!(
-                f,
-                "socket \"{}\"",
-                super::socket::unix_socket_path(self.0, self.1)
-            )
+            write!(f, "socket \"{}\"", unix_socket_path(self.0, self.1))
         } else if self.0.contains(':') {
             write!(f, "[{}]:{}", self.0, self.1)
         } else {

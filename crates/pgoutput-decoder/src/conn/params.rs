@@ -228,6 +228,11 @@ pub struct ConnectParams {
     pub keepalives: bool,
 }
 
+/// The socket file for a host that is a directory: `<dir>/.s.PGSQL.<port>`, as libpq.
+pub(crate) fn unix_socket_path(dir: &str, port: u16) -> String {
+    format!("{}/.s.PGSQL.{port}", dir.trim_end_matches('/'))
+}
+
 impl Default for ConnectParams {
     /// `localhost:5432`, user and database `postgres`, `sslmode=prefer`, 10 s connect
     /// timeout, keepalives on. (libpq would default user to the OS user and database to

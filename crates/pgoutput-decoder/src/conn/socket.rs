@@ -5,7 +5,10 @@ use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use tokio::net::{TcpStream, UnixStream};
 
-use super::{errors::ServerCtx, params::ConnectParams};
+use super::{
+    errors::ServerCtx,
+    params::{unix_socket_path, ConnectParams},
+};
 use crate::{Error, ErrorKind, Result};
 
 /// Keepalive timing. The kernel default (2 h idle) would leave a silently dropped
@@ -136,11 +139,6 @@ pub(crate) async fn connect_addr(
         }
     }
     Ok(stream)
-}
-
-/// The socket file for a host that is a directory: `<dir>/.s.PGSQL.<port>`, as libpq.
-pub(crate) fn unix_socket_path(dir: &str, port: u16) -> String {
-    format!("{}/.s.PGSQL.{port}", dir.trim_end_matches('/'))
 }
 
 /// Connects to the Unix-domain socket of `params.host` (a directory), with `connect_timeout`.
