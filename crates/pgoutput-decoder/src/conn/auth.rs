@@ -264,7 +264,7 @@ fn scram_error(conn: &impl AuthChannel, e: std::io::Error) -> Error {
     Error::new(
         ErrorKind::Authentication,
         format!(
-            "SCRAM authentication with the server at {} failed: {e}",
+            "SCRAM authentication with the server at {} failed",
             conn.ctx().target()
         ),
     )

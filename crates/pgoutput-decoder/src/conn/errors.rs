@@ -61,11 +61,9 @@ impl ServerCtx {
     /// A read or write on an established connection failed.
     pub(crate) fn io(&self, e: io::Error) -> Error {
         // rustls errors surface as io::Error; keep them in the TLS kind.
-        if let Some(tls) = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            let msg = format!("TLS error on the connection to {}: {tls}", self.target());
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            // The rustls error follows as the cause.
+            let msg = format!("TLS error on the connection to {}", self.target());
             return Error::new(ErrorKind::Tls, msg).with_source(e);
         }
         let what = match e.kind() {
