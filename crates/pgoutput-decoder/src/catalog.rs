@@ -5,7 +5,7 @@ use pgoutput::Lsn;
 
 use crate::{
     config::{NameFilter, Operation, PublicationAutocreate, ReplicationConfig},
-    conn::{quote_ident, quote_literal, PgConnection},
+    conn::{quote_ident, quote_literal, sqlstate, PgConnection},
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
@@ -96,7 +96,7 @@ pub(crate) async fn ensure_publication(
     let Err(e) = conn.execute(&sql).await else {
         return Ok(());
     };
-    if e.code() != Some("42501") {
+    if e.code() != Some(sqlstate::INSUFFICIENT_PRIVILEGE) {
         return Err(e);
     }
     // Say what this role lacks for this mode; the check is best effort.

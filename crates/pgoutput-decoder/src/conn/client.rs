@@ -188,7 +188,7 @@ impl PgConnection {
         if params.host.is_empty() {
             return Err(Error::config("host is empty"));
         }
-        let ctx = Arc::new(ServerCtx::new(params));
+        let ctx = Arc::new(ServerCtx::new(params, replication));
         if params.host.starts_with('/') {
             // A socket directory: local, never TLS (as libpq; sslmode does not apply).
             let stream = socket::connect_unix(params, &ctx).await?;

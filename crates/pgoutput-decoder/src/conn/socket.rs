@@ -191,7 +191,7 @@ mod tests {
             port: 1,
             ..Default::default()
         };
-        let e = connect_unix(&params, &ServerCtx::new(&params))
+        let e = connect_unix(&params, &ServerCtx::new(&params, false))
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Connection);
