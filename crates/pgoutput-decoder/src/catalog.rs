@@ -5,7 +5,7 @@ use pgoutput::Lsn;
 
 use crate::{
     config::{NameFilter, Operation, PublicationAutocreate, ReplicationConfig},
-    conn::{quote_ident, quote_literal, PgConnection},
+    conn::{quote_ident, quote_literal, sqlstate, PgConnection},
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
@@ -96,14 +96,14 @@ pub(crate) async fn ensure_publication(
     let Err(e) = conn.execute(&sql).await else {
         return Ok(());
     };
-    if e.code() != Some("42501") {
+    if e.code() != Some(sqlstate::INSUFFICIENT_PRIVILEGE) {
         return Err(e);
     }
     // Say what this role lacks for this mode; the check is best effort.
     let rights = role_rights(conn, &tables).await.ok();
     Err(Error::new(
         ErrorKind::Permission,
-        publication_permission_hint(config, &tables, rights.as_ref(), e.message()),
+        publication_permission_hint(config, &tables, rights.as_ref()),
     )
     .with_source(e))
 }
@@ -162,7 +162,6 @@ pub(crate) fn publication_permission_hint(
     config: &ReplicationConfig,
     tables: &[String],
     rights: Option<&RoleRights>,
-    server_message: &str,
 ) -> String {
     let name = &config.publication_name;
     let db = &config.connection.dbname;
@@ -204,7 +203,8 @@ pub(crate) fn publication_permission_hint(
                 ),
             }
             let lacks = if missing.is_empty() {
-                format!("seems to have both, but the server said: {server_message}")
+                // The server's refusal follows as the cause.
+                "seems to have both, but the server refused".to_string()
             } else if rights.is_some() {
                 format!("lacks {}", missing.join(" and "))
             } else {
@@ -496,12 +496,7 @@ mod tests {
     fn publication_permission_hint_follows_the_mode() {
         let tables = ["public.customers".to_string(), "public.orders".to_string()];
         let filtered = config(PublicationAutocreate::Filtered);
-        let no_create = publication_permission_hint(
-            &filtered,
-            &tables,
-            Some(&rights(false, &[])),
-            "permission denied for database shop",
-        );
+        let no_create = publication_permission_hint(&filtered, &tables, Some(&rights(false, &[])));
         assert!(
             no_create.contains("(publication.autocreate.mode=filtered)"),
             "{no_create}"
@@ -515,18 +510,21 @@ mod tests {
              publication.autocreate.mode=disabled"
         ));
 
-        let not_owner = publication_permission_hint(
-            &filtered,
-            &tables,
-            Some(&rights(true, &["customers"])),
-            "must be owner of table customers",
-        );
+        let not_owner =
+            publication_permission_hint(&filtered, &tables, Some(&rights(true, &["customers"])));
         assert!(!not_owner.contains("GRANT CREATE"), "{not_owner}");
         assert!(not_owner.contains(
             "lacks ownership of the published tables, which role \"cdc\" lacks for customers"
         ));
 
-        let unknown = publication_permission_hint(&filtered, &tables, None, "?");
+        // The server's own refusal is the error's cause, not repeated here.
+        let both = publication_permission_hint(&filtered, &tables, Some(&rights(true, &[])));
+        assert!(
+            both.contains("role \"cdc\" seems to have both, but the server refused."),
+            "{both}"
+        );
+
+        let unknown = publication_permission_hint(&filtered, &tables, None);
         assert!(unknown.contains("may lack CREATE on database"), "{unknown}");
         assert!(unknown.contains("ownership of every published table"));
 
@@ -534,7 +532,6 @@ mod tests {
             &config(PublicationAutocreate::AllTables),
             &[],
             Some(&rights(true, &[])),
-            "must be superuser to create FOR ALL TABLES publication",
         );
         assert!(all.contains("needs a superuser"), "{all}");
         assert!(all.contains("FOR TABLE ...;) and set publication.autocreate.mode=disabled"));

@@ -181,10 +181,57 @@ impl StdError for Error {
 }
 
 impl From<pgoutput::DecodeError> for Error {
+    /// Keeps the decode error as the source, so callers can downcast to it; its text follows
+    /// the message as the cause.
     fn from(e: pgoutput::DecodeError) -> Self {
-        Error::new(
-            ErrorKind::Decoding,
-            format!("could not decode a pgoutput message: {e}"),
-        )
+        Error::new(ErrorKind::Decoding, "could not decode a pgoutput message").with_source(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rendered message, then each cause's own message down the `source()` chain.
+    fn chain(e: &(dyn StdError + 'static)) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(cause) = next {
+            out.push(cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_decode_error_stays_downcastable() {
+        let decode = pgoutput::DecodeError::UnknownMessage { tag: b'?' };
+        let text = decode.to_string();
+        let e = Error::from(decode.clone());
+        assert_eq!(e.kind(), ErrorKind::Decoding);
+        let source = StdError::source(&e).expect("the decode error is the source");
+        assert_eq!(
+            source.downcast_ref::<pgoutput::DecodeError>(),
+            Some(&decode)
+        );
+        // Printed once: in the message's cause, not also in the message.
+        let rendered = e.to_string();
+        assert_eq!(rendered.matches(&text).count(), 1, "{rendered}");
+        assert_eq!(
+            rendered,
+            format!("could not decode a pgoutput message (cause: {text})")
+        );
+        assert_eq!(chain(&e), [rendered, text]);
+    }
+
+    #[test]
+    fn the_cause_is_printed_once() {
+        let io = std::io::Error::other("disk on fire");
+        let e = Error::new(ErrorKind::Io, "could not write the output").with_source(io);
+        assert_eq!(
+            e.to_string(),
+            "could not write the output (cause: disk on fire)"
+        );
+        assert_eq!(e.message(), "could not write the output");
     }
 }

@@ -36,6 +36,7 @@
 mod ack;
 mod catalog;
 pub mod config;
+mod config_enum;
 pub mod conn;
 mod connect_schema;
 mod debezium;

@@ -11,9 +11,11 @@ use postgres_protocol::{
     message::frontend,
 };
 
+use bytes::BytesMut;
+
 use super::{
-    client::PgConnection,
-    frame::{parse_error_fields, tag, Body},
+    errors::ServerCtx,
+    frame::{parse_error_fields, tag, Body, Frame},
     params::{ConnectParams, Password},
     tls,
 };
@@ -60,9 +62,26 @@ const AUTH_SASL: i32 = 10;
 const AUTH_SASL_CONTINUE: i32 = 11;
 const AUTH_SASL_FINAL: i32 = 12;
 
+/// What the authentication exchange needs of a connection. The client implements it, so this
+/// module does not depend on the client.
+pub(crate) trait AuthChannel {
+    /// Who we are talking to, for error messages.
+    fn ctx(&self) -> &ServerCtx;
+    /// The buffer [`AuthChannel::send`] writes out.
+    fn write_buf(&mut self) -> &mut BytesMut;
+    /// The server's certificate (DER) when the connection uses TLS.
+    fn peer_certificate(&self) -> Option<&[u8]>;
+    /// Reads the next backend message.
+    async fn recv(&mut self) -> Result<Frame>;
+    /// Writes out the write buffer and flushes.
+    async fn send(&mut self) -> Result<()>;
+    /// Handles messages that may arrive at any time; returns whether `frame` was one.
+    fn handle_async(&mut self, frame: &Frame) -> bool;
+}
+
 /// Runs the authentication exchange until `AuthenticationOk`.
 pub(crate) async fn authenticate(
-    conn: &mut PgConnection,
+    conn: &mut impl AuthChannel,
     params: &ConnectParams,
 ) -> Result<AuthMethod> {
     let mut method = AuthMethod::Trust;
@@ -73,11 +92,11 @@ pub(crate) async fn authenticate(
         match frame.tag {
             tag::AUTHENTICATION => {}
             tag::ERROR_RESPONSE => {
-                return Err(conn.ctx.server_error(parse_error_fields(&frame.body)));
+                return Err(conn.ctx().server_error(parse_error_fields(&frame.body)));
             }
             _ if conn.handle_async(&frame) => continue,
             other => {
-                return Err(conn.ctx.protocol(format!(
+                return Err(conn.ctx().protocol(format!(
                     "unexpected message {:?} during authentication",
                     other as char
                 )))
@@ -86,7 +105,7 @@ pub(crate) async fn authenticate(
         let mut body = Body(&frame.body);
         let code = body
             .i32()
-            .ok_or_else(|| conn.ctx.protocol("truncated authentication request"))?;
+            .ok_or_else(|| conn.ctx().protocol("truncated authentication request"))?;
         match code {
             AUTH_OK => {
                 // A server that skips the SCRAM final message has not proven it knows the
@@ -97,7 +116,7 @@ pub(crate) async fn authenticate(
                         format!(
                             "the server at {} ended SCRAM authentication without proving it \
                              knows the password; refusing the connection",
-                            conn.ctx.target()
+                            conn.ctx().target()
                         ),
                     ));
                 }
@@ -106,8 +125,8 @@ pub(crate) async fn authenticate(
             AUTH_CLEARTEXT => {
                 let password = require_password(conn, params, "password")?;
                 method = AuthMethod::Cleartext;
-                conn.write_buf.clear();
-                frontend::password_message(password.expose().as_bytes(), &mut conn.write_buf)
+                conn.write_buf().clear();
+                frontend::password_message(password.expose().as_bytes(), conn.write_buf())
                     .map_err(|_| password_has_nul())?;
                 conn.send().await?;
             }
@@ -115,12 +134,12 @@ pub(crate) async fn authenticate(
                 let salt: [u8; 4] = body
                     .bytes(4)
                     .and_then(|s| s.try_into().ok())
-                    .ok_or_else(|| conn.ctx.protocol("truncated MD5 salt"))?;
+                    .ok_or_else(|| conn.ctx().protocol("truncated MD5 salt"))?;
                 let password = require_password(conn, params, "md5")?;
                 method = AuthMethod::Md5;
                 let hash = md5_hash(params.user.as_bytes(), password.expose().as_bytes(), salt);
-                conn.write_buf.clear();
-                frontend::password_message(hash.as_bytes(), &mut conn.write_buf)
+                conn.write_buf().clear();
+                frontend::password_message(hash.as_bytes(), conn.write_buf())
                     .map_err(|_| password_has_nul())?;
                 conn.send().await?;
             }
@@ -134,10 +153,7 @@ pub(crate) async fn authenticate(
                 }
                 let password = require_password(conn, params, "scram-sha-256")?;
                 // Channel binding is possible only on TLS and for hashable certificates.
-                let binding_data = conn
-                    .io
-                    .peer_certificate()
-                    .and_then(tls::tls_server_end_point);
+                let binding_data = conn.peer_certificate().and_then(tls::tls_server_end_point);
                 let (mechanism, binding) =
                     if mechanisms.contains(&SCRAM_SHA_256_PLUS) && binding_data.is_some() {
                         method = AuthMethod::ScramSha256Plus;
@@ -162,7 +178,7 @@ pub(crate) async fn authenticate(
                             format!(
                             "the server at {} offered SASL mechanisms {} for user \"{}\", none of \
                              which is supported (SCRAM-SHA-256 is)",
-                            conn.ctx.target(),
+                            conn.ctx().target(),
                             mechanisms.join(", "),
                             params.user
                         ),
@@ -170,26 +186,26 @@ pub(crate) async fn authenticate(
                     };
                 tracing::debug!(%mechanism, "authenticating");
                 let client = ScramSha256::new(password.expose().as_bytes(), binding);
-                conn.write_buf.clear();
-                frontend::sasl_initial_response(mechanism, client.message(), &mut conn.write_buf)
-                    .map_err(|e| conn.ctx.protocol(e))?;
+                conn.write_buf().clear();
+                frontend::sasl_initial_response(mechanism, client.message(), conn.write_buf())
+                    .map_err(|e| conn.ctx().protocol(e))?;
                 conn.send().await?;
                 scram = Some(client);
             }
             AUTH_SASL_CONTINUE => {
                 let client = scram
                     .as_mut()
-                    .ok_or_else(|| conn.ctx.protocol("SASL continue without SASL start"))?;
+                    .ok_or_else(|| conn.ctx().protocol("SASL continue without SASL start"))?;
                 client.update(body.0).map_err(|e| scram_error(conn, e))?;
-                conn.write_buf.clear();
-                frontend::sasl_response(client.message(), &mut conn.write_buf)
-                    .map_err(|e| conn.ctx.protocol(e))?;
+                conn.write_buf().clear();
+                frontend::sasl_response(client.message(), conn.write_buf())
+                    .map_err(|e| conn.ctx().protocol(e))?;
                 conn.send().await?;
             }
             AUTH_SASL_FINAL => {
                 let client = scram
                     .as_mut()
-                    .ok_or_else(|| conn.ctx.protocol("SASL final without SASL start"))?;
+                    .ok_or_else(|| conn.ctx().protocol("SASL final without SASL start"))?;
                 client.finish(body.0).map_err(|e| scram_error(conn, e))?;
                 scram_verified = true;
             }
@@ -205,14 +221,14 @@ pub(crate) async fn authenticate(
                     format!(
                         "the server at {} requested {name} authentication for user \"{}\", which \
                          is not supported; use password, md5 or scram-sha-256 in pg_hba.conf",
-                        conn.ctx.target(),
+                        conn.ctx().target(),
                         params.user
                     ),
                 ));
             }
             other => {
                 return Err(conn
-                    .ctx
+                    .ctx()
                     .protocol(format!("unknown authentication request {other}")))
             }
         }
@@ -221,7 +237,7 @@ pub(crate) async fn authenticate(
 
 /// The password, or an error saying how to provide one.
 fn require_password<'a>(
-    conn: &PgConnection,
+    conn: &impl AuthChannel,
     params: &'a ConnectParams,
     method: &str,
 ) -> Result<&'a Password> {
@@ -232,7 +248,7 @@ fn require_password<'a>(
                 "the server at {} requires a password for user \"{}\" ({method} authentication) \
                  but none was given: set database.password, the password in the connection \
                  string, PGPASSWORD, or a .pgpass entry",
-                conn.ctx.target(),
+                conn.ctx().target(),
                 params.user
             ),
         )
@@ -244,12 +260,12 @@ fn password_has_nul() -> Error {
 }
 
 /// A SCRAM step failed: bad server message, or the server's signature did not verify.
-fn scram_error(conn: &PgConnection, e: std::io::Error) -> Error {
+fn scram_error(conn: &impl AuthChannel, e: std::io::Error) -> Error {
     Error::new(
         ErrorKind::Authentication,
         format!(
-            "SCRAM authentication with the server at {} failed: {e}",
-            conn.ctx.target()
+            "SCRAM authentication with the server at {} failed",
+            conn.ctx().target()
         ),
     )
     .with_source(e)

@@ -9,7 +9,7 @@ use postgres_protocol::message::frontend;
 use tokio::io::AsyncWriteExt;
 
 use super::{
-    auth::{self, AuthMethod},
+    auth::{self, AuthChannel, AuthMethod},
     errors::Target,
     errors::{log_notice, ServerCtx},
     frame::{self, parse_error_fields, tag, Body, Frame},
@@ -188,7 +188,7 @@ impl PgConnection {
         if params.host.is_empty() {
             return Err(Error::config("host is empty"));
         }
-        let ctx = Arc::new(ServerCtx::new(params));
+        let ctx = Arc::new(ServerCtx::new(params, replication));
         if params.host.starts_with('/') {
             // A socket directory: local, never TLS (as libpq; sslmode does not apply).
             let stream = socket::connect_unix(params, &ctx).await?;
@@ -569,6 +569,32 @@ pub(crate) fn parse_server_version(version: &str) -> Option<u32> {
     } else {
         parts[0] * 10000 + parts[1] * 100 + parts[2]
     })
+}
+
+impl AuthChannel for PgConnection {
+    fn ctx(&self) -> &ServerCtx {
+        &self.ctx
+    }
+
+    fn write_buf(&mut self) -> &mut BytesMut {
+        &mut self.write_buf
+    }
+
+    fn peer_certificate(&self) -> Option<&[u8]> {
+        self.io.peer_certificate()
+    }
+
+    async fn recv(&mut self) -> Result<Frame> {
+        PgConnection::recv(self).await
+    }
+
+    async fn send(&mut self) -> Result<()> {
+        PgConnection::send(self).await
+    }
+
+    fn handle_async(&mut self, frame: &Frame) -> bool {
+        PgConnection::handle_async(self, frame)
+    }
 }
 
 #[cfg(test)]

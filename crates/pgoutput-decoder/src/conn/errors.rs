@@ -3,7 +3,10 @@
 
 use std::{fmt, io, time::Duration};
 
-use super::params::{ConnectParams, SslMode};
+use super::{
+    params::{unix_socket_path, ConnectParams, SslMode},
+    sqlstate::{self, Phase},
+};
 use crate::{DbError, Error, ErrorKind};
 
 /// Who we are talking to, for error messages.
@@ -14,6 +17,8 @@ pub(crate) struct ServerCtx {
     pub(crate) user: String,
     pub(crate) dbname: String,
     pub(crate) sslmode: SslMode,
+    /// Whether the connection is a `replication=database` one.
+    pub(crate) replication: bool,
 }
 
 /// `host:port`, with brackets around IPv6 addresses.
@@ -22,11 +27,7 @@ pub(crate) struct Target<'a>(pub(crate) &'a str, pub(crate) u16);
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.starts_with('/') {
-            write!(
-                f,
-                "socket \"{}\"",
-                super::socket::unix_socket_path(self.0, self.1)
-            )
+            write!(f, "socket \"{}\"", unix_socket_path(self.0, self.1))
         } else if self.0.contains(':') {
             write!(f, "[{}]:{}", self.0, self.1)
         } else {
@@ -36,13 +37,14 @@ impl fmt::Display for Target<'_> {
 }
 
 impl ServerCtx {
-    pub(crate) fn new(params: &ConnectParams) -> Self {
+    pub(crate) fn new(params: &ConnectParams, replication: bool) -> Self {
         ServerCtx {
             host: params.host.clone(),
             port: params.port,
             user: params.user.clone(),
             dbname: params.dbname.clone(),
             sslmode: params.sslmode,
+            replication,
         }
     }
 
@@ -65,11 +67,9 @@ impl ServerCtx {
     /// A read or write on an established connection failed.
     pub(crate) fn io(&self, e: io::Error) -> Error {
         // rustls errors surface as io::Error; keep them in the TLS kind.
-        if let Some(tls) = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            let msg = format!("TLS error on the connection to {}: {tls}", self.target());
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            // The rustls error follows as the cause.
+            let msg = format!("TLS error on the connection to {}", self.target());
             return Error::new(ErrorKind::Tls, msg).with_source(e);
         }
         let what = match e.kind() {
@@ -110,68 +110,60 @@ impl ServerCtx {
         )
     }
 
-    /// Converts a server `ErrorResponse` into an error, choosing the kind by SQLSTATE.
+    /// Converts a server `ErrorResponse` into an error, its kind chosen by SQLSTATE
+    /// ([`sqlstate::kind`]).
     pub(crate) fn server_error(&self, db: DbError) -> Error {
         let target = self.target();
         let user = &self.user;
-        let (kind, message) = match db.code.as_str() {
-            "28P01" => (
-                ErrorKind::Authentication,
-                format!(
-                    "password authentication failed for user \"{user}\" on {target}: check the \
-                     password (database.password / PGPASSWORD / .pgpass)"
-                ),
+        let message = match db.code.as_str() {
+            sqlstate::INVALID_PASSWORD => format!(
+                "password authentication failed for user \"{user}\" on {target}: check the \
+                 password (database.password / PGPASSWORD / .pgpass)"
             ),
-            "28000" => (
-                ErrorKind::Authentication,
-                format!(
-                    "the server at {target} refused user \"{user}\" for database \"{}\": {}; \
-                     check pg_hba.conf on the server (the connection used sslmode={})",
-                    self.dbname, db.message, self.sslmode
-                ),
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => format!(
+                "the server at {target} refused user \"{user}\" for database \"{}\": {}; \
+                 check pg_hba.conf on the server (the connection used sslmode={})",
+                self.dbname, db.message, self.sslmode
             ),
-            "3D000" => (
-                ErrorKind::Config,
-                format!("database \"{}\" does not exist on {target}", self.dbname),
-            ),
-            "42501" => {
+            sqlstate::INVALID_CATALOG_NAME => {
+                format!("database \"{}\" does not exist on {target}", self.dbname)
+            }
+            sqlstate::INSUFFICIENT_PRIVILEGE => {
                 let mut msg = format!("permission denied for user \"{user}\" on {target}: {db}");
-                if db.message.contains("replication") {
+                // On a replication connection the role was refused the walsender (a role
+                // lacking CONNECT on the database is refused on the catalog connection
+                // first).
+                if self.replication {
                     msg.push_str(&format!(
                         "; grant it with ALTER ROLE \"{user}\" REPLICATION (as a superuser)"
                     ));
                 }
-                (ErrorKind::Permission, msg)
+                msg
             }
-            "55006" => (
-                ErrorKind::SlotInUse,
-                format!("{db} on {target}; another client is using the replication slot"),
-            ),
-            "53300" => (
-                ErrorKind::Connection,
-                format!("the server at {target} has too many connections: {db}"),
-            ),
-            "57P03" => (
-                ErrorKind::Connection,
-                format!("the server at {target} is not accepting connections now: {db}"),
-            ),
-            // Administrator command, crash recovery, server shutdown: reconnecting can help.
-            "57P01" | "57P02" => (
-                ErrorKind::Connection,
-                format!("the server at {target} ended the session: {db}"),
-            ),
-            code if code.starts_with("08") => (
-                ErrorKind::Connection,
-                format!("connection failure reported by {target}: {db}"),
-            ),
+            sqlstate::OBJECT_IN_USE => {
+                format!("{db} on {target}; another client is using the replication slot")
+            }
+            sqlstate::TOO_MANY_CONNECTIONS => {
+                format!("the server at {target} has too many connections: {db}")
+            }
+            sqlstate::CANNOT_CONNECT_NOW => {
+                format!("the server at {target} is not accepting connections now: {db}")
+            }
+            sqlstate::ADMIN_SHUTDOWN | sqlstate::CRASH_SHUTDOWN => {
+                format!("the server at {target} ended the session: {db}")
+            }
+            code if code.starts_with("08") => {
+                format!("connection failure reported by {target}: {db}")
+            }
             _ => {
                 let mut msg = format!("the server at {target} reported an error: {db}");
                 if let Some(hint) = &db.hint {
                     msg.push_str(&format!(" (hint: {hint})"));
                 }
-                (ErrorKind::Server, msg)
+                msg
             }
         };
+        let kind = sqlstate::kind(&db.code, Phase::Session);
         Error::new(kind, message).with_db_error(db)
     }
 }
@@ -197,10 +189,13 @@ mod tests {
     use super::*;
 
     fn ctx() -> ServerCtx {
-        ServerCtx::new(&ConnectParams {
-            password: Some("s3cret".into()),
-            ..Default::default()
-        })
+        ServerCtx::new(
+            &ConnectParams {
+                password: Some("s3cret".into()),
+                ..Default::default()
+            },
+            false,
+        )
     }
 
     fn db(code: &str, message: &str) -> DbError {
@@ -241,6 +236,24 @@ mod tests {
             e.to_string(),
             "database \"postgres\" does not exist on localhost:5432"
         );
+    }
+
+    /// A replication connection refused for lack of the REPLICATION attribute says how to
+    /// grant it; whatever language the server speaks, only the SQLSTATE is looked at.
+    #[test]
+    fn permission_hint_on_replication_connections() {
+        let params = ConnectParams::default();
+        let denied = || db("42501", "keine Berechtigung, um WAL-Sender zu starten");
+        let repl = ServerCtx::new(&params, true).server_error(denied());
+        assert_eq!(repl.kind(), ErrorKind::Permission);
+        assert!(
+            repl.to_string()
+                .contains("ALTER ROLE \"postgres\" REPLICATION"),
+            "{repl}"
+        );
+        let plain = ServerCtx::new(&params, false).server_error(denied());
+        assert_eq!(plain.kind(), ErrorKind::Permission);
+        assert!(!plain.to_string().contains("ALTER ROLE"), "{plain}");
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod params;
 mod replication;
 mod rows;
 mod socket;
+pub(crate) mod sqlstate;
 mod tls;
 mod transport;
 mod wake;

@@ -7,11 +7,10 @@
 use std::{
     fmt,
     path::{Path, PathBuf},
-    str::FromStr,
     time::Duration,
 };
 
-use crate::{Error, Result};
+use crate::{config_enum::config_enum, Error, Result};
 
 /// The keys accepted in a DSN, listed in error messages about unknown keys.
 const SUPPORTED_KEYS: &[&str] = &[
@@ -69,118 +68,46 @@ impl fmt::Display for Password {
     }
 }
 
-/// Whether and how to use TLS, with libpq's meanings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SslMode {
-    /// Never use TLS.
-    Disable,
-    /// Try TLS without certificate checks; fall back to plain TCP if the server does not
-    /// support it (or rejects the TLS connection in `pg_hba.conf`).
-    #[default]
-    Prefer,
-    /// Require TLS without certificate checks. If `sslrootcert` is given, behaves like
-    /// [`SslMode::VerifyCa`] (as libpq does when a root certificate is present).
-    Require,
-    /// Require TLS and check the certificate chain against `sslrootcert` (or the system
-    /// roots), but not the host name.
-    VerifyCa,
-    /// Require TLS, check the chain and that the certificate names the host (DNS name or
-    /// IP address).
-    VerifyFull,
-}
-
-impl SslMode {
-    /// The libpq spelling (`verify-full` etc.).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
+config_enum! {
+    /// Whether and how to use TLS, with libpq's meanings.
+    SslMode, "sslmode", default = Prefer, exact,
+    {
+        /// Never use TLS.
+        Disable => "disable",
+        /// Try TLS without certificate checks; fall back to plain TCP if the server does not
+        /// support it (or rejects the TLS connection in `pg_hba.conf`).
+        Prefer => "prefer",
+        /// Require TLS without certificate checks. If `sslrootcert` is given, behaves like
+        /// [`SslMode::VerifyCa`] (as libpq does when a root certificate is present).
+        Require => "require",
+        /// Require TLS and check the certificate chain against `sslrootcert` (or the system
+        /// roots), but not the host name.
+        VerifyCa => "verify-ca",
+        /// Require TLS, check the chain and that the certificate names the host (DNS name or
+        /// IP address).
+        VerifyFull => "verify-full",
     }
 }
 
-impl fmt::Display for SslMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SslMode {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "disable" => Ok(SslMode::Disable),
-            "prefer" => Ok(SslMode::Prefer),
-            "require" => Ok(SslMode::Require),
-            "verify-ca" => Ok(SslMode::VerifyCa),
-            "verify-full" => Ok(SslMode::VerifyFull),
-            other => Err(Error::config(format!(
-                "invalid sslmode \"{other}\": allowed values are disable, prefer, require, \
-                 verify-ca, verify-full"
-            ))),
-        }
-    }
-}
-
-/// Which server a connection accepts, with libpq's meanings (`target_session_attrs`).
-///
-/// With several hosts, they are tried in order and the first one that accepts the
-/// connection and matches is used; a server that does not match is disconnected and the
-/// next host is tried. After a failover, `read-write` or `primary` makes the stream land on
-/// the new primary whichever host it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TargetSessionAttrs {
-    /// Any server that accepts the connection.
-    #[default]
-    Any,
-    /// A server that accepts writes: not in recovery and `transaction_read_only` off.
-    ReadWrite,
-    /// A server that does not accept writes (a standby, or `default_transaction_read_only`).
-    ReadOnly,
-    /// A server that is not in recovery (`pg_is_in_recovery()` is false).
-    Primary,
-    /// A server in recovery (a hot standby).
-    Standby,
-}
-
-impl TargetSessionAttrs {
-    /// The libpq spelling (`read-write` etc.).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetSessionAttrs::Any => "any",
-            TargetSessionAttrs::ReadWrite => "read-write",
-            TargetSessionAttrs::ReadOnly => "read-only",
-            TargetSessionAttrs::Primary => "primary",
-            TargetSessionAttrs::Standby => "standby",
-        }
-    }
-}
-
-impl fmt::Display for TargetSessionAttrs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TargetSessionAttrs {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "any" => Ok(TargetSessionAttrs::Any),
-            "read-write" => Ok(TargetSessionAttrs::ReadWrite),
-            "read-only" => Ok(TargetSessionAttrs::ReadOnly),
-            "primary" => Ok(TargetSessionAttrs::Primary),
-            "standby" => Ok(TargetSessionAttrs::Standby),
-            other => Err(Error::config(format!(
-                "invalid target_session_attrs \"{other}\": allowed values are any, read-write, \
-                 read-only, primary, standby"
-            ))),
-        }
+config_enum! {
+    /// Which server a connection accepts, with libpq's meanings (`target_session_attrs`).
+    ///
+    /// With several hosts, they are tried in order and the first one that accepts the
+    /// connection and matches is used; a server that does not match is disconnected and the
+    /// next host is tried. After a failover, `read-write` or `primary` makes the stream land on
+    /// the new primary whichever host it is.
+    TargetSessionAttrs, "target_session_attrs", default = Any, exact,
+    {
+        /// Any server that accepts the connection.
+        Any => "any",
+        /// A server that accepts writes: not in recovery and `transaction_read_only` off.
+        ReadWrite => "read-write",
+        /// A server that does not accept writes (a standby, or `default_transaction_read_only`).
+        ReadOnly => "read-only",
+        /// A server that is not in recovery (`pg_is_in_recovery()` is false).
+        Primary => "primary",
+        /// A server in recovery (a hot standby).
+        Standby => "standby",
     }
 }
 
@@ -226,6 +153,11 @@ pub struct ConnectParams {
     pub application_name: String,
     /// Enable TCP keepalives so a dead peer is noticed while waiting for data.
     pub keepalives: bool,
+}
+
+/// The socket file for a host that is a directory: `<dir>/.s.PGSQL.<port>`, as libpq.
+pub(crate) fn unix_socket_path(dir: &str, port: u16) -> String {
+    format!("{}/.s.PGSQL.{port}", dir.trim_end_matches('/'))
 }
 
 impl Default for ConnectParams {
@@ -986,6 +918,37 @@ fn split_passfile_line(line: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// libpq's keywords parse exactly as spelled, with libpq's wording when they do not.
+    #[test]
+    fn sslmode_and_target_session_attrs_spellings() {
+        for mode in SslMode::ALL {
+            assert_eq!(mode.as_str().parse::<SslMode>().unwrap(), *mode);
+        }
+        assert_eq!(SslMode::default(), SslMode::Prefer);
+        assert_eq!(SslMode::VerifyFull.to_string(), "verify-full");
+        assert_eq!(
+            "Require".parse::<SslMode>().unwrap_err().to_string(),
+            "invalid sslmode \"Require\": allowed values are disable, prefer, require, \
+             verify-ca, verify-full"
+        );
+        for attrs in TargetSessionAttrs::ALL {
+            assert_eq!(
+                attrs.as_str().parse::<TargetSessionAttrs>().unwrap(),
+                *attrs
+            );
+        }
+        assert_eq!(TargetSessionAttrs::default(), TargetSessionAttrs::Any);
+        assert_eq!(TargetSessionAttrs::ReadWrite.to_string(), "read-write");
+        assert_eq!(
+            " any"
+                .parse::<TargetSessionAttrs>()
+                .unwrap_err()
+                .to_string(),
+            "invalid target_session_attrs \" any\": allowed values are any, read-write, \
+             read-only, primary, standby"
+        );
+    }
 
     fn parse(dsn: &str, env: &[(&str, &str)]) -> Result<ConnectParams> {
         let env: HashMap<String, String> = env

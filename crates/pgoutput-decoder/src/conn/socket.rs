@@ -5,7 +5,10 @@ use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use tokio::net::{TcpStream, UnixStream};
 
-use super::{errors::ServerCtx, params::ConnectParams};
+use super::{
+    errors::ServerCtx,
+    params::{unix_socket_path, ConnectParams},
+};
 use crate::{Error, ErrorKind, Result};
 
 /// Keepalive timing. The kernel default (2 h idle) would leave a silently dropped
@@ -96,7 +99,8 @@ pub(crate) async fn connect_addr(
                     "connection timed out — is the host reachable and the port open (firewall)?"
                         .to_owned()
                 }
-                _ => format!("{e} — check the host and port settings and the network"),
+                // The system's reason follows as the cause.
+                _ => "check the host and port settings and the network".to_owned(),
             };
             return Err(Error::new(
                 ErrorKind::Connection,
@@ -138,11 +142,6 @@ pub(crate) async fn connect_addr(
     Ok(stream)
 }
 
-/// The socket file for a host that is a directory: `<dir>/.s.PGSQL.<port>`, as libpq.
-pub(crate) fn unix_socket_path(dir: &str, port: u16) -> String {
-    format!("{}/.s.PGSQL.{port}", dir.trim_end_matches('/'))
-}
-
 /// Connects to the Unix-domain socket of `params.host` (a directory), with `connect_timeout`.
 pub(crate) async fn connect_unix(params: &ConnectParams, ctx: &ServerCtx) -> Result<UnixStream> {
     let path = unix_socket_path(&params.host, params.port);
@@ -161,7 +160,8 @@ pub(crate) async fn connect_unix(params: &ConnectParams, ctx: &ServerCtx) -> Res
             };
             Err(Error::new(
                 ErrorKind::Connection,
-                format!("could not connect to {}: {e} — {hint}", ctx.target()),
+                // The system's reason follows as the cause.
+                format!("could not connect to {}: {hint}", ctx.target()),
             )
             .with_source(e))
         }
@@ -173,5 +173,40 @@ pub(crate) async fn connect_unix(params: &ConnectParams, ctx: &ServerCtx) -> Res
                 params.connect_timeout
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// The system's reason appears once in the rendered message: as the cause.
+    #[tokio::test]
+    async fn a_missing_socket_names_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = ConnectParams {
+            host: dir.path().to_str().unwrap().to_owned(),
+            port: 1,
+            ..Default::default()
+        };
+        let e = connect_unix(&params, &ServerCtx::new(&params, false))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connection);
+        let cause = e.source().expect("the I/O error is the source");
+        let io = cause.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+        let rendered = e.to_string();
+        assert_eq!(rendered.matches(&io.to_string()).count(), 1, "{rendered}");
+        assert_eq!(
+            rendered,
+            format!(
+                "could not connect to socket \"{}/.s.PGSQL.1\": is PostgreSQL running there and \
+                 listening on this socket (unix_socket_directories, port)? (cause: {io})",
+                params.host
+            )
+        );
     }
 }

@@ -162,8 +162,8 @@ fn handshake_error(e: io::Error, params: &ConnectParams, ctx: &ServerCtx) -> Err
                 format!("the server certificate of {target} was rejected (sslmode={mode}): {other}")
             }
         },
-        Some(other) => format!("TLS handshake with {target} failed (sslmode={mode}): {other}"),
-        None => format!("TLS handshake with {target} failed (sslmode={mode}): {e}"),
+        // The TLS or I/O error follows as the cause.
+        Some(_) | None => format!("TLS handshake with {target} failed (sslmode={mode})"),
     };
     Error::new(ErrorKind::Tls, message).with_source(e)
 }
@@ -222,7 +222,7 @@ fn root_store(params: &ConnectParams) -> Result<Arc<RootCertStore>> {
 fn load_root_file(path: &Path) -> Result<Arc<RootCertStore>> {
     let bad = |what: String| Error::config(format!("sslrootcert \"{}\": {what}", path.display()));
     let file = std::fs::File::open(path)
-        .map_err(|e| bad(format!("could not open the file: {e}")).with_source(e))?;
+        .map_err(|e| bad("could not open the file".to_owned()).with_source(e))?;
     let mut reader = io::BufReader::new(file);
     let mut store = RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut reader) {

@@ -25,7 +25,10 @@ use crate::{
     ack::AckTracker,
     catalog,
     config::ReplicationConfig,
-    conn::{PgConnection, ReplicationReader, ReplicationWriter},
+    conn::{
+        sqlstate::{self, Phase},
+        PgConnection, ReplicationReader, ReplicationWriter,
+    },
     event::Event,
     relation::{json_key, ColumnSchema, RelationCache, TableSchema},
     stream::{
@@ -70,9 +73,9 @@ async fn drop_slot_if_asked(
         };
         match error.code() {
             // Someone else dropped it already.
-            Some("42704") => return,
+            Some(sqlstate::UNDEFINED_OBJECT) => return,
             // Still held by the walsender that is shutting down.
-            Some("55006") if Instant::now() < deadline => {
+            Some(sqlstate::OBJECT_IN_USE) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             // The catalog connection may have died meanwhile (idle timeouts): once, try a
@@ -217,7 +220,9 @@ impl Session {
                     drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
-                Err(e) => setup::classify(e, &self.config),
+                Err(e) => {
+                    setup::classify(e, &self.config, Phase::Streaming, &mut self.catalog).await
+                }
             };
             if !error.is_retryable() || !self.config.reconnect.enabled {
                 tracing::warn!(error = %error, "replication stream failed");

@@ -8,7 +8,11 @@ use pgoutput::Lsn;
 use crate::{
     catalog::{self, ServerInfo},
     config::ReplicationConfig,
-    conn::{self, quote_ident, CreateSlotOptions, PgConnection},
+    conn::{
+        self, quote_ident,
+        sqlstate::{self, Phase},
+        CreateSlotOptions, PgConnection,
+    },
     Error, ErrorKind, Result,
 };
 
@@ -222,8 +226,8 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
                 tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), two_phase = config.two_phase, failover = config.slot_failover, "created replication slot")
             }
             // Someone created it between our check and now: use theirs.
-            Err(e) if e.code() == Some("42710") => {}
-            Err(e) => return Err(classify(e, config)),
+            Err(e) if e.code() == Some(sqlstate::DUPLICATE_OBJECT) => {}
+            Err(e) => return Err(classify(e, config, Phase::CreateSlot, &mut catalog).await),
         }
     }
     let receive_timeout = match config.receive_timeout {
@@ -233,10 +237,13 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     };
     let start_lsn = config.start_lsn.unwrap_or(Lsn::ZERO);
     let options = pgoutput_options(config, server.version_num);
-    let stream = repl
+    let stream = match repl
         .start_logical_replication(slot, start_lsn.0, &options)
         .await
-        .map_err(|e| classify(e, config))?;
+    {
+        Ok(stream) => stream,
+        Err(e) => return Err(classify(e, config, Phase::StartReplication, &mut catalog).await),
+    };
     tracing::info!(slot = %slot, publication = %config.publication_name, start = %describe_start(start_lsn, slot_confirmed), "streaming started");
     Ok(Started {
         catalog,
@@ -275,45 +282,61 @@ fn slot_in_use(slot: &str, pid: u32) -> Error {
 }
 
 /// Gives server errors that concern the slot or publication their own kind and a message that
-/// says what to do.
-pub(crate) fn classify(e: Error, config: &ReplicationConfig) -> Error {
+/// says what to do. The kind comes from the SQLSTATE and the phase ([`sqlstate::kind`]); what
+/// the message needs beyond that (the slot holder's PID, the server's `wal_level`) is asked of
+/// the catalog connection, never read from the server's (translated) message text.
+pub(crate) async fn classify(
+    e: Error,
+    config: &ReplicationConfig,
+    phase: Phase,
+    catalog: &mut PgConnection,
+) -> Error {
     let Some(db) = e.db_error().cloned() else {
         return e;
     };
-    let msg = db.message.as_str();
-    match db.code.as_str() {
-        "42704" if msg.contains("publication") => {
-            catalog::publication_not_found(config).with_db_error(db)
-        }
-        "42704" if msg.contains("replication slot") => {
-            catalog::slot_not_found(&config.slot_name).with_db_error(db)
-        }
-        "55006" => {
-            let pid = msg
-                .rsplit(' ')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
+    match sqlstate::kind(&db.code, phase) {
+        ErrorKind::PublicationNotFound => catalog::publication_not_found(config).with_db_error(db),
+        ErrorKind::SlotNotFound => catalog::slot_not_found(&config.slot_name).with_db_error(db),
+        ErrorKind::SlotInUse => {
+            // The holder as pg_replication_slots.active_pid names it (0 if it let go since).
+            let pid = match catalog::find_slot(catalog, &config.slot_name).await {
+                Ok(row) => row.and_then(|r| r.active_pid).unwrap_or(0),
+                Err(_) => 0,
+            };
             slot_in_use(&config.slot_name, pid).with_db_error(db)
         }
-        "55000" if msg.contains("wal_level") => Error::new(
-            ErrorKind::ServerConfiguration,
-            format!(
-                "logical decoding needs wal_level = logical: run ALTER SYSTEM SET wal_level = \
-                 logical and restart PostgreSQL ({msg})"
-            ),
-        )
-        .with_db_error(db),
-        "42501" => Error::new(
+        ErrorKind::Permission => Error::new(
             ErrorKind::Permission,
             format!(
                 "permission denied: the role needs the REPLICATION attribute (ALTER ROLE ... \
-                 WITH REPLICATION) ({msg})"
+                 WITH REPLICATION) ({})",
+                db.message
             ),
         )
         .with_db_error(db),
+        _ if db.code == sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE
+            && wal_level(catalog)
+                .await
+                .is_some_and(|level| level != "logical") =>
+        {
+            Error::new(
+                ErrorKind::ServerConfiguration,
+                format!(
+                    "logical decoding needs wal_level = logical: run ALTER SYSTEM SET wal_level \
+                     = logical and restart PostgreSQL ({})",
+                    db.message
+                ),
+            )
+            .with_db_error(db)
+        }
         _ => e,
     }
+}
+
+/// The server's `wal_level`, if the catalog connection can tell.
+async fn wal_level(catalog: &mut PgConnection) -> Option<String> {
+    let rows = catalog.simple_query("SHOW wal_level").await.ok()?;
+    rows.first()?.get(0).map(str::to_owned)
 }
 
 #[cfg(test)]

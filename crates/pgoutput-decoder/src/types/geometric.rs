@@ -19,31 +19,33 @@ pub(crate) fn parse_f64(text: &[u8]) -> Option<f64> {
     parse_pg_float(s)
 }
 
-/// Rust's float parser plus PostgreSQL's spellings of the special values; rejects anything
-/// Rust accepts that PostgreSQL would not print (`inf`, `nan` in other cases are tolerated).
-pub(crate) fn parse_pg_float(s: &str) -> Option<f64> {
-    match s {
-        "NaN" => return Some(f64::NAN),
-        "Infinity" | "+Infinity" => return Some(f64::INFINITY),
-        "-Infinity" => return Some(f64::NEG_INFINITY),
-        _ => {}
-    }
-    if s.is_empty()
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
-    {
-        return None;
-    }
-    s.parse().ok()
+/// A float type PostgreSQL prints (`real`, `double precision`).
+pub(crate) trait PgFloat: std::str::FromStr {
+    const NAN: Self;
+    const INFINITY: Self;
+    const NEG_INFINITY: Self;
 }
 
-/// Single-precision variant of [`parse_pg_float`].
-pub(crate) fn parse_pg_float32(s: &str) -> Option<f32> {
+impl PgFloat for f64 {
+    const NAN: Self = f64::NAN;
+    const INFINITY: Self = f64::INFINITY;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
+}
+
+impl PgFloat for f32 {
+    const NAN: Self = f32::NAN;
+    const INFINITY: Self = f32::INFINITY;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
+}
+
+/// Rust's float parser plus PostgreSQL's spellings of the special values; rejects anything
+/// Rust accepts that PostgreSQL would not print (`inf`, `nan` in other cases are tolerated).
+/// For `f64` (`double precision`) and `f32` (`real`).
+pub(crate) fn parse_pg_float<F: PgFloat>(s: &str) -> Option<F> {
     match s {
-        "NaN" => return Some(f32::NAN),
-        "Infinity" | "+Infinity" => return Some(f32::INFINITY),
-        "-Infinity" => return Some(f32::NEG_INFINITY),
+        "NaN" => return Some(F::NAN),
+        "Infinity" | "+Infinity" => return Some(F::INFINITY),
+        "-Infinity" => return Some(F::NEG_INFINITY),
         _ => {}
     }
     if s.is_empty()
@@ -113,7 +115,7 @@ pub(crate) fn parse_vector(text: &[u8]) -> Option<Vec<&str>> {
         .split(',')
         .map(|p| {
             let p = p.trim();
-            parse_pg_float(p).map(|_| p)
+            parse_pg_float::<f64>(p).map(|_| p)
         })
         .collect()
 }
@@ -121,6 +123,26 @@ pub(crate) fn parse_vector(text: &[u8]) -> Option<Vec<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pg_floats_in_both_widths() {
+        for (text, want) in [
+            ("1.5", 1.5),
+            ("-2e-05", -2e-05),
+            ("Infinity", f64::INFINITY),
+        ] {
+            assert_eq!(parse_pg_float::<f64>(text), Some(want), "{text}");
+            assert_eq!(parse_pg_float::<f32>(text), Some(want as f32), "{text}");
+        }
+        assert_eq!(parse_pg_float::<f32>("-Infinity"), Some(f32::NEG_INFINITY));
+        assert_eq!(parse_pg_float::<f32>("+Infinity"), Some(f32::INFINITY));
+        assert!(parse_pg_float::<f32>("NaN").is_some_and(f32::is_nan));
+        assert!(parse_pg_float::<f64>("NaN").is_some_and(f64::is_nan));
+        for bad in ["", " 1", "1,5", "0x10"] {
+            assert_eq!(parse_pg_float::<f64>(bad), None, "{bad:?}");
+            assert_eq!(parse_pg_float::<f32>(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn points() {

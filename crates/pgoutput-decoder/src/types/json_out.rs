@@ -6,12 +6,10 @@ use super::{
     binary::{
         bits_to_le_bytes, decode_bytea_into, push_base64, push_base64_url_safe, write_binary_json,
     },
-    geometric::{
-        parse_hex_ewkb, parse_pg_float, parse_pg_float32, parse_point, parse_vector, point_wkb,
-    },
+    geometric::{parse_hex_ewkb, parse_pg_float, parse_point, parse_vector, point_wkb},
     hstore::parse_hstore,
     invalid_value,
-    numeric::{parse_money, parse_numeric, NumericText, Rounding},
+    numeric::{minimal_twos_complement, parse_money, parse_numeric, NumericText, Rounding},
     options::{
         BinaryHandlingMode, ConvertOptions, DecimalHandlingMode, HstoreHandlingMode,
         IntervalHandlingMode, MultidimensionalArrayMode, TimePrecisionMode,
@@ -314,7 +312,7 @@ fn write_value(
         }
         TypeKind::Float4 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
-            let v = parse_pg_float32(s).ok_or_else(|| bad("not a number"))?;
+            let v = parse_pg_float::<f32>(s).ok_or_else(|| bad("not a number"))?;
             write_f32(out, v);
         }
         TypeKind::Float8 if is_plain_decimal(text) => {
@@ -326,7 +324,7 @@ fn write_value(
         }
         TypeKind::Float8 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
-            let v = parse_pg_float(s).ok_or_else(|| bad("not a number"))?;
+            let v = parse_pg_float::<f64>(s).ok_or_else(|| bad("not a number"))?;
             write_f64(out, v);
         }
         TypeKind::Numeric { scale, .. } => write_numeric(out, ty, text, *scale, opts)?,
@@ -496,7 +494,7 @@ fn write_value(
                     out.push(b',');
                 }
                 if matches!(ty.kind, TypeKind::HalfVec) {
-                    write_f32(out, parse_pg_float32(p).unwrap_or(f32::NAN));
+                    write_f32(out, parse_pg_float::<f32>(p).unwrap_or(f32::NAN));
                 } else {
                     write_f64(out, parse_pg_float(p).unwrap_or(f64::NAN));
                 }
@@ -586,18 +584,7 @@ impl ArrayVisitor for JsonArrayWriter<'_> {
 /// Base64 of a minimal two's-complement `i128` (Java's `BigInteger.toByteArray()`), without
 /// allocating.
 fn push_i128_base64(out: &mut Vec<u8>, v: i128) {
-    let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start < bytes.len() - 1 {
-        let b = bytes[start];
-        let next_high = bytes[start + 1] & 0x80;
-        if (b == 0x00 && next_high == 0) || (b == 0xFF && next_high != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    push_base64(out, &bytes[start..]);
+    push_base64(out, minimal_twos_complement(&v.to_be_bytes()));
 }
 
 /// The unscaled value at `scale` of a plain `-?d+(.d+)?` numeric of at most 18 digits with

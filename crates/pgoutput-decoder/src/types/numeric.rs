@@ -319,9 +319,15 @@ fn strip_leading_zeros(digits: &mut Vec<u8>) {
 
 /// Minimal big-endian two's complement of an `i128` (at least one byte).
 pub(crate) fn write_i128_twos_complement(v: i128, out: &mut Vec<u8>) {
-    let bytes = v.to_be_bytes();
+    out.extend_from_slice(minimal_twos_complement(&v.to_be_bytes()));
+}
+
+/// Big-endian two's complement `bytes` without the leading bytes that only repeat the sign
+/// (Java's `BigInteger.toByteArray()` form); at least one byte is kept.
+#[inline]
+pub(crate) fn minimal_twos_complement(bytes: &[u8]) -> &[u8] {
     let mut start = 0;
-    while start < bytes.len() - 1 {
+    while start + 1 < bytes.len() {
         let b = bytes[start];
         let next_high = bytes[start + 1] & 0x80;
         if (b == 0x00 && next_high == 0) || (b == 0xFF && next_high != 0) {
@@ -330,7 +336,7 @@ pub(crate) fn write_i128_twos_complement(v: i128, out: &mut Vec<u8>) {
             break;
         }
     }
-    out.extend_from_slice(&bytes[start..]);
+    &bytes[start..]
 }
 
 /// Two's complement of an arbitrarily long decimal digit string.
@@ -378,17 +384,7 @@ fn write_big_twos_complement(negative: bool, digits: &[u8], out: &mut Vec<u8>) {
     for limb in limbs.iter().rev() {
         bytes.extend_from_slice(&limb.to_be_bytes());
     }
-    let mut start = 0;
-    while start < bytes.len() - 1 {
-        let b = bytes[start];
-        let next_high = bytes[start + 1] & 0x80;
-        if (b == 0x00 && next_high == 0) || (b == 0xFF && next_high != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(minimal_twos_complement(&bytes));
 }
 
 /// Parses `money` output in any `lc_monetary` (Debezium's `PostgresMoney.parse`, made tolerant):
@@ -484,6 +480,19 @@ mod tests {
         let mut out = Vec::new();
         dec.write_twos_complement(&mut out);
         out
+    }
+
+    #[test]
+    fn minimal_twos_complement_keeps_the_sign() {
+        let trim = |v: i128| minimal_twos_complement(&v.to_be_bytes()).to_vec();
+        assert_eq!(trim(0), [0]);
+        assert_eq!(trim(-1), [0xFF]);
+        assert_eq!(trim(127), [0x7F]);
+        assert_eq!(trim(128), [0x00, 0x80]);
+        assert_eq!(trim(-128), [0x80]);
+        assert_eq!(trim(-129), [0xFF, 0x7F]);
+        assert_eq!(trim(i128::MIN), i128::MIN.to_be_bytes());
+        assert_eq!(minimal_twos_complement(&[]), &[] as &[u8]);
     }
 
     #[test]

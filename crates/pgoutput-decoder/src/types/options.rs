@@ -4,72 +4,9 @@
 //! `"base64-url-safe"`, ...) and prints back the same way, so configuration written for
 //! Debezium can be passed through unchanged.
 
-use std::{borrow::Cow, fmt, str::FromStr};
+use std::borrow::Cow;
 
-use crate::{Error, Result};
-
-/// Declares a configuration enum with its Debezium spellings, `FromStr`, `Display` and
-/// `Default`. The error message of `FromStr` lists every allowed value.
-macro_rules! config_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $property:literal, default = $default:ident,
-        { $( $(#[$vmeta:meta])* $variant:ident => $spelling:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
-        }
-
-        impl $name {
-            /// Every value, in Debezium's documentation order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The Debezium property this setting corresponds to.
-            pub const PROPERTY: &'static str = $property;
-
-            /// Debezium's spelling of this value.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $spelling ),+
-                }
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Error;
-
-            fn from_str(s: &str) -> Result<Self> {
-                let wanted = s.trim();
-                for v in $name::ALL {
-                    if v.as_str().eq_ignore_ascii_case(wanted) {
-                        return Ok(*v);
-                    }
-                }
-                let allowed: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                Err(Error::config(format!(
-                    "invalid value {:?} for {}; allowed values are: {}",
-                    s,
-                    $property,
-                    allowed.join(", ")
-                )))
-            }
-        }
-    };
-}
+use crate::{config_enum::config_enum, Error, Result};
 
 config_enum! {
     /// How `numeric`/`decimal` and `money` values are represented (`decimal.handling.mode`).
