@@ -29,8 +29,14 @@ macro_rules! config_enum {
             /// The Debezium property this setting corresponds to.
             pub const PROPERTY: &'static str = $property;
 
+            /// Every value's Debezium spelling, in [`ALL`](Self::ALL)'s order.
+            pub const SPELLINGS: &'static [&'static str] = &[$($spelling),+];
+
+            /// The default value (Debezium's).
+            pub const DEFAULT: $name = $name::$default;
+
             /// Debezium's spelling of this value.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $( $name::$variant => $spelling ),+
                 }
@@ -39,7 +45,7 @@ macro_rules! config_enum {
 
         impl Default for $name {
             fn default() -> Self {
-                $name::$default
+                $name::DEFAULT
             }
         }
 
