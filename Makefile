@@ -34,12 +34,16 @@ python-dev: setup ## build the Python package into .venv (with pytest, mypy, ruf
 	scripts/python-env.sh
 
 .PHONY: lint-python
-lint-python: python-dev ## ruff and mypy --strict on the package, tests, examples and bench
+lint-python: python-dev ## ruff and mypy --strict on the package, tests, examples and bench; stubtest on the stubs
 	.venv/bin/ruff check python tests examples bench
 	.venv/bin/ruff format --check python tests examples bench
 	.venv/bin/mypy
 	.venv/bin/mypy --strict examples
 	.venv/bin/mypy --strict tests
+# The stubs against the compiled module. Run outside the source tree: from here mypy would
+# find the package twice (the files setting and the editable install).
+	cd / && $(CURDIR)/.venv/bin/python -m mypy.stubtest pgoutput_decoder \
+		--allowlist $(CURDIR)/python/stubtest-allowlist.txt
 
 .PHONY: test-python
 test-python: python-dev ## the pytest suite (throwaway clusters, examples included)

@@ -9,7 +9,27 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import Self, TypeAlias, disjoint_base
+
+__all__ = [
+    "LOGGER_NAME",
+    "SOURCE_VERSION",
+    "AuthenticationError",
+    "ClusterError",
+    "ConfigurationError",
+    "ConnectionError",
+    "DecodingError",
+    "LogicalReplicationReader",
+    "PostgresCluster",
+    "PublicationNotFoundError",
+    "ReplicationError",
+    "ReplicationMessage",
+    "SlotNotFoundError",
+    "__version__",
+    "_shutdown",
+    "debezium_records",
+    "message_to_debezium_json",
+]
 
 __version__: str
 #: ``source["version"]`` of every event.
@@ -235,6 +255,7 @@ def debezium_records(
 # The reader
 # ---------------------------------------------------------------------------------------------
 
+@disjoint_base
 class LogicalReplicationReader:
     """Native base of ``pgoutput_decoder.LogicalReplicationReader``, which adds ``async for``,
     ``iter_sync()``, ``acknowledge()``, ``acknowledge_sync()`` and the context managers.
@@ -461,12 +482,12 @@ class PostgresCluster:
     ``asyncio.to_thread``.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         settings: Mapping[str, str | int | float | bool] | None = None,
         password: str | None = None,
         bin_dir: str | PathLike[str] | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def host(self) -> str:
         """Always ``"127.0.0.1"``."""

@@ -53,7 +53,7 @@ struct StreamArgs {
     /// Publication name (publication.name).
     #[arg(long)]
     publication: Option<String>,
-    /// Create the slot when it does not exist.
+    /// Create the slot when it does not exist (slot.create).
     #[arg(long)]
     create_slot: bool,
     /// Create the slot as a failover slot (slot.failover; PostgreSQL 17+), kept in sync on
@@ -70,7 +70,8 @@ struct StreamArgs {
     /// once.
     #[arg(long, value_name = "SECS")]
     batch_linger: Option<f64>,
-    /// Create the publication (FOR ALL TABLES) when it does not exist.
+    /// Create the publication (FOR ALL TABLES) when it does not exist
+    /// (publication.autocreate.mode=all_tables).
     #[arg(long)]
     create_publication: bool,
     /// Decode prepared transactions at PREPARE (PostgreSQL 15+, two.phase.enabled): they are
@@ -167,6 +168,51 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flags that set a configuration key are the ones `config::keys::OPTIONS` names, and
+    /// each one's help names its key; the other flags are the command's own.
+    #[test]
+    fn stream_flags_follow_the_configuration_table() {
+        use clap::CommandFactory;
+        use pgoutput_decoder::config::keys::OPTIONS;
+        let cli = Cli::command();
+        let stream = cli.find_subcommand("stream").expect("a stream subcommand");
+        let flags: Vec<(String, String)> = stream
+            .get_arguments()
+            .filter_map(|a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.get_long().map(|l| (format!("--{l}"), help))
+            })
+            .collect();
+        for o in OPTIONS.iter().filter(|o| o.cli.is_some()) {
+            let flag = o.cli.unwrap();
+            let (_, help) = flags
+                .iter()
+                .find(|(f, _)| f == flag)
+                .unwrap_or_else(|| panic!("{flag} (for {}) is not a stream flag", o.key));
+            assert!(
+                help.contains(o.key),
+                "the help of {flag} does not name {}",
+                o.key
+            );
+        }
+        let own = [
+            "--config",
+            "--dsn",
+            "--output",
+            "--format",
+            "--exit-when-idle",
+            "--end-lsn",
+            "--quiet",
+            "--help",
+        ];
+        for (flag, _) in &flags {
+            assert!(
+                own.contains(&flag.as_str()) || OPTIONS.iter().any(|o| o.cli == Some(flag)),
+                "{flag} sets a configuration key that config::keys::OPTIONS does not map to it"
+            );
+        }
+    }
 
     #[test]
     fn logs_are_coloured_only_on_a_terminal_without_no_color() {

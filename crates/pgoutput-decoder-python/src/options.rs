@@ -8,7 +8,7 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use pgoutput_decoder::{
-    config::{parse_skipped_operations, NameFilter, ReconnectPolicy},
+    config::{keys, parse_skipped_operations, NameFilter, ReconnectPolicy},
     conn::{ConnectParams, SslMode},
     properties::apply_properties,
     types::{
@@ -39,37 +39,39 @@ pub(crate) struct ConnectionArgs {
     pub connect_timeout: Option<f64>,
 }
 
-/// Everything else.
+/// Everything else. `None` is a keyword left out: the setting keeps the default of
+/// [`ReplicationConfig::new`], which is the default of its key in
+/// [`pgoutput_decoder::config::keys::OPTIONS`].
 pub(crate) struct StreamArgs<'py> {
     pub publication_name: String,
     pub slot_name: String,
     pub start_lsn: Option<Bound<'py, PyAny>>,
-    pub create_slot: bool,
-    pub slot_failover: bool,
+    pub create_slot: Option<bool>,
+    pub slot_failover: Option<bool>,
     pub create_publication: bool,
     pub tables: Option<Bound<'py, PyAny>>,
     pub reconnect: Option<Bound<'py, PyAny>>,
     pub reconnect_max_attempts: Option<i64>,
     pub reconnect_initial_delay: Option<f64>,
     pub reconnect_max_delay: Option<f64>,
-    pub decimal_handling_mode: String,
-    pub time_precision_mode: String,
-    pub binary_handling_mode: String,
-    pub interval_handling_mode: String,
-    pub hstore_handling_mode: String,
-    pub money_fraction_digits: i64,
-    pub unavailable_value_placeholder: String,
-    pub provide_transaction_metadata: bool,
+    pub decimal_handling_mode: Option<String>,
+    pub time_precision_mode: Option<String>,
+    pub binary_handling_mode: Option<String>,
+    pub interval_handling_mode: Option<String>,
+    pub hstore_handling_mode: Option<String>,
+    pub money_fraction_digits: Option<i64>,
+    pub unavailable_value_placeholder: Option<String>,
+    pub provide_transaction_metadata: Option<bool>,
     pub skipped_operations: Option<Bound<'py, PyAny>>,
-    pub topic_prefix: String,
-    pub tombstones_on_delete: bool,
-    pub status_interval: f64,
+    pub topic_prefix: Option<String>,
+    pub tombstones_on_delete: Option<bool>,
+    pub status_interval: Option<f64>,
     pub receive_timeout: Option<f64>,
-    pub batch_linger: f64,
-    pub max_batch_size: i64,
-    pub max_queue_size: i64,
-    pub two_phase: bool,
-    pub multidimensional_array_mode: String,
+    pub batch_linger: Option<f64>,
+    pub max_batch_size: Option<i64>,
+    pub max_queue_size: Option<i64>,
+    pub two_phase: Option<bool>,
+    pub multidimensional_array_mode: Option<String>,
     pub properties: Option<Bound<'py, PyAny>>,
 }
 
@@ -321,12 +323,23 @@ fn keyword_error(e: &pgoutput_decoder::Error, property: &str, keyword: &str) -> 
         .replacen(property, &format!("{keyword} ({property})"), 1))
 }
 
+/// The Python keyword that sets a property (from [`keys::OPTIONS`]).
+fn keyword(property: &str) -> &'static str {
+    keys::spec(property)
+        .and_then(|o| o.python)
+        .unwrap_or_else(|| panic!("{property} has no Python keyword in config::keys::OPTIONS"))
+}
+
+/// Parses a mode keyword into `target` when it was given.
 fn parse_mode<T: FromStr<Err = pgoutput_decoder::Error>>(
-    value: &str,
+    target: &mut T,
+    value: &Option<String>,
     property: &str,
-    keyword: &str,
-) -> PyResult<T> {
-    T::from_str(value).map_err(|e| keyword_error(&e, property, keyword))
+) -> PyResult<()> {
+    if let Some(value) = value {
+        *target = T::from_str(value).map_err(|e| keyword_error(&e, property, keyword(property)))?;
+    }
+    Ok(())
 }
 
 /// The reconnect settings: `reconnect=True|False|{...}` plus the separate keywords.
@@ -417,8 +430,13 @@ pub(crate) fn replication_config(
     let mut config = ReplicationConfig::new(connection);
     config.slot_name = args.slot_name.clone();
     config.publication_name = args.publication_name.clone();
-    config.create_slot = args.create_slot;
-    config.two_phase = args.two_phase;
+    let set = |target: &mut bool, value: Option<bool>| {
+        if let Some(value) = value {
+            *target = value;
+        }
+    };
+    set(&mut config.create_slot, args.create_slot);
+    set(&mut config.two_phase, args.two_phase);
     config.start_lsn = match &args.start_lsn {
         None => None,
         Some(v) => Some(parse_lsn("start_lsn", v)?).filter(|l| l.0 != 0),
@@ -436,95 +454,95 @@ pub(crate) fn replication_config(
     config.reconnect = reconnect_policy(&args)?;
 
     let c = &mut config.convert;
-    c.decimal_handling_mode = parse_mode::<DecimalHandlingMode>(
+    parse_mode::<DecimalHandlingMode>(
+        &mut c.decimal_handling_mode,
         &args.decimal_handling_mode,
         DecimalHandlingMode::PROPERTY,
-        "decimal_handling_mode",
     )?;
-    c.time_precision_mode = parse_mode::<TimePrecisionMode>(
+    parse_mode::<TimePrecisionMode>(
+        &mut c.time_precision_mode,
         &args.time_precision_mode,
         TimePrecisionMode::PROPERTY,
-        "time_precision_mode",
     )?;
-    c.binary_handling_mode = parse_mode::<BinaryHandlingMode>(
+    parse_mode::<BinaryHandlingMode>(
+        &mut c.binary_handling_mode,
         &args.binary_handling_mode,
         BinaryHandlingMode::PROPERTY,
-        "binary_handling_mode",
     )?;
-    c.interval_handling_mode = parse_mode::<IntervalHandlingMode>(
+    parse_mode::<IntervalHandlingMode>(
+        &mut c.interval_handling_mode,
         &args.interval_handling_mode,
         IntervalHandlingMode::PROPERTY,
-        "interval_handling_mode",
     )?;
-    c.hstore_handling_mode = parse_mode::<HstoreHandlingMode>(
+    parse_mode::<HstoreHandlingMode>(
+        &mut c.hstore_handling_mode,
         &args.hstore_handling_mode,
         HstoreHandlingMode::PROPERTY,
-        "hstore_handling_mode",
     )?;
-    c.multidimensional_array_mode = parse_mode::<MultidimensionalArrayMode>(
+    parse_mode::<MultidimensionalArrayMode>(
+        &mut c.multidimensional_array_mode,
         &args.multidimensional_array_mode,
         MultidimensionalArrayMode::PROPERTY,
-        "multidimensional_array_mode",
     )?;
-    c.money_fraction_digits = u8::try_from(args.money_fraction_digits).map_err(|_| {
-        bad(format!(
-            "money_fraction_digits must be a whole number from 0 to 255, not {}",
-            args.money_fraction_digits
-        ))
-    })?;
-    c.set(
-        "unavailable.value.placeholder",
-        &args.unavailable_value_placeholder,
-    )
-    .map_err(|e| {
-        keyword_error(
-            &e,
-            "unavailable.value.placeholder",
-            "unavailable_value_placeholder",
-        )
-    })?;
-
-    config.provide_transaction_metadata = args.provide_transaction_metadata;
-    config.skipped_operations = match &args.skipped_operations {
-        None => parse_skipped_operations("t"),
-        Some(v) => parse_skipped_operations(&strings("skipped_operations", v)?.join(",")),
+    if let Some(n) = args.money_fraction_digits {
+        c.money_fraction_digits = u8::try_from(n).map_err(|_| {
+            bad(format!(
+                "money_fraction_digits must be a whole number from 0 to 255, not {n}"
+            ))
+        })?;
     }
-    .map_err(|e| keyword_error(&e, "skipped.operations", "skipped_operations"))?;
-    config.topic_prefix = args.topic_prefix.clone();
-    config.tombstones_on_delete = args.tombstones_on_delete;
-    config.status_interval = seconds("status_interval", args.status_interval, false)?;
+    if let Some(placeholder) = &args.unavailable_value_placeholder {
+        const PLACEHOLDER: &str = "unavailable.value.placeholder";
+        c.set(PLACEHOLDER, placeholder)
+            .map_err(|e| keyword_error(&e, PLACEHOLDER, keyword(PLACEHOLDER)))?;
+    }
+
+    set(
+        &mut config.provide_transaction_metadata,
+        args.provide_transaction_metadata,
+    );
+    if let Some(v) = &args.skipped_operations {
+        const SKIPPED: &str = "skipped.operations";
+        config.skipped_operations =
+            parse_skipped_operations(&strings("skipped_operations", v)?.join(","))
+                .map_err(|e| keyword_error(&e, SKIPPED, keyword(SKIPPED)))?;
+    }
+    if let Some(prefix) = &args.topic_prefix {
+        config.topic_prefix = prefix.clone();
+    }
+    set(&mut config.tombstones_on_delete, args.tombstones_on_delete);
+    if let Some(s) = args.status_interval {
+        config.status_interval = seconds("status_interval", s, false)?;
+    }
     // None: twice the server's wal_sender_timeout; 0: off.
-    config.receive_timeout = match args.receive_timeout {
-        Some(t) => Some(seconds("receive_timeout", t, true)?),
-        None => None,
-    };
-    config.batch_linger = seconds("batch_linger", args.batch_linger, true)?;
-    config.slot_failover = args.slot_failover;
+    if let Some(t) = args.receive_timeout {
+        config.receive_timeout = Some(seconds("receive_timeout", t, true)?);
+    }
+    if let Some(s) = args.batch_linger {
+        config.batch_linger = seconds("batch_linger", s, true)?;
+    }
+    set(&mut config.slot_failover, args.slot_failover);
     let size = |what: &str, n: i64| -> PyResult<usize> {
         usize::try_from(n)
             .ok()
             .filter(|n| *n > 0)
             .ok_or_else(|| bad(format!("{what} must be a positive integer, not {n}")))
     };
-    config.max_batch_size = size("max_batch_size", args.max_batch_size)?;
-    config.max_queue_size = size("max_queue_size", args.max_queue_size)?;
+    if let Some(n) = args.max_batch_size {
+        config.max_batch_size = size("max_batch_size", n)?;
+    }
+    if let Some(n) = args.max_queue_size {
+        config.max_queue_size = size("max_queue_size", n)?;
+    }
     if let Some(props) = &args.properties {
         let pairs = property_pairs(props)?;
         config = apply_properties(config, &pairs)
             .map_err(|e| value_error(&e))?
             .config;
     }
-    config.validate().map_err(|e| {
-        let text = e
-            .to_string()
-            .replace("slot.name", "slot_name")
-            .replace("publication.name", "publication_name")
-            .replace("topic.prefix", "topic_prefix")
-            .replace("max.batch.size", "max_batch_size")
-            .replace("max.queue.size", "max_queue_size")
-            .replace("status.update.interval.ms", "status_interval");
-        bad(text)
-    })?;
+    config
+        .validate()
+        .map_err(|e| bad(keys::with_python_keywords(&e.to_string())))?;
     config.convert.validate().map_err(|e| value_error(&e))?;
     Ok(config)
 }

@@ -342,7 +342,6 @@ impl LogicalReplicationReader {
         properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
         use options::{boolean, int, number, optional, path, string};
-        let or = |value: Option<String>, default: &str| value.unwrap_or_else(|| default.to_owned());
         let required = |name: &str, value: &Option<Bound<'py, PyAny>>| {
             options::given(value).map(|v| string(name, v)).transpose()
         };
@@ -393,8 +392,8 @@ impl LogicalReplicationReader {
                 publication_name,
                 slot_name,
                 start_lsn: options::given(&start_lsn).cloned(),
-                create_slot: flag("create_slot", &create_slot, false)?,
-                slot_failover: flag("slot_failover", &slot_failover, false)?,
+                create_slot: optional("create_slot", &create_slot, boolean)?,
+                slot_failover: optional("slot_failover", &slot_failover, boolean)?,
                 create_publication: flag("create_publication", &create_publication, false)?,
                 tables: options::given(&tables).cloned(),
                 reconnect: options::given(&reconnect).cloned(),
@@ -409,63 +408,60 @@ impl LogicalReplicationReader {
                     number,
                 )?,
                 reconnect_max_delay: optional("reconnect_max_delay", &reconnect_max_delay, number)?,
-                decimal_handling_mode: or(
-                    optional("decimal_handling_mode", &decimal_handling_mode, string)?,
-                    "precise",
-                ),
-                time_precision_mode: or(
-                    optional("time_precision_mode", &time_precision_mode, string)?,
-                    "adaptive",
-                ),
-                binary_handling_mode: or(
-                    optional("binary_handling_mode", &binary_handling_mode, string)?,
-                    "bytes",
-                ),
-                interval_handling_mode: or(
-                    optional("interval_handling_mode", &interval_handling_mode, string)?,
-                    "numeric",
-                ),
-                hstore_handling_mode: or(
-                    optional("hstore_handling_mode", &hstore_handling_mode, string)?,
-                    "json",
-                ),
+                decimal_handling_mode: optional(
+                    "decimal_handling_mode",
+                    &decimal_handling_mode,
+                    string,
+                )?,
+                time_precision_mode: optional("time_precision_mode", &time_precision_mode, string)?,
+                binary_handling_mode: optional(
+                    "binary_handling_mode",
+                    &binary_handling_mode,
+                    string,
+                )?,
+                interval_handling_mode: optional(
+                    "interval_handling_mode",
+                    &interval_handling_mode,
+                    string,
+                )?,
+                hstore_handling_mode: optional(
+                    "hstore_handling_mode",
+                    &hstore_handling_mode,
+                    string,
+                )?,
                 money_fraction_digits: optional(
                     "money_fraction_digits",
                     &money_fraction_digits,
                     int,
-                )?
-                .unwrap_or(2),
-                unavailable_value_placeholder: or(
-                    optional(
-                        "unavailable_value_placeholder",
-                        &unavailable_value_placeholder,
-                        string,
-                    )?,
-                    "__debezium_unavailable_value",
-                ),
-                provide_transaction_metadata: flag(
+                )?,
+                unavailable_value_placeholder: optional(
+                    "unavailable_value_placeholder",
+                    &unavailable_value_placeholder,
+                    string,
+                )?,
+                provide_transaction_metadata: optional(
                     "provide_transaction_metadata",
                     &provide_transaction_metadata,
-                    false,
+                    boolean,
                 )?,
                 skipped_operations: options::given(&skipped_operations).cloned(),
-                topic_prefix: or(optional("topic_prefix", &topic_prefix, string)?, "pgoutput"),
-                tombstones_on_delete: flag("tombstones_on_delete", &tombstones_on_delete, true)?,
-                status_interval: optional("status_interval", &status_interval, number)?
-                    .unwrap_or(10.0),
+                topic_prefix: optional("topic_prefix", &topic_prefix, string)?,
+                tombstones_on_delete: optional(
+                    "tombstones_on_delete",
+                    &tombstones_on_delete,
+                    boolean,
+                )?,
+                status_interval: optional("status_interval", &status_interval, number)?,
                 receive_timeout: optional("receive_timeout", &receive_timeout, number)?,
-                batch_linger: optional("batch_linger", &batch_linger, number)?.unwrap_or(0.01),
-                max_batch_size: optional("max_batch_size", &max_batch_size, int)?.unwrap_or(2048),
-                max_queue_size: optional("max_queue_size", &max_queue_size, int)?.unwrap_or(8192),
-                two_phase: flag("two_phase", &two_phase, false)?,
-                multidimensional_array_mode: or(
-                    optional(
-                        "multidimensional_array_mode",
-                        &multidimensional_array_mode,
-                        string,
-                    )?,
-                    "null_subarrays",
-                ),
+                batch_linger: optional("batch_linger", &batch_linger, number)?,
+                max_batch_size: optional("max_batch_size", &max_batch_size, int)?,
+                max_queue_size: optional("max_queue_size", &max_queue_size, int)?,
+                two_phase: optional("two_phase", &two_phase, boolean)?,
+                multidimensional_array_mode: optional(
+                    "multidimensional_array_mode",
+                    &multidimensional_array_mode,
+                    string,
+                )?,
                 properties: options::given(&properties).cloned(),
             },
         )?;

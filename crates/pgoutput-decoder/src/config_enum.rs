@@ -77,8 +77,14 @@ macro_rules! config_enum {
             /// The property (Debezium's name, or libpq's keyword) this setting corresponds to.
             pub const PROPERTY: &'static str = $property;
 
+            /// Every value's spelling, in [`ALL`](Self::ALL)'s order.
+            pub const SPELLINGS: &'static [&'static str] = &[$($spelling),+];
+
+            /// The default value.
+            pub const DEFAULT: $name = $name::$default;
+
             /// This value as the property spells it.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $( $name::$variant => $spelling ),+
                 }
@@ -87,7 +93,7 @@ macro_rules! config_enum {
 
         impl Default for $name {
             fn default() -> Self {
-                $name::$default
+                $name::DEFAULT
             }
         }
 

@@ -12,9 +12,12 @@ use std::{fmt::Display, str::FromStr, time::Duration};
 use pgoutput::Lsn;
 
 use crate::{
-    config::{parse_message_key_columns, parse_skipped_operations, NameFilter, ReplicationConfig},
+    config::{
+        keys::{self, KeyClass},
+        parse_message_key_columns, parse_skipped_operations, NameFilter, ReplicationConfig,
+    },
     conn::{ConnectParams, Password},
-    transforms::{self, Transforms},
+    transforms::Transforms,
     Error, Result,
 };
 
@@ -174,128 +177,9 @@ fn unescape(
     }
 }
 
-/// Keys of Kafka Connect, the embedded engine or converters: meaningless here, ignored.
-const IGNORED_PREFIXES: &[&str] = &[
-    "name",
-    "connector.class",
-    "tasks.max",
-    "key.converter",
-    "value.converter",
-    "header.converter",
-    "offset.",
-    "errors.",
-    "topic.creation.",
-    "config.action.reload",
-    "plugin.name",
-    "poll.interval.ms",
-    "database.tcpKeepAlive",
-    "snapshot.fetch.size",
-    "snapshot.max.threads",
-    "snapshot.delay.ms",
-    "streaming.delay.ms",
-    "slot.max.retries",
-    "slot.retry.delay.ms",
-    "schema.refresh.mode",
-    "query.fetch.size",
-    "extended.headers.enabled",
-    "notification.enabled.channels",
-    "custom.metric.tags",
-];
-
-/// Debezium keys that would change the output and are not implemented yet.
-const UNSUPPORTED: &[&str] = &[
-    "column.mask.",
-    "column.truncate.",
-    "column.propagate.source.type",
-    "datatype.propagate.source.type",
-    "topic.delimiter",
-    "topic.transaction",
-    "topic.naming.strategy",
-    "topic.heartbeat.",
-    "publish.via.partition.root",
-    "slot.stream.params",
-    "signal.",
-    "incremental.snapshot.",
-    "snapshot.select.statement.overrides",
-    "snapshot.include.collection.list",
-    "snapshot.isolation.mode",
-    "snapshot.locking.mode",
-    "xmin.fetch.interval.ms",
-    "include.unknown.datatypes",
-    "converters",
-    "replica.identity.autoset.values",
-    "skip.messages.without.change",
-    "lsn.flush.mode",
-    "offset.mismatch.strategy",
-    "schema.name.adjustment.mode",
-    "field.name.adjustment.mode",
-    "event.processing.failure.handling.mode",
-    "database.sslcert",
-    "database.sslkey",
-    "database.sslpassword",
-    "database.sslfactory",
-    "database.initial.statements",
-    "post.processors",
-];
-
-/// Supported keys, for "did you mean" suggestions and the docs.
-pub const SUPPORTED_KEYS: &[&str] = &[
-    "database.hostname",
-    "database.port",
-    "database.user",
-    "database.password",
-    "database.dbname",
-    "database.sslmode",
-    "database.sslrootcert",
-    "database.connect.timeout.ms",
-    "database.target.session.attrs",
-    "topic.prefix",
-    "slot.name",
-    "publication.name",
-    "publication.autocreate.mode",
-    "table.include.list",
-    "table.exclude.list",
-    "schema.include.list",
-    "schema.exclude.list",
-    "column.include.list",
-    "column.exclude.list",
-    "message.key.columns",
-    "message.prefix.include.list",
-    "message.prefix.exclude.list",
-    "snapshot.mode",
-    "tombstones.on.delete",
-    "key.converter.schemas.enable",
-    "value.converter.schemas.enable",
-    "skipped.operations",
-    "provide.transaction.metadata",
-    "decimal.handling.mode",
-    "time.precision.mode",
-    "binary.handling.mode",
-    "interval.handling.mode",
-    "hstore.handling.mode",
-    "multidimensional.array.mode",
-    "money.fraction.digits",
-    "unavailable.value.placeholder",
-    "status.update.interval.ms",
-    "max.queue.size",
-    "max.batch.size",
-    "max.queue.size.in.bytes",
-    "batch.linger.ms",
-    "heartbeat.interval.ms",
-    "heartbeat.action.query",
-    "errors.max.retries",
-    "retriable.restart.connector.wait.ms",
-    "reconnect.max.delay.ms",
-    "streaming.enabled",
-    "streaming.buffer.bytes",
-    "two.phase.enabled",
-    "plugin.name",
-    "slot.create",
-    "slot.failover",
-    "slot.drop.on.stop",
-    "receive.timeout.ms",
-    "start.lsn",
-];
+/// Supported keys, for "did you mean" suggestions and the docs: the keys of
+/// [`keys::OPTIONS`].
+pub use crate::config::keys::SUPPORTED_KEYS;
 
 /// The result of reading a properties file: the configuration and notes about keys that were
 /// ignored (to be shown to the user).
@@ -370,6 +254,33 @@ fn load(
     for (key, value) in props {
         let k = key.as_str();
         let v = value.as_str();
+        match keys::classify(k) {
+            KeyClass::Supported(_) => {}
+            KeyClass::Transform => {
+                transform_props.push((key.clone(), value.clone()));
+                continue;
+            }
+            KeyClass::Renamed(new) => {
+                return Err(Error::config(format!(
+                    "{k} was replaced by {new} in Debezium 2.0: rename the key ({k}={v} becomes \
+                     {new}={v})",
+                    v = v.trim()
+                )))
+            }
+            KeyClass::Unsupported => {
+                unsupported.push(k.to_string());
+                continue;
+            }
+            KeyClass::Ignored => {
+                ignored.push(k);
+                continue;
+            }
+            KeyClass::Unknown => {
+                unknown.push(k.to_string());
+                continue;
+            }
+        }
+        // The keys of keys::OPTIONS, and only those.
         match k {
             // Lists (`a,b` and `5432,5433`) name several hosts, matched up after the loop.
             "database.hostname" => hostname = Some(v.trim().to_string()),
@@ -465,30 +376,14 @@ fn load(
             "streaming.enabled" => config.streaming = parse_bool(k, v)?,
             "streaming.buffer.bytes" => config.stream_buffer_bytes = parse(k, v)?,
             "two.phase.enabled" => config.two_phase = parse_bool(k, v)?,
-            "database.server.name" => {
+            // Checked after the loop.
+            "plugin.name" => {}
+            _ => {
                 return Err(Error::config(format!(
-                    "database.server.name was replaced by topic.prefix in Debezium 2.0: rename \
-                     the key (database.server.name={v} becomes topic.prefix={v})",
-                    v = v.trim()
+                    "{k} is listed in config::keys::OPTIONS but the properties loader does not \
+                     apply it"
                 )))
             }
-            _ if k == "plugin.name" => {}
-            _ if transforms::is_transform_key(k) => {
-                transform_props.push((key.clone(), value.clone()))
-            }
-            _ if UNSUPPORTED
-                .iter()
-                .any(|p| k == *p || (p.ends_with('.') && k.starts_with(p))) =>
-            {
-                unsupported.push(k.to_string())
-            }
-            _ if IGNORED_PREFIXES.iter().any(|p| {
-                k == *p || k.starts_with(&format!("{p}.")) || (p.ends_with('.') && k.starts_with(p))
-            }) =>
-            {
-                ignored.push(k)
-            }
-            _ => unknown.push(k.to_string()),
         }
     }
     if !ignored.is_empty() {
@@ -828,6 +723,43 @@ mod tests {
             msg.starts_with("the configuration is not valid JSON"),
             "{msg}"
         );
+    }
+
+    /// Every key of the table is applied by the loader, and loading a key at its documented
+    /// default changes nothing.
+    #[test]
+    fn every_option_is_applied_and_its_default_is_the_default() {
+        let base = config_from_properties(&props("topic.prefix=x\n"))
+            .unwrap()
+            .config;
+        for o in &keys::OPTIONS {
+            let sample = match (o.key, o.default) {
+                ("topic.prefix", _) => "x",
+                (_, Some(default)) => default,
+                ("start.lsn", None) => "0/16B3748",
+                ("message.key.columns", None) => "public.a:id",
+                ("database.sslrootcert", None) => "/nonexistent/ca.pem",
+                (_, None) => "a",
+            };
+            let mut pairs = vec![("topic.prefix".to_string(), "x".to_string())];
+            if o.key == "heartbeat.action.query" {
+                pairs.push(("heartbeat.interval.ms".into(), "1000".into()));
+            }
+            pairs.push((o.key.to_string(), sample.to_string()));
+            let loaded = config_from_properties(&pairs)
+                .unwrap_or_else(|e| panic!("{}={sample}: {e}", o.key));
+            assert!(loaded.notes.is_empty(), "{}: {:?}", o.key, loaded.notes);
+            // The connection's defaults yield to libpq's environment, which the test does
+            // not control.
+            if o.default.is_some() && !o.key.starts_with("database.") {
+                assert_eq!(
+                    format!("{:?}", loaded.config),
+                    format!("{base:?}"),
+                    "{}={sample} is documented as the default but changes the configuration",
+                    o.key
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //!
 //! [`ReplicationConfig`] is the Rust-facing form. Debezium's connector property names map onto it
 //! in [`crate::properties`], so a Debezium user can reuse an existing `connector.properties`.
+//! Every key, its default, allowed values and documentation line is described once, in
+//! [`keys::OPTIONS`]; the properties loader, the Python keywords and the command-line flags
+//! follow that table.
+
+pub mod keys;
 
 use std::{collections::BTreeSet, time::Duration};
 
