@@ -258,9 +258,7 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
         },
         TypeKind::Time { precision } => match opts.time_precision_mode {
             TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Time"),
-            TimePrecisionMode::Adaptive if precision.unwrap_or(6) <= 3 => {
-                s.logical("int32", "io.debezium.time.Time")
-            }
+            m if m.time_in_millis(*precision) => s.logical("int32", "io.debezium.time.Time"),
             _ => s.logical("int64", "io.debezium.time.MicroTime"),
         },
         TypeKind::TimeTz { .. } => s.logical("string", "io.debezium.time.ZonedTime"),
@@ -268,7 +266,9 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
             TimePrecisionMode::Connect => {
                 s.logical("int64", "org.apache.kafka.connect.data.Timestamp")
             }
-            _ if precision.unwrap_or(6) <= 3 => s.logical("int64", "io.debezium.time.Timestamp"),
+            m if m.timestamp_in_millis(*precision) => {
+                s.logical("int64", "io.debezium.time.Timestamp")
+            }
             _ => s.logical("int64", "io.debezium.time.MicroTimestamp"),
         },
         TypeKind::TimestampTz { .. } => s.logical("string", "io.debezium.time.ZonedTimestamp"),
