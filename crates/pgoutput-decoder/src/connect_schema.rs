@@ -9,8 +9,9 @@
 //! `version`, `doc`, `parameters`, `default`, `field`).
 //!
 //! A table's key and value schemas are built once per relation (the first time a record of it
-//! is written) and copied in front of each payload afterwards; the schemas of sources,
-//! transaction metadata and logical messages are constants.
+//! is written, kept in the encoder's per-relation cache) and copied in front of each payload
+//! afterwards; the schemas of sources, transaction metadata and logical messages are
+//! constants.
 
 use std::sync::OnceLock;
 
@@ -22,34 +23,9 @@ use crate::{
     },
 };
 
-/// The settings a table's schemas depend on besides the table itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SchemaModes {
-    decimal: DecimalHandlingMode,
-    time: TimePrecisionMode,
-    binary: BinaryHandlingMode,
-    interval: IntervalHandlingMode,
-    hstore: HstoreHandlingMode,
-    money_fraction_digits: u8,
-}
-
-impl SchemaModes {
-    pub(crate) fn of(opts: &ConvertOptions) -> Self {
-        SchemaModes {
-            decimal: opts.decimal_handling_mode,
-            time: opts.time_precision_mode,
-            binary: opts.binary_handling_mode,
-            interval: opts.interval_handling_mode,
-            hstore: opts.hstore_handling_mode,
-            money_fraction_digits: opts.money_fraction_digits,
-        }
-    }
-}
-
 /// A table's record schemas, each as the head of a `{"schema":...,"payload":` wrapper.
 #[derive(Debug, Clone)]
 pub(crate) struct TableConnectSchemas {
-    pub(crate) modes: SchemaModes,
     /// `{"schema":<Key struct>,"payload":`; `None` without key columns (the key is null).
     pub(crate) key_head: Option<Box<[u8]>>,
     /// `{"schema":<Envelope struct>,"payload":`.
@@ -68,7 +44,6 @@ impl TableConnectSchemas {
         write_envelope_schema(&mut value, table, opts);
         value.extend_from_slice(b",\"payload\":");
         TableConnectSchemas {
-            modes: SchemaModes::of(opts),
             key_head,
             value_head: value.into_boxed_slice(),
         }
@@ -283,9 +258,7 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
         },
         TypeKind::Time { precision } => match opts.time_precision_mode {
             TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Time"),
-            TimePrecisionMode::Adaptive if precision.unwrap_or(6) <= 3 => {
-                s.logical("int32", "io.debezium.time.Time")
-            }
+            m if m.time_in_millis(*precision) => s.logical("int32", "io.debezium.time.Time"),
             _ => s.logical("int64", "io.debezium.time.MicroTime"),
         },
         TypeKind::TimeTz { .. } => s.logical("string", "io.debezium.time.ZonedTime"),
@@ -293,7 +266,9 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
             TimePrecisionMode::Connect => {
                 s.logical("int64", "org.apache.kafka.connect.data.Timestamp")
             }
-            _ if precision.unwrap_or(6) <= 3 => s.logical("int64", "io.debezium.time.Timestamp"),
+            m if m.timestamp_in_millis(*precision) => {
+                s.logical("int64", "io.debezium.time.Timestamp")
+            }
             _ => s.logical("int64", "io.debezium.time.MicroTimestamp"),
         },
         TypeKind::TimestampTz { .. } => s.logical("string", "io.debezium.time.ZonedTimestamp"),

@@ -4,8 +4,17 @@
 //! Everything is written straight into a caller's byte buffer: column values go from pgoutput's
 //! text to JSON without building intermediate values. Field order follows Debezium's schemas
 //! (`before, after, source, transaction, op, ts_ms, ts_us, ts_ns`).
+//!
+//! What a table's records share (the topic, the `schema`/`table` part of `source`, the column
+//! names as JSON keys, the Kafka Connect schemas) is rendered once per relation and kept in
+//! the encoder's own cache ([`TableEncoding`]), keyed by the relation OID and the schema's
+//! generation: the relation cache holds only what PostgreSQL said, and a schema change
+//! mid-stream (a new [`TableSchema`]) renders the table again.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+};
 
 use base64::Engine as _;
 use pgoutput::ColumnData;
@@ -13,7 +22,8 @@ use pgoutput::ColumnData;
 use crate::{
     config::ReplicationConfig,
     connect_schema::{
-        message_value_head, MESSAGE_KEY_HEAD, TRANSACTION_KEY_HEAD, TRANSACTION_VALUE_HEAD,
+        message_value_head, TableConnectSchemas, MESSAGE_KEY_HEAD, TRANSACTION_KEY_HEAD,
+        TRANSACTION_VALUE_HEAD,
     },
     event::{
         ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionBlock,
@@ -57,6 +67,85 @@ pub struct JsonEncoder {
     value_schemas: bool,
     /// Single message transforms applied to every record (`transforms=...`).
     transforms: Arc<Transforms>,
+    /// What each table's records share, rendered once per relation and schema generation.
+    tables: Arc<TableEncodings>,
+}
+
+/// The encoder's per-relation cache.
+#[derive(Debug, Default)]
+struct TableEncodings {
+    by_relation: Mutex<HashMap<u32, Arc<TableEncoding>>>,
+}
+
+/// What the records of one table (one schema generation) share, rendered once.
+#[derive(Debug)]
+struct TableEncoding {
+    relation_id: u32,
+    /// [`TableSchema::generation`] of the schema this was rendered from.
+    generation: u64,
+    /// The topic as a JSON string.
+    topic_json: Box<[u8]>,
+    /// `,"schema":"...","table":"..."` of the source block.
+    source_table_json: Box<[u8]>,
+    /// Each column's name as a JSON string, quotes and colon included, in table order.
+    column_keys: Box<[Box<[u8]>]>,
+    /// The Kafka Connect key and value schemas, built the first time a record of the table is
+    /// written with schemas.
+    connect: OnceLock<TableConnectSchemas>,
+}
+
+impl TableEncoding {
+    fn new(table: &TableSchema) -> Self {
+        let mut topic_json = Vec::new();
+        write_json_string(&mut topic_json, &table.topic);
+        let mut source_table_json = b",\"schema\":".to_vec();
+        write_json_string(&mut source_table_json, &table.schema);
+        source_table_json.extend_from_slice(b",\"table\":");
+        write_json_string(&mut source_table_json, &table.table);
+        TableEncoding {
+            relation_id: table.relation_id,
+            generation: table.generation(),
+            topic_json: topic_json.into_boxed_slice(),
+            source_table_json: source_table_json.into_boxed_slice(),
+            column_keys: table.columns.iter().map(|c| json_key(&c.name)).collect(),
+            connect: OnceLock::new(),
+        }
+    }
+
+    /// Whether this was rendered from `table`.
+    fn is_for(&self, table: &TableSchema) -> bool {
+        self.relation_id == table.relation_id && self.generation == table.generation()
+    }
+
+    fn connect_schemas(&self, table: &TableSchema, opts: &ConvertOptions) -> &TableConnectSchemas {
+        self.connect
+            .get_or_init(|| TableConnectSchemas::build(table, opts))
+    }
+}
+
+impl TableEncodings {
+    /// The table's encoding, rendered now if the table (or its schema generation) is new.
+    fn get(&self, table: &TableSchema) -> Arc<TableEncoding> {
+        let mut tables = self
+            .by_relation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match tables.get(&table.relation_id) {
+            Some(e) if e.is_for(table) => e.clone(),
+            _ => {
+                let e = Arc::new(TableEncoding::new(table));
+                tables.insert(table.relation_id, e.clone());
+                e
+            }
+        }
+    }
+}
+
+/// A column name as a JSON object key: `"name":`.
+fn json_key(name: &str) -> Box<[u8]> {
+    let mut out = serde_json::to_vec(name).unwrap_or_else(|_| b"\"\"".to_vec());
+    out.push(b':');
+    out.into_boxed_slice()
 }
 
 impl JsonEncoder {
@@ -95,6 +184,7 @@ impl JsonEncoder {
             key_schemas: false,
             value_schemas: false,
             transforms: Arc::default(),
+            tables: Arc::default(),
         }
     }
 
@@ -122,14 +212,17 @@ impl JsonEncoder {
         event: &Event,
         memo: &mut Option<&mut RecordMemo>,
     ) -> Result<Vec<Record>> {
+        let enc = self.encoding(event, memo);
         let mut key = Vec::new();
-        self.write_key(event, &mut key)?;
+        self.write_key_with(event, enc.as_deref(), &mut key)?;
         let key = (key != b"null").then(|| utf8(key)).transpose()?;
         let mut value = Vec::new();
-        self.write_value_with(event, &mut value, memo)?;
-        let value_schema = match &event.kind {
-            EventKind::Change(c) if !self.value_schemas && self.transforms.needs_value_schema() => {
-                let heads = c.table.connect_schemas(&self.opts);
+        self.write_value_with(event, enc.as_deref(), &mut value, memo)?;
+        let value_schema = match (&event.kind, enc.as_deref()) {
+            (EventKind::Change(c), Some(enc))
+                if !self.value_schemas && self.transforms.needs_value_schema() =>
+            {
+                let heads = enc.connect_schemas(&c.table, &self.opts);
                 let head = std::str::from_utf8(&heads.value_head).ok();
                 head.and_then(|h| h.strip_prefix("{\"schema\":"))
                     .and_then(|h| h.strip_suffix(",\"payload\":"))
@@ -199,6 +292,41 @@ impl JsonEncoder {
         &self.opts
     }
 
+    /// The per-relation encoding of a change event's table (from the writer's memo when the
+    /// previous record was of the same table); `None` for other events.
+    fn encoding(
+        &self,
+        event: &Event,
+        memo: &mut Option<&mut RecordMemo>,
+    ) -> Option<Arc<TableEncoding>> {
+        let EventKind::Change(c) = &event.kind else {
+            return None;
+        };
+        let Some(memo) = memo.as_deref_mut() else {
+            return Some(self.tables.get(&c.table));
+        };
+        match &memo.table {
+            Some(e) if e.is_for(&c.table) => Some(e.clone()),
+            _ => {
+                let e = self.tables.get(&c.table);
+                memo.table = Some(e.clone());
+                Some(e)
+            }
+        }
+    }
+
+    /// `enc`, or the table's encoding looked up now.
+    fn table_encoding<'a>(
+        &self,
+        table: &TableSchema,
+        enc: Option<&'a TableEncoding>,
+    ) -> MaybeOwned<'a> {
+        match enc {
+            Some(e) if e.is_for(table) => MaybeOwned::Borrowed(e),
+            _ => MaybeOwned::Owned(self.tables.get(table)),
+        }
+    }
+
     /// The topic Debezium would write this event to.
     pub fn topic(&self, event: &Event) -> String {
         match &event.kind {
@@ -211,19 +339,29 @@ impl JsonEncoder {
     /// Writes the record key: primary-key columns, `{"prefix"}` for messages, `{"id"}` for
     /// transaction events, or `null`.
     pub fn write_key(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+        self.write_key_with(event, None, out)
+    }
+
+    fn write_key_with(
+        &self,
+        event: &Event,
+        enc: Option<&TableEncoding>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let schemas = self.key_schemas;
         match &event.kind {
             EventKind::Change(c) => {
+                let enc = self.table_encoding(&c.table, enc);
                 if schemas && has_key(c) {
-                    let heads = c.table.connect_schemas(&self.opts);
+                    let heads = enc.connect_schemas(&c.table, &self.opts);
                     if let Some(head) = &heads.key_head {
                         out.extend_from_slice(head);
-                        self.write_change_key(c, out)?;
+                        self.write_change_key(c, &enc, out)?;
                         out.push(b'}');
                         return Ok(());
                     }
                 }
-                self.write_change_key(c, out)
+                self.write_change_key(c, &enc, out)
             }
             EventKind::Message(m) => {
                 if schemas {
@@ -252,7 +390,12 @@ impl JsonEncoder {
         }
     }
 
-    fn write_change_key(&self, c: &ChangeEvent, out: &mut Vec<u8>) -> Result<()> {
+    fn write_change_key(
+        &self,
+        c: &ChangeEvent,
+        enc: &TableEncoding,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let table = &c.table;
         let Some(row) = key_row(c) else {
             out.extend_from_slice(b"null");
@@ -263,7 +406,7 @@ impl JsonEncoder {
             if n > 0 {
                 out.push(b',');
             }
-            self.write_column(table, row, i, out)?;
+            self.write_column(table, enc, row, i, out)?;
         }
         out.push(b'}');
         Ok(())
@@ -271,34 +414,39 @@ impl JsonEncoder {
 
     /// Writes the record value (Debezium's change event).
     pub fn write_value(&self, event: &Event, out: &mut Vec<u8>) -> Result<()> {
-        self.write_value_with(event, out, &mut None)
+        self.write_value_with(event, None, out, &mut None)
     }
 
     fn write_value_with(
         &self,
         event: &Event,
+        enc: Option<&TableEncoding>,
         out: &mut Vec<u8>,
         memo: &mut Option<&mut RecordMemo>,
     ) -> Result<()> {
-        if self.value_schemas {
-            match &event.kind {
-                EventKind::Change(c) => {
-                    out.extend_from_slice(&c.table.connect_schemas(&self.opts).value_head)
+        let schemas = self.value_schemas;
+        match &event.kind {
+            EventKind::Change(c) => {
+                let enc = self.table_encoding(&c.table, enc);
+                if schemas {
+                    out.extend_from_slice(&enc.connect_schemas(&c.table, &self.opts).value_head);
                 }
-                EventKind::Message(_) => {
-                    out.extend_from_slice(message_value_head(self.opts.binary_handling_mode))
+                self.write_change(c, &enc, out, memo)?;
+            }
+            EventKind::Message(m) => {
+                if schemas {
+                    out.extend_from_slice(message_value_head(self.opts.binary_handling_mode));
                 }
-                EventKind::Transaction(_) => {
-                    out.extend_from_slice(TRANSACTION_VALUE_HEAD.as_bytes())
+                self.write_message(m, out, memo)?;
+            }
+            EventKind::Transaction(t) => {
+                if schemas {
+                    out.extend_from_slice(TRANSACTION_VALUE_HEAD.as_bytes());
                 }
+                write_transaction(t, out);
             }
         }
-        match &event.kind {
-            EventKind::Change(c) => self.write_change(c, out, memo)?,
-            EventKind::Message(m) => self.write_message(m, out, memo)?,
-            EventKind::Transaction(t) => write_transaction(t, out),
-        }
-        if self.value_schemas {
+        if schemas {
             out.push(b'}');
         }
         Ok(())
@@ -353,24 +501,26 @@ impl JsonEncoder {
         if !self.transforms.is_empty() {
             return self.write_transformed(event, format, out, memo);
         }
+        let enc = self.encoding(event, memo);
+        let enc = enc.as_deref();
         match format {
             RecordFormat::Value => {
-                self.write_value_with(event, out, memo)?;
+                self.write_value_with(event, enc, out, memo)?;
                 out.push(b'\n');
             }
             RecordFormat::Envelope => {
                 let start = out.len();
                 out.extend_from_slice(b"{\"topic\":");
-                match &event.kind {
+                match enc {
                     // The common case without building a String per event.
-                    EventKind::Change(c) => out.extend_from_slice(&c.table.topic_json),
-                    _ => write_json_string(out, &self.topic(event)),
+                    Some(enc) => out.extend_from_slice(&enc.topic_json),
+                    None => write_json_string(out, &self.topic(event)),
                 }
                 out.extend_from_slice(b",\"key\":");
-                self.write_key(event, out)?;
+                self.write_key_with(event, enc, out)?;
                 let key_end = out.len();
                 out.extend_from_slice(b",\"value\":");
-                self.write_value_with(event, out, memo)?;
+                self.write_value_with(event, enc, out, memo)?;
                 out.extend_from_slice(b"}\n");
                 let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
                 if is_delete && self.tombstones_on_delete {
@@ -384,7 +534,13 @@ impl JsonEncoder {
         Ok(())
     }
 
-    fn write_row(&self, table: &TableSchema, row: Option<&Row>, out: &mut Vec<u8>) -> Result<()> {
+    fn write_row(
+        &self,
+        table: &TableSchema,
+        enc: &TableEncoding,
+        row: Option<&Row>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let Some(row) = row else {
             out.extend_from_slice(b"null");
             return Ok(());
@@ -394,7 +550,7 @@ impl JsonEncoder {
             if n > 0 {
                 out.push(b',');
             }
-            self.write_column(table, row, i, out)?;
+            self.write_column(table, enc, row, i, out)?;
         }
         out.push(b'}');
         Ok(())
@@ -403,12 +559,13 @@ impl JsonEncoder {
     fn write_column(
         &self,
         table: &TableSchema,
+        enc: &TableEncoding,
         row: &Row,
         i: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let col = &table.columns[i];
-        out.extend_from_slice(&col.json_key);
+        out.extend_from_slice(&enc.column_keys[i]);
         match row.raw(i) {
             // Debezium fills NOT NULL columns that a key-only image did not carry with the
             // column's default, or the type's zero ("", 0, false, ...); sinks with NOT NULL
@@ -434,7 +591,7 @@ impl JsonEncoder {
 
     fn write_source(
         &self,
-        table: Option<&TableSchema>,
+        table: Option<&TableEncoding>,
         source: &Source,
         out: &mut Vec<u8>,
         memo: &mut Option<&mut RecordMemo>,
@@ -491,16 +648,17 @@ impl JsonEncoder {
     fn write_change(
         &self,
         c: &ChangeEvent,
+        enc: &TableEncoding,
         out: &mut Vec<u8>,
         memo: &mut Option<&mut RecordMemo>,
     ) -> Result<()> {
         let table = &*c.table;
         out.extend_from_slice(b"{\"before\":");
-        self.write_row(table, c.before.as_ref(), out)?;
+        self.write_row(table, enc, c.before.as_ref(), out)?;
         out.extend_from_slice(b",\"after\":");
-        self.write_row(table, c.after.as_ref(), out)?;
+        self.write_row(table, enc, c.after.as_ref(), out)?;
         out.push(b',');
-        self.write_source(Some(table), &c.source, out, memo);
+        self.write_source(Some(enc), &c.source, out, memo);
         out.extend_from_slice(b",\"transaction\":");
         write_transaction_block(c.transaction.as_ref(), out);
         out.extend_from_slice(b",\"op\":\"");
@@ -547,9 +705,9 @@ fn write_source_times(source: &Source, out: &mut Vec<u8>) {
     push_int(out, source.commit_time_us.saturating_mul(1000));
 }
 
-fn write_source_table(table: Option<&TableSchema>, out: &mut Vec<u8>) {
+fn write_source_table(table: Option<&TableEncoding>, out: &mut Vec<u8>) {
     match table {
-        Some(t) => out.extend_from_slice(&t.source_json),
+        Some(t) => out.extend_from_slice(&t.source_table_json),
         None => out.extend_from_slice(b",\"schema\":\"\",\"table\":\"\""),
     }
 }
@@ -611,6 +769,26 @@ struct RecordMemo {
     source_tx: Rendered<SourceKey>,
     /// The processing-time fields, by processing time.
     processed: Rendered<i64>,
+    /// The encoding of the last change event's table: consecutive changes of one table skip
+    /// the encoder's cache.
+    table: Option<Arc<TableEncoding>>,
+}
+
+/// A table's encoding, borrowed from the caller or looked up.
+enum MaybeOwned<'a> {
+    Borrowed(&'a TableEncoding),
+    Owned(Arc<TableEncoding>),
+}
+
+impl std::ops::Deref for MaybeOwned<'_> {
+    type Target = TableEncoding;
+
+    fn deref(&self) -> &TableEncoding {
+        match self {
+            MaybeOwned::Borrowed(e) => e,
+            MaybeOwned::Owned(e) => e,
+        }
+    }
 }
 
 /// Bytes rendered for a key, rendered again only when the key changes.
@@ -857,5 +1035,68 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The encoder's per-relation cache follows schema changes: a new `TableSchema` of the
+    /// same relation (same OID, other columns) is rendered anew, in the topic, the column keys
+    /// and the Connect schemas, by the encoder and by a record writer.
+    #[test]
+    fn a_schema_change_renders_the_table_again() {
+        let before = table("t");
+        let registry = TypeRegistry::new();
+        let after = Arc::new(TableSchema::new(
+            before.relation_id,
+            "public".into(),
+            "t".into(),
+            [("id", 23), ("renamed", 25)]
+                .iter()
+                .map(|&(n, oid)| ColumnSchema::new(n, registry.resolve(oid, -1), oid, -1))
+                .collect(),
+            &["renamed".into()],
+            ReplicaIdentity::Default,
+            "other",
+        ));
+        assert_ne!(before.generation(), after.generation());
+        let copy = Arc::new((*after).clone());
+        assert_ne!(copy.generation(), after.generation());
+        let events = [
+            change(Op::Create, &before, "1", (7, 1_700_000_000_000_001, 0), 100),
+            change(
+                Op::Create,
+                &after,
+                "2",
+                (8, 1_700_000_000_000_002, 100),
+                200,
+            ),
+            change(Op::Create, &copy, "3", (9, 1_700_000_000_000_003, 200), 300),
+        ];
+        let encoder = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true)
+            .with_schemas(true, true);
+        let mut writer = encoder.record_writer();
+        for e in &events {
+            // A fresh encoder has nothing cached.
+            let fresh = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true)
+                .with_schemas(true, true);
+            let (mut expected, mut cached, mut written) = (Vec::new(), Vec::new(), Vec::new());
+            fresh
+                .write_record(e, RecordFormat::Envelope, &mut expected)
+                .unwrap();
+            encoder
+                .write_record(e, RecordFormat::Envelope, &mut cached)
+                .unwrap();
+            writer
+                .write_record(e, RecordFormat::Envelope, &mut written)
+                .unwrap();
+            assert_eq!(cached, expected);
+            assert_eq!(written, expected);
+        }
+        let mut out = Vec::new();
+        encoder
+            .write_record(&events[1], RecordFormat::Envelope, &mut out)
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with(r#"{"topic":"other.public.t","#), "{out}");
+        assert!(out.contains(r#""name":"other.public.t.Key""#), "{out}");
+        assert!(out.contains(r#""after":{"id":2,"renamed":"#), "{out}");
     }
 }

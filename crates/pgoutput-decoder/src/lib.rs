@@ -14,6 +14,30 @@
 //!
 //! Decoding of the pgoutput protocol itself lives in the sans-IO crate `pgoutput`.
 //!
+//! ## Module order
+//!
+//! A module uses only modules below it. The domain (what PostgreSQL said: rows, the relation
+//! cache, events) knows nothing of Debezium; the encoder keeps what it renders from the domain
+//! (topics, the `source` block, Kafka Connect schemas) in its own per-relation cache.
+//!
+//! ```text
+//!  stream (ChangeStream; ack, catalog)      debezium (JsonEncoder)
+//!        |                                   |         |           \
+//!        |                                   |   connect_schema   transforms
+//!        |                                   |         |               |
+//!        +-------------> event <-------------+         |               |
+//!                          |                           |               |
+//!                       relation  <--------------------+               |
+//!                          |                                           |
+//!                         row                                          |
+//!                          |                                           |
+//!                        types  <--------------------------------------+
+//!                          |
+//!                        error
+//!
+//!  config, properties (read by stream and debezium) ---> conn, transforms, types
+//! ```
+//!
 //! # Example
 //! ```no_run
 //! use pgoutput_decoder::{conn::ConnectParams, ChangeStream, ReplicationConfig};
@@ -44,6 +68,7 @@ pub mod error;
 pub mod event;
 pub mod properties;
 pub mod relation;
+mod row;
 mod stream;
 pub mod transforms;
 pub mod types;

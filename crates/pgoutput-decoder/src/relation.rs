@@ -3,19 +3,25 @@
 //!
 //! pgoutput sends a Relation message before the first change of a table in a session and again
 //! after every schema change, so the cache always reflects the schema that produced the row.
+//!
+//! The cache holds PostgreSQL facts only (names, columns, types, key columns, replica
+//! identity). What an encoder renders from them (Debezium's topic and source block, Kafka
+//! Connect schemas) the encoder keeps in its own cache, keyed by the relation OID and the
+//! schema's [`generation`](TableSchema::generation).
 
 use std::{
-    borrow::Cow,
     collections::HashMap,
     hash::{BuildHasherDefault, Hasher},
-    sync::{Arc, OnceLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
 };
 
 use pgoutput::{ColumnData, ReplicaIdentity};
 
 use crate::{
-    connect_schema::{SchemaModes, TableConnectSchemas},
-    event::{column_value, Row},
+    row::{column_value, Row},
     types::{ColumnType, ConvertOptions, Value},
     Result,
 };
@@ -43,8 +49,6 @@ pub struct ColumnSchema {
     /// The column's `DEFAULT` expression as `pg_get_expr` prints it (`'new'::text`,
     /// `nextval('t_id_seq'::regclass)`, `now()`); the Connect schema's `default` comes from it.
     pub default_expression: Option<String>,
-    /// The column name as a JSON string, quotes and colon included, ready to copy into output.
-    pub(crate) json_key: Box<[u8]>,
 }
 
 impl ColumnSchema {
@@ -52,7 +56,6 @@ impl ColumnSchema {
     pub fn new(name: impl Into<String>, ty: ColumnType, type_oid: u32, type_modifier: i32) -> Self {
         let name = name.into();
         ColumnSchema {
-            json_key: json_key(&name),
             name,
             ty,
             type_oid,
@@ -67,7 +70,7 @@ impl ColumnSchema {
 }
 
 /// A captured table's schema.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TableSchema {
     /// The table's OID.
     pub relation_id: u32,
@@ -92,14 +95,36 @@ pub struct TableSchema {
     /// Positions of the columns that appear in `before`/`after` (all unless a column filter
     /// excludes some).
     pub value_columns: Vec<usize>,
-    /// `,"schema":"...","table":"..."` for the source block, escaped once per schema rather
-    /// than once per event.
-    pub(crate) source_json: Box<[u8]>,
-    /// The topic as a JSON string.
-    pub(crate) topic_json: Box<[u8]>,
-    /// The Kafka Connect key and value schemas, built the first time a record of the table is
-    /// written with schemas (a schema change brings a new `TableSchema`, hence new schemas).
-    pub(crate) connect_schemas: OnceLock<TableConnectSchemas>,
+    /// Tells this schema apart from every other `TableSchema` of the process (see
+    /// [`generation`](Self::generation)).
+    generation: u64,
+}
+
+/// The last [`TableSchema::generation`] handed out.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// A copy is another schema: it gets its own generation, so that what an encoder cached for
+/// the original is not taken for the copy's once its fields are changed.
+impl Clone for TableSchema {
+    fn clone(&self) -> Self {
+        TableSchema {
+            relation_id: self.relation_id,
+            schema: self.schema.clone(),
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            key_columns: self.key_columns.clone(),
+            replica_identity: self.replica_identity,
+            topic: self.topic.clone(),
+            data_collection: self.data_collection.clone(),
+            captured: self.captured,
+            value_columns: self.value_columns.clone(),
+            generation: next_generation(),
+        }
+    }
 }
 
 impl TableSchema {
@@ -119,18 +144,9 @@ impl TableSchema {
             .iter()
             .filter_map(|k| columns.iter().position(|c| &c.name == k))
             .collect();
-        let topic = format!("{topic_prefix}.{schema}.{table}");
-        let mut source_json = b",\"schema\":".to_vec();
-        crate::types::write_json_string(&mut source_json, &schema);
-        source_json.extend_from_slice(b",\"table\":");
-        crate::types::write_json_string(&mut source_json, &table);
-        let mut topic_json = Vec::new();
-        crate::types::write_json_string(&mut topic_json, &topic);
         TableSchema {
             relation_id,
-            source_json: source_json.into_boxed_slice(),
-            topic_json: topic_json.into_boxed_slice(),
-            topic,
+            topic: format!("{topic_prefix}.{schema}.{table}"),
             data_collection: format!("{schema}.{table}"),
             schema,
             table,
@@ -139,21 +155,16 @@ impl TableSchema {
             replica_identity,
             captured: true,
             value_columns: (0..columns_len).filter(|&i| included[i]).collect(),
-            connect_schemas: OnceLock::new(),
+            generation: next_generation(),
         }
     }
 
-    /// The Kafka Connect schemas of the table's records under these options: built once and
-    /// kept (a different set of modes builds a fresh copy each time).
-    pub(crate) fn connect_schemas(&self, opts: &ConvertOptions) -> Cow<'_, TableConnectSchemas> {
-        let cached = self
-            .connect_schemas
-            .get_or_init(|| TableConnectSchemas::build(self, opts));
-        if cached.modes == SchemaModes::of(opts) {
-            Cow::Borrowed(cached)
-        } else {
-            Cow::Owned(TableConnectSchemas::build(self, opts))
-        }
+    /// A number no other `TableSchema` of this process has (a clone gets a new one): with the
+    /// relation OID, what caches of derived forms (an encoder's rendered topic and schemas)
+    /// are keyed by, so that a schema change mid-stream, which brings a new `TableSchema`,
+    /// invalidates them.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Typed values of a row as `(column name, value)` pairs, in table order.
@@ -187,12 +198,6 @@ impl TableSchema {
                 }
             })
     }
-}
-
-pub(crate) fn json_key(name: &str) -> Box<[u8]> {
-    let mut out = serde_json::to_vec(name).unwrap_or_else(|_| b"\"\"".to_vec());
-    out.push(b':');
-    out.into_boxed_slice()
 }
 
 /// Table schemas by relation OID.

@@ -30,7 +30,7 @@ use crate::{
         PgConnection, ReplicationReader, ReplicationWriter,
     },
     event::Event,
-    relation::{json_key, ColumnSchema, RelationCache, TableSchema},
+    relation::{ColumnSchema, RelationCache, TableSchema},
     stream::{
         assemble::{now_us, Assembler},
         budget::ByteBudget,
@@ -780,7 +780,6 @@ impl Session {
                     type_oid: c.type_oid,
                     type_modifier: c.type_modifier,
                     in_replica_identity: c.is_key(),
-                    json_key: json_key(&name),
                     name,
                 }
             })

@@ -12,7 +12,7 @@ use super::{
     numeric::{minimal_twos_complement, parse_money, parse_numeric, NumericText, Rounding},
     options::{
         BinaryHandlingMode, ConvertOptions, DecimalHandlingMode, HstoreHandlingMode,
-        IntervalHandlingMode, MultidimensionalArrayMode, TimePrecisionMode,
+        IntervalHandlingMode, MultidimensionalArrayMode,
     },
     registry::{ColumnType, TypeKind},
     temporal::{
@@ -366,11 +366,7 @@ fn write_value(
         }
         TypeKind::Time { precision } => {
             let micros = parse_time(text).ok_or_else(|| bad("malformed time"))?;
-            let millis = match opts.time_precision_mode {
-                TimePrecisionMode::Adaptive => precision.unwrap_or(6) <= 3,
-                TimePrecisionMode::AdaptiveTimeMicroseconds => false,
-                TimePrecisionMode::Connect => true,
-            };
+            let millis = opts.time_precision_mode.time_in_millis(*precision);
             write_i64(out, if millis { micros / 1000 } else { micros });
         }
         TypeKind::TimeTz { .. } => {
@@ -381,12 +377,7 @@ fn write_value(
         }
         TypeKind::Timestamp { precision } => {
             let v = parse_timestamp(text).ok_or_else(|| bad("malformed timestamp"))?;
-            let millis = match opts.time_precision_mode {
-                TimePrecisionMode::Adaptive | TimePrecisionMode::AdaptiveTimeMicroseconds => {
-                    precision.unwrap_or(6) <= 3
-                }
-                TimePrecisionMode::Connect => true,
-            };
+            let millis = opts.time_precision_mode.timestamp_in_millis(*precision);
             let n = match (v, millis) {
                 (TimestampValue::Micros(m), false) => debezium_epoch_micros(m),
                 (TimestampValue::Micros(m), true) => epoch_millis(m),

@@ -4,6 +4,34 @@
 //! Calendar arithmetic is proleptic Gregorian with astronomical year numbering (1 BC is year 0),
 //! which is what both PostgreSQL and `java.time` use.
 
+use super::options::TimePrecisionMode;
+
+/// The unit of a `time` or `timestamp` column's integer, decided once here for the JSON
+/// values ([`super::write_debezium_json`]) and the Kafka Connect schemas that describe them.
+impl TimePrecisionMode {
+    /// Whether a `time(precision)` column is written in milliseconds (Kafka Connect's `Time`,
+    /// or `io.debezium.time.Time`) rather than microseconds (`io.debezium.time.MicroTime`).
+    pub(crate) fn time_in_millis(self, precision: Option<u8>) -> bool {
+        match self {
+            TimePrecisionMode::Adaptive => precision.unwrap_or(6) <= 3,
+            TimePrecisionMode::AdaptiveTimeMicroseconds => false,
+            TimePrecisionMode::Connect => true,
+        }
+    }
+
+    /// Whether a `timestamp(precision)` column is written in milliseconds (Kafka Connect's
+    /// `Timestamp`, or `io.debezium.time.Timestamp`) rather than microseconds
+    /// (`io.debezium.time.MicroTimestamp`).
+    pub(crate) fn timestamp_in_millis(self, precision: Option<u8>) -> bool {
+        match self {
+            TimePrecisionMode::Adaptive | TimePrecisionMode::AdaptiveTimeMicroseconds => {
+                precision.unwrap_or(6) <= 3
+            }
+            TimePrecisionMode::Connect => true,
+        }
+    }
+}
+
 /// Microseconds per second / minute / hour / day.
 pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
 pub(crate) const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
