@@ -43,6 +43,7 @@ pub mod error;
 pub mod event;
 pub mod properties;
 pub mod relation;
+mod replication;
 mod stream;
 pub mod transforms;
 pub mod types;
