@@ -1,5 +1,7 @@
-//! The connection task: owns the replication connection, reads WAL, decodes it into events,
-//! hands batches to the consumer through a bounded channel, and keeps the server informed.
+//! The connection task: owns the replication connection, reads WAL and feeds it to the
+//! [`ReplicationCore`] (which turns it into events and says what to do: look up a table, answer
+//! the server), hands batches to the consumer through a bounded channel, keeps the server
+//! informed, and reconnects.
 //!
 //! Status updates run on their own timer and are sent while the task waits for queue space, so
 //! a slow consumer slows reading (the server buffers, then pauses decoding) but never starves
