@@ -68,6 +68,7 @@ pub mod error;
 pub mod event;
 pub mod properties;
 pub mod relation;
+mod replication;
 mod row;
 mod stream;
 pub mod transforms;

@@ -1,12 +1,10 @@
 //! [`ChangeStream`]: the consumer's side of a replication slot.
 
-mod assemble;
 mod budget;
 mod handle;
 mod linger;
 mod session;
 mod setup;
-mod spool;
 
 use std::{
     collections::VecDeque,

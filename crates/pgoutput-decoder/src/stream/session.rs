@@ -1,23 +1,24 @@
-//! The connection task: owns the replication connection, reads WAL, decodes it into events,
-//! hands batches to the consumer through a bounded channel, and keeps the server informed.
+//! The connection task: owns the replication connection, reads WAL and feeds it to the
+//! [`ReplicationCore`] (which turns it into events and says what to do: look up a table, answer
+//! the server), hands batches to the consumer through a bounded channel, keeps the server
+//! informed, and reconnects.
 //!
 //! Status updates run on their own timer and are sent while the task waits for queue space, so
 //! a slow consumer slows reading (the server buffers, then pauses decoding) but never starves
 //! the feedback that keeps `wal_sender_timeout` from firing.
 
 use std::{
-    collections::HashMap,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use bytes::BytesMut;
 use pgoutput::{
     replication::{encode_standby_status_update, parse_copy_data, ReplicationMessage},
-    Decoder, Lsn, Message,
+    Lsn,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -30,13 +31,11 @@ use crate::{
         PgConnection, ReplicationReader, ReplicationWriter,
     },
     event::Event,
-    relation::{ColumnSchema, RelationCache, TableSchema},
+    replication::{self, Action, ReplicationCore},
     stream::{
-        assemble::{now_us, Assembler},
         budget::ByteBudget,
         linger::{Linger, GATHER_BYTES},
         setup,
-        spool::{Replay, Spool},
     },
     types::TypeRegistry,
     Error, Result,
@@ -134,77 +133,42 @@ pub(crate) struct Session {
     pub stopped: Arc<AtomicBool>,
 }
 
+/// Microseconds since the Unix epoch, now.
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 struct State {
-    decoder: Decoder,
-    assembler: Assembler,
-    relations: RelationCache,
+    /// The replication protocol's state; this task feeds it and runs its actions.
+    core: ReplicationCore,
     last_status: Instant,
     last_heartbeat: Instant,
     /// When the server last sent something (or since when we have been able to read).
     last_received: Instant,
     /// Whether we asked the server for a keepalive since `last_received`.
     pinged: bool,
-    last_sent_flush: Lsn,
-    /// The end of the WAL received so far, published to the acknowledgement state once per
-    /// burst rather than once per message (each publication takes its lock).
-    wal_received: Lsn,
     status_buf: BytesMut,
     /// Events produced but not yet handed to the queue; kept across reconnects (they were
     /// counted as produced, so the replay after a reconnect skips them).
     pending: Vec<Event>,
-    /// pgoutput protocol version of the current connection.
-    proto_version: u32,
-    /// The streamed transaction whose chunk is being received (between Stream Start/Stop).
-    stream_xid: Option<u32>,
-    /// Chunks of streamed transactions awaiting their commit.
-    spool: Spool,
-    /// A committed streamed or prepared transaction being turned into events, a slice at a
-    /// time.
-    replay: Option<Replaying>,
-    /// The prepared transaction whose messages are arriving (between BEGIN PREPARE and
-    /// PREPARE).
-    preparing: Option<u32>,
-    /// Prepared transactions received on this connection and not yet resolved, by xid: where
-    /// their BEGIN PREPARE arrived (`None` for a streamed one), for the BEGIN event's id.
-    prepared: HashMap<u32, Option<Lsn>>,
 }
-
-/// A transaction being replayed from the spool.
-struct Replaying {
-    replay: Replay,
-    commit: pgoutput::StreamCommit,
-    /// It was prepared: its hold on the confirmed position goes once it is acknowledged.
-    prepared: bool,
-}
-
-/// Messages replayed per step, so status updates and queue hand-offs keep flowing during the
-/// replay of a very large transaction.
-const REPLAY_SLICE: usize = 256;
 
 impl Session {
     /// Runs until stopped, until the consumer goes away, or until an error that reconnecting
     /// cannot fix (delivered to the consumer before the task ends).
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut state = State {
-            decoder: Decoder::new(1),
-            assembler: Assembler::new(&self.config, self.acks.clone()),
-            relations: RelationCache::default(),
+            core: ReplicationCore::new(&self.config, self.acks.clone(), self.proto_version),
             last_status: Instant::now(),
             last_heartbeat: Instant::now(),
             last_received: Instant::now(),
             pinged: false,
-            last_sent_flush: Lsn::ZERO,
-            wal_received: Lsn::ZERO,
             status_buf: BytesMut::with_capacity(64),
             pending: Vec::with_capacity(self.config.max_batch_size),
-            proto_version: self.proto_version,
-            stream_xid: None,
-            spool: Spool::new(self.config.stream_buffer_bytes),
-            replay: None,
-            preparing: None,
-            prepared: HashMap::new(),
         };
-        state.decoder = Decoder::new(state.proto_version);
         loop {
             let error = match self.stream(&mut state, &mut stop).await {
                 Ok(()) => {
@@ -230,7 +194,7 @@ impl Session {
                 return;
             }
             tracing::warn!(error = %error, "replication connection lost; reconnecting");
-            state.assembler.disconnected();
+            state.core.disconnected();
             match self.reconnect(&mut state, &mut stop).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -282,21 +246,11 @@ impl Session {
                     state.last_received = Instant::now();
                     state.pinged = false;
                     // The server streams open transactions again from their start.
-                    state.proto_version =
-                        setup::protocol_version(&self.config, started.server.version_num);
-                    state.decoder = Decoder::new(state.proto_version);
-                    state.stream_xid = None;
-                    state.spool.clear();
-                    state.replay = None;
-                    // Pending prepared transactions come again too: the confirmed position
-                    // never passed their PREPARE (ack.rs), so what was held for them is
-                    // dropped here and rebuilt from what the server sends.
-                    state.preparing = None;
-                    state.prepared.clear();
-                    self.acks.set_in_transaction(false);
+                    state.core.reconnected(setup::protocol_version(
+                        &self.config,
+                        started.server.version_num,
+                    ));
                     state.last_status = Instant::now();
-                    // Tell the new connection the confirmed position at least once.
-                    state.last_sent_flush = Lsn::ZERO;
                     tracing::info!(
                         attempts = attempt,
                         seconds = lost_at.elapsed().as_secs_f64(),
@@ -346,16 +300,17 @@ impl Session {
                 return Ok(());
             }
             let full = pending.len() >= max_batch;
-            if full || state.replay.is_some() {
+            if full || state.core.replaying() {
                 // Not reading now: silence from the server means nothing.
                 state.last_received = Instant::now();
                 state.pinged = false;
             }
-            if state.replay.is_some() && !full {
+            if state.core.replaying() && !full {
                 if state.last_status.elapsed() >= interval {
                     self.send_status(state, false).await?;
                 }
-                self.replay_slice(state, pending).await?;
+                let action = state.core.replay_slice(max_batch, now_us(), pending)?;
+                self.run_action(state, action).await?;
                 continue;
             }
             let status_due = sleep_until(state.last_status + interval);
@@ -386,7 +341,7 @@ impl Session {
             // Inside a streamed transaction's chunk nothing is handed over until its commit:
             // the linger then spaces out the reads instead. Used only when no frame is ready
             // (see the branch).
-            let in_chunk = state.stream_xid.is_some() && pending.is_empty();
+            let in_chunk = state.core.in_stream_chunk() && pending.is_empty();
             let linger_for = if full {
                 None
             } else {
@@ -450,10 +405,9 @@ impl Session {
                     state.pinged = false;
                     // One processing time for the burst: it is handled within a millisecond
                     // or so, and the clock read was a visible share of the cost per event.
-                    state.assembler.clock = Some(now_us());
-                    let burst = self.handle_burst(state, frame, pending, max_batch).await;
-                    state.assembler.clock = None;
-                    burst?;
+                    let now = now_us();
+                    self.handle_burst(state, frame, now, pending, max_batch)
+                        .await?;
                     if in_chunk {
                         linger.read_chunk();
                     }
@@ -490,164 +444,59 @@ impl Session {
         &mut self,
         state: &mut State,
         frame: bytes::Bytes,
+        now: i64,
         pending: &mut Vec<Event>,
         max_batch: usize,
     ) -> Result<()> {
-        self.handle_frame(state, frame, pending).await?;
-        while pending.len() < max_batch && state.replay.is_none() {
+        self.handle_frame(state, frame, now, pending).await?;
+        while pending.len() < max_batch && !state.core.replaying() {
             let Some(frame) = self.reader.try_recv_buffered()? else {
                 break;
             };
-            self.handle_frame(state, frame, pending).await?;
+            self.handle_frame(state, frame, now, pending).await?;
         }
-        self.acks.received(state.wal_received);
+        state.core.publish_received();
         Ok(())
     }
 
+    /// Feeds one frame to the core and runs what it asks for.
     async fn handle_frame(
         &mut self,
         state: &mut State,
         frame: bytes::Bytes,
+        now: i64,
         pending: &mut Vec<Event>,
     ) -> Result<()> {
-        match parse_copy_data(frame)? {
+        let action = match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
-                state.wal_received = state.wal_received.max(x.wal_end);
-                let in_stream = state.decoder.in_stream();
-                // Only a change that waits for its commit (streamed or prepared) keeps its
-                // raw bytes; elsewhere the decoded message takes them over, unshared.
-                let raw = (in_stream || state.preparing.is_some()).then(|| x.data.clone());
-                let message = state.decoder.decode(x.data)?;
-                match message {
-                    Message::StreamStart(s) => state.stream_xid = Some(s.xid),
-                    Message::StreamStop => state.stream_xid = None,
-                    Message::StreamAbort(a) => state.spool.abort(a.xid, a.subxid),
-                    Message::StreamCommit(c) => {
-                        let replay = state.spool.take(c.xid)?;
-                        let begin = Message::Begin(pgoutput::Begin {
-                            final_lsn: c.commit_lsn,
-                            commit_time: c.commit_time,
-                            xid: c.xid,
-                        });
-                        state
-                            .assembler
-                            .handle(c.commit_lsn, begin, &state.relations, pending)?;
-                        state.replay = Some(Replaying {
-                            replay,
-                            commit: c,
-                            prepared: false,
-                        });
-                    }
-                    Message::BeginPrepare(b) => {
-                        // Sent again after a reconnect: start over.
-                        state.spool.begin_unstreamed(b.xid);
-                        state.preparing = Some(b.xid);
-                        state.prepared.insert(b.xid, Some(x.wal_start));
-                        self.acks.set_in_transaction(true);
-                        self.hold(b.xid, b.prepare_lsn);
-                    }
-                    Message::Prepare(p) => {
-                        state.preparing = None;
-                        self.acks.set_in_transaction(false);
-                        tracing::debug!(xid = p.xid, gid = p.gid.as_str(), prepare_lsn = %p.prepare_lsn, "transaction prepared: held until COMMIT PREPARED");
-                    }
-                    Message::StreamPrepare(p) => {
-                        state.prepared.insert(p.xid, None);
-                        self.hold(p.xid, p.prepare_lsn);
-                        tracing::debug!(xid = p.xid, gid = p.gid.as_str(), prepare_lsn = %p.prepare_lsn, "streamed transaction prepared: held until COMMIT PREPARED");
-                    }
-                    Message::CommitPrepared(c) => {
-                        let Some(begin_lsn) = state.prepared.remove(&c.xid) else {
-                            // Its PREPARE lies before where this connection started and the
-                            // server decided not to send it again.
-                            tracing::warn!(xid = c.xid, gid = c.gid.as_str(), commit_lsn = %c.commit_lsn, "COMMIT PREPARED of a transaction whose PREPARE was not received: its changes cannot be delivered");
-                            state.spool.abort(c.xid, c.xid);
-                            self.acks.resolved(c.xid, c.end_lsn);
-                            return Ok(());
-                        };
-                        let replay = state.spool.take(c.xid)?;
-                        if replay.is_empty() {
-                            // Nothing published: like an empty transaction, no events.
-                            self.acks.resolved(c.xid, c.end_lsn);
-                            return Ok(());
-                        }
-                        let begin = Message::Begin(pgoutput::Begin {
-                            final_lsn: c.commit_lsn,
-                            commit_time: c.commit_time,
-                            xid: c.xid,
-                        });
-                        state.assembler.handle(
-                            begin_lsn.unwrap_or(c.commit_lsn),
-                            begin,
-                            &state.relations,
-                            pending,
-                        )?;
-                        state.replay = Some(Replaying {
-                            replay,
-                            commit: pgoutput::StreamCommit {
-                                xid: c.xid,
-                                flags: c.flags,
-                                commit_lsn: c.commit_lsn,
-                                end_lsn: c.end_lsn,
-                                commit_time: c.commit_time,
-                            },
-                            prepared: true,
-                        });
-                    }
-                    Message::RollbackPrepared(r) => {
-                        state.prepared.remove(&r.xid);
-                        state.spool.abort(r.xid, r.xid);
-                        self.acks.resolved(r.xid, r.rollback_end_lsn);
-                        tracing::debug!(
-                            xid = r.xid,
-                            gid = r.gid.as_str(),
-                            "prepared transaction rolled back: its changes are dropped"
-                        );
-                    }
-                    Message::LogicalMessage(m) if in_stream && !m.transactional => {
-                        state.assembler.handle(
-                            x.wal_start,
-                            Message::LogicalMessage(m),
-                            &state.relations,
-                            pending,
-                        )?;
-                    }
-                    _ if in_stream => {
-                        let xid = state.stream_xid.ok_or_else(|| {
-                            Error::new(
-                                crate::ErrorKind::Protocol,
-                                "streamed change outside a stream block",
-                            )
-                        })?;
-                        state
-                            .spool
-                            .push(xid, x.wal_start, raw.expect("kept in a stream"))?;
-                    }
-                    // Inside BEGIN PREPARE ... PREPARE: relations are needed by what follows
-                    // in any transaction, so they take effect now; changes wait.
-                    message if state.preparing.is_some() && held_until_commit(&message) => {
-                        let xid = state.preparing.expect("checked");
-                        state
-                            .spool
-                            .push(xid, x.wal_start, raw.expect("kept while preparing"))?;
-                    }
-                    message => self.apply(state, x.wal_start, message, pending).await?,
-                }
+                state
+                    .core
+                    .handle_xlog(x.wal_start, x.wal_end, x.data, now, pending)?
             }
             ReplicationMessage::PrimaryKeepalive(k) => {
-                self.acks.received(k.wal_end);
-                let idle = pending.is_empty()
-                    && !state.assembler.in_transaction()
-                    && state.preparing.is_none();
-                if idle && self.acks.advance_if_idle(k.wal_end) {
-                    tracing::trace!(lsn = %k.wal_end, "idle: confirming the server's WAL end");
-                }
-                if k.reply_requested {
-                    self.send_status(state, false).await?;
-                }
+                state
+                    .core
+                    .handle_keepalive(k.wal_end, k.reply_requested, pending.is_empty())
             }
+        };
+        self.run_action(state, action).await
+    }
+
+    /// Runs what the core asked for.
+    async fn run_action(&mut self, state: &mut State, action: Action) -> Result<()> {
+        match action {
+            Action::Continue => Ok(()),
+            Action::NeedTableSchema(rel) => {
+                let oids: Vec<u32> = rel.columns.iter().map(|c| c.type_oid).collect();
+                catalog::load_types(&mut self.catalog, &mut self.registry, &oids).await?;
+                let details = catalog::table_details(&mut self.catalog, rel.id).await?;
+                let schema = replication::table_schema(&self.config, &self.registry, &rel, details);
+                state.core.provide_table_schema(schema);
+                Ok(())
+            }
+            // The server asked for an answer; the update itself does not ask for one.
+            Action::SendStatus => self.send_status(state, false).await,
         }
-        Ok(())
     }
 
     /// On a graceful stop in the middle of a transaction, reads on to its commit (briefly) so
@@ -659,13 +508,13 @@ impl Session {
         pending: &mut Vec<Event>,
     ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        while state.assembler.in_transaction() && state.replay.is_none() {
+        while state.core.in_transaction() && !state.core.replaying() {
             match tokio::time::timeout_at(deadline, self.reader.recv()).await {
-                Ok(Ok(Some(frame))) => self.handle_frame(state, frame, pending).await?,
+                Ok(Ok(Some(frame))) => self.handle_frame(state, frame, now_us(), pending).await?,
                 _ => break,
             }
         }
-        self.acks.received(state.wal_received);
+        state.core.publish_received();
         Ok(())
     }
 
@@ -685,165 +534,20 @@ impl Session {
         Ok(())
     }
 
-    /// Feeds one decoded message to the relation cache and the assembler.
-    async fn apply(
-        &mut self,
-        state: &mut State,
-        lsn: Lsn,
-        message: Message,
-        pending: &mut Vec<Event>,
-    ) -> Result<()> {
-        if let Message::Relation(rel) = &message {
-            let schema = self.table_schema(rel).await?;
-            state.relations.insert(schema);
-        }
-        state
-            .assembler
-            .handle(lsn, message, &state.relations, pending)
-    }
-
-    /// Turns the next slice of a committed streamed transaction into events.
-    async fn replay_slice(&mut self, state: &mut State, pending: &mut Vec<Event>) -> Result<()> {
-        let max_batch = self.config.max_batch_size;
-        for _ in 0..REPLAY_SLICE {
-            let Some(Replaying { replay, commit, .. }) = state.replay.as_mut() else {
-                return Ok(());
-            };
-            match replay.next_message()? {
-                Some((lsn, raw)) => {
-                    let message =
-                        pgoutput::decode_message(raw, replay.streamed, state.proto_version)?;
-                    if message
-                        .xid()
-                        .is_some_and(|x| replay.aborted_subxids.contains(&x))
-                    {
-                        continue;
-                    }
-                    self.apply(state, lsn, message, pending).await?;
-                }
-                None => {
-                    let c = commit.clone();
-                    let prepared = state.replay.take().is_some_and(|r| r.prepared);
-                    let end = Message::Commit(pgoutput::Commit {
-                        flags: c.flags,
-                        commit_lsn: c.commit_lsn,
-                        end_lsn: c.end_lsn,
-                        commit_time: c.commit_time,
-                    });
-                    state
-                        .assembler
-                        .handle(c.commit_lsn, end, &state.relations, pending)?;
-                    if prepared {
-                        self.acks.resolved(c.xid, c.end_lsn);
-                    }
-                    return Ok(());
-                }
-            }
-            if pending.len() >= max_batch {
-                return Ok(());
-            }
-        }
-        Ok(())
-    }
-
-    /// Keeps the confirmed position at or before a pending prepared transaction's PREPARE.
-    fn hold(&self, xid: u32, prepare_lsn: Lsn) {
-        if !self.acks.hold(xid, prepare_lsn) {
-            // Prepared before the slot's confirmed position (before two-phase decoding began
-            // for it): the server sends it whole again at COMMIT PREPARED if we restart.
-            tracing::debug!(xid, prepare_lsn = %prepare_lsn, "prepared transaction behind the confirmed position: no hold needed");
-        }
-    }
-
-    async fn table_schema(&mut self, rel: &pgoutput::Relation) -> Result<TableSchema> {
-        let oids: Vec<u32> = rel.columns.iter().map(|c| c.type_oid).collect();
-        catalog::load_types(&mut self.catalog, &mut self.registry, &oids).await?;
-        let details = catalog::table_details(&mut self.catalog, rel.id).await?;
-        let columns = rel
-            .columns
-            .iter()
-            .map(|c| {
-                let name = c.name.as_str().to_string();
-                let column = details.columns.iter().find(|d| d.name == name);
-                let not_null = column.is_some_and(|d| d.not_null);
-                let default = column
-                    .and_then(|d| d.literal_default.clone())
-                    .map(bytes::Bytes::from);
-                let default_expression = column.and_then(|d| d.default_expression.clone());
-                let qualified = format!("{}.{}.{name}", rel.namespace.as_str(), rel.name.as_str());
-                ColumnSchema {
-                    included: self.config.columns.matches(&qualified),
-                    not_null,
-                    default,
-                    default_expression,
-                    ty: self.registry.resolve(c.type_oid, c.type_modifier),
-                    type_oid: c.type_oid,
-                    type_modifier: c.type_modifier,
-                    in_replica_identity: c.is_key(),
-                    name,
-                }
-            })
-            .collect();
-        let data_collection = format!("{}.{}", rel.namespace.as_str(), rel.name.as_str());
-        let key = self
-            .config
-            .message_key_columns
-            .iter()
-            .find(|(table, _)| table.is_match(&data_collection))
-            .map(|(_, cols)| cols.clone())
-            .unwrap_or(details.primary_key);
-        let mut schema = TableSchema::new(
-            rel.id,
-            rel.namespace.as_str().to_string(),
-            rel.name.as_str().to_string(),
-            columns,
-            &key,
-            rel.replica_identity,
-            &self.config.topic_prefix,
-        );
-        schema.captured = self.config.tables.matches(&schema.data_collection);
-        Ok(schema)
-    }
-
     async fn send_status(&mut self, state: &mut State, reply_requested: bool) -> Result<()> {
-        self.acks.received(state.wal_received);
-        let positions = self.acks.positions();
-        let flush = self.acks.confirmed();
-        // While a pending prepared transaction holds the position back, the server has heard
-        // the held position once; after that the update carries no flush position at all
-        // (0, as pg_receivewal sends). The slot keeps what it had, and a walsender told to
-        // shut down compares the write position with what it sent instead, so a fast
-        // shutdown does not wait for a COMMIT PREPARED that may be hours away.
-        let reported = if self.acks.is_held() && flush == state.last_sent_flush {
-            Lsn::ZERO
-        } else {
-            flush
-        };
+        let status = state.core.status_update(reply_requested);
         state.status_buf.clear();
         encode_standby_status_update(
             &mut state.status_buf,
-            positions.received.max(flush),
-            reported,
-            reported,
+            status.write,
+            status.flush,
+            status.apply,
             pgoutput::unix_to_pg_micros(now_us()),
-            reply_requested,
+            status.reply,
         );
         self.writer.send_copy_data(&state.status_buf).await?;
-        if flush != state.last_sent_flush {
-            tracing::debug!(flush = %flush, "confirmed position sent to the server");
-            state.last_sent_flush = flush;
-        }
         state.last_status = Instant::now();
         Ok(())
-    }
-}
-
-/// The messages of a prepared transaction that wait for its COMMIT PREPARED.
-fn held_until_commit(message: &Message) -> bool {
-    match message {
-        Message::Insert(_) | Message::Update(_) | Message::Delete(_) | Message::Truncate(_) => true,
-        Message::LogicalMessage(m) => m.transactional,
-        _ => false,
     }
 }
 

@@ -2,9 +2,9 @@
 //! changes, TOAST substitution, filters, transaction metadata and sequence numbers.
 //!
 //! Sans-IO: Relation messages are resolved by the caller (they need catalog queries) and put in
-//! the [`RelationCache`] this reads.
+//! the [`RelationCache`] this reads; the processing time is given ([`Assembler::clock`]).
 
-use std::{sync::Arc, time::SystemTime};
+use std::sync::Arc;
 
 use pgoutput::{Lsn, Message, OldTupleKind};
 
@@ -18,14 +18,6 @@ use crate::{
     relation::{RelationCache, TableSchema},
     Error, ErrorKind, Result,
 };
-
-/// Microseconds since the Unix epoch, now.
-pub(crate) fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
 
 #[derive(Debug)]
 struct OpenTransaction {
@@ -58,9 +50,9 @@ pub(crate) struct Assembler {
     /// non-transactional message's LSN). The server sends units in this order, so after a
     /// reconnect everything at or before it was already produced and is skipped.
     produced_upto: Lsn,
-    /// The processing time of the events being made (`ts_us`), when the caller read the clock
-    /// once for a burst of messages; `None` reads it per event.
-    pub(crate) clock: Option<i64>,
+    /// The processing time of the events being made (`ts_us`, microseconds since the Unix
+    /// epoch): the caller reads the clock once for a burst of messages.
+    pub(crate) clock: i64,
     /// A transaction cut by a disconnect: (commit LSN, events already produced).
     partial: Option<(Lsn, u64)>,
 }
@@ -75,7 +67,7 @@ impl Assembler {
             tx_metadata: config.provide_transaction_metadata,
             message_prefixes: config.message_prefixes.clone(),
             produced_upto: Lsn::ZERO,
-            clock: None,
+            clock: 0,
             partial: None,
             emit: [
                 config.emits(Operation::Create),
@@ -92,7 +84,7 @@ impl Assembler {
     }
 
     fn processing_time(&self) -> i64 {
-        self.clock.unwrap_or_else(now_us)
+        self.clock
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -295,7 +287,7 @@ impl Assembler {
                 } else {
                     // A non-transactional message is delivered at once, outside any transaction.
                     source.tx_id = None;
-                    source.commit_time_us = now_us();
+                    source.commit_time_us = self.clock;
                     None
                 };
                 self.push(
