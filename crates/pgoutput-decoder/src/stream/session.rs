@@ -27,6 +27,7 @@ use crate::{
     config::ReplicationConfig,
     conn::{PgConnection, ReplicationReader, ReplicationWriter},
     event::Event,
+    pipeline::Stats,
     relation::{json_key, ColumnSchema, RelationCache, TableSchema},
     stream::{
         assemble::{now_us, Assembler},
@@ -119,6 +120,7 @@ pub(crate) struct Session {
     pub reader: ReplicationReader,
     pub writer: ReplicationWriter,
     pub acks: AckTracker,
+    pub stats: Stats,
     pub tx: mpsc::Sender<Batch>,
     pub registry: TypeRegistry,
     pub proto_version: u32,
@@ -214,11 +216,13 @@ impl Session {
                         Ok(stream) => stream.close().await,
                         Err(e) => tracing::debug!(error = %e, "could not close the stream cleanly"),
                     }
+                    self.stats.closed();
                     drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
                 Err(e) => setup::classify(e, &self.config),
             };
+            self.stats.failed(&error);
             if !error.is_retryable() || !self.config.reconnect.enabled {
                 tracing::warn!(error = %error, "replication stream failed");
                 let _ = self.tx.send(Err(error)).await;
@@ -227,13 +231,14 @@ impl Session {
             tracing::warn!(error = %error, "replication connection lost; reconnecting");
             state.assembler.disconnected();
             match self.reconnect(&mut state, &mut stop).await {
-                Ok(true) => {}
+                Ok(true) => self.stats.reconnected(),
                 Ok(false) => {
                     // Stopped while reconnecting.
                     drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
                 Err(e) => {
+                    self.stats.failed(&e);
                     tracing::warn!(error = %e, "giving up reconnecting");
                     let _ = self.tx.send(Err(e)).await;
                     return;
@@ -413,6 +418,7 @@ impl Session {
                         // kB per hand-over, mapped and unmapped each time.
                         let next = Vec::with_capacity(pending.len());
                         let events = std::mem::replace(pending, next);
+                        self.stats.queued(events.len(), kib);
                         p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }
@@ -505,6 +511,7 @@ impl Session {
         frame: bytes::Bytes,
         pending: &mut Vec<Event>,
     ) -> Result<()> {
+        self.stats.received_bytes(frame.len());
         match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
                 state.wal_received = state.wal_received.max(x.wal_end);
@@ -828,6 +835,7 @@ impl Session {
         if flush != state.last_sent_flush {
             tracing::debug!(flush = %flush, "confirmed position sent to the server");
             state.last_sent_flush = flush;
+            self.stats.server_confirmed(flush);
         }
         state.last_status = Instant::now();
         Ok(())
