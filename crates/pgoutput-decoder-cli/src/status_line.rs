@@ -1,4 +1,5 @@
-//! The live status line on stderr: events/s, lag in bytes and the last LSN.
+//! The live status line on stderr: events/s, lag in bytes and the last LSN, read from the
+//! pipeline's stats.
 //!
 //! It is drawn without a newline, so whatever else reaches the same terminal must not run
 //! into it: events written to stdout on that terminal clear it first ([`StatusLine::clear`],
@@ -11,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use pgoutput_decoder::Positions;
+use pgoutput_decoder::StatsSnapshot;
 
 /// Returns the cursor to the start of the line and erases the line.
 const CLEAR: &[u8] = b"\r\x1b[2K";
@@ -24,8 +25,8 @@ pub(crate) struct StatusLine<W: Write> {
     err: W,
     /// Whether the line is on the terminal now (the log writer clears it too).
     shown: &'static AtomicBool,
-    total: u64,
-    since_last: u64,
+    /// Events taken from the queue at the last update.
+    total_at_last_print: u64,
     last_print: Instant,
     /// The text last drawn, for redrawing it after events were written.
     text: String,
@@ -44,39 +45,37 @@ impl<W: Write> StatusLine<W> {
             enabled,
             err,
             shown,
-            total: 0,
-            since_last: 0,
+            total_at_last_print: 0,
             last_print: Instant::now(),
             text: String::new(),
         }
     }
 
-    pub(crate) fn count(&mut self, n: usize) {
-        self.total += n as u64;
-        self.since_last += n as u64;
-    }
-
-    /// Draws the line again with fresh numbers, at most once a second.
-    pub(crate) fn maybe_print(&mut self, positions: &Positions) {
+    /// Draws the line again with fresh numbers, at most once a second (`stats` is only asked
+    /// then).
+    pub(crate) fn maybe_print(&mut self, stats: impl FnOnce() -> StatsSnapshot) {
         let elapsed = self.last_print.elapsed();
         if !self.enabled || elapsed < Duration::from_secs(1) {
             return;
         }
-        let rate = self.since_last as f64 / elapsed.as_secs_f64();
-        self.render(rate, positions);
+        self.render(elapsed, &stats());
         self.draw();
-        self.since_last = 0;
         self.last_print = Instant::now();
     }
 
-    fn render(&mut self, rate: f64, positions: &Positions) {
+    /// The text for `stats`, `elapsed` after the last update (which it becomes).
+    fn render(&mut self, elapsed: Duration, stats: &StatsSnapshot) {
+        let total = stats.events.total();
+        let rate = total.saturating_sub(self.total_at_last_print) as f64 / elapsed.as_secs_f64();
+        self.total_at_last_print = total;
+        let positions = &stats.positions;
         let lag = positions
             .received
             .0
             .saturating_sub(positions.acknowledged.0);
         self.text = format!(
             "{} events, {:.0} events/s, lag {} bytes, last LSN {}",
-            self.total, rate, lag, positions.handed_out
+            total, rate, lag, positions.handed_out
         );
     }
 
@@ -107,7 +106,7 @@ impl<W: Write> StatusLine<W> {
 
     /// Leaves the terminal clean: the final numbers on a line of their own (replacing a `^C`
     /// the terminal echoed), or an empty line start when nothing was shown.
-    pub(crate) fn finish(&mut self, positions: &Positions) {
+    pub(crate) fn finish(&mut self, stats: &StatsSnapshot) {
         if !self.enabled {
             return;
         }
@@ -115,8 +114,8 @@ impl<W: Write> StatusLine<W> {
             // Nothing drawn, but a ^C may have been echoed: wipe it.
             let _ = self.err.write_all(CLEAR);
         } else {
-            let elapsed = self.last_print.elapsed().as_secs_f64().max(1e-3);
-            self.render(self.since_last as f64 / elapsed, positions);
+            let elapsed = self.last_print.elapsed().max(Duration::from_millis(1));
+            self.render(elapsed, stats);
             self.draw();
             let _ = self.err.write_all(b"\n");
         }
@@ -167,11 +166,12 @@ mod tests {
     use super::*;
     use pgoutput_decoder::Lsn;
 
-    fn positions() -> Positions {
-        Positions {
-            handed_out: Lsn(0x16B_3748),
-            ..Positions::default()
-        }
+    /// Stats after `events` events, the last one handed out at 0/16B3748.
+    fn stats(events: u64) -> StatsSnapshot {
+        let mut stats = StatsSnapshot::default();
+        stats.positions.handed_out = Lsn(0x16B_3748);
+        stats.events.create = events;
+        stats
     }
 
     fn text(out: &[u8]) -> String {
@@ -187,9 +187,8 @@ mod tests {
         line.redraw();
         assert!(line.err.is_empty());
 
-        line.count(3);
         line.last_print -= Duration::from_secs(2);
-        line.maybe_print(&positions());
+        line.maybe_print(|| stats(3));
         let drawn = text(&line.err);
         assert!(drawn.starts_with("\rESC[2K3 events, "), "{drawn}");
         assert!(drawn.ends_with("last LSN 0/16B3748"), "{drawn}");
@@ -210,8 +209,7 @@ mod tests {
 
         // The end: the final numbers, ended with a newline.
         line.err.clear();
-        line.count(2);
-        line.finish(&positions());
+        line.finish(&stats(5));
         let last = text(&line.err);
         assert!(last.starts_with("\rESC[2K5 events, "), "{last}");
         assert!(last.ends_with("last LSN 0/16B3748\n"), "{last}");
@@ -222,16 +220,15 @@ mod tests {
     fn finishing_without_a_line_wipes_an_echoed_interrupt_only() {
         static SHOWN: AtomicBool = AtomicBool::new(false);
         let mut line = StatusLine::new(true, Vec::new(), &SHOWN);
-        line.finish(&positions());
+        line.finish(&stats(0));
         assert_eq!(text(&line.err), "\rESC[2K");
         // Turned off (--quiet, or stderr is not a terminal): nothing at all.
         let mut line = StatusLine::new(false, Vec::new(), &SHOWN);
-        line.count(1);
         line.last_print -= Duration::from_secs(2);
-        line.maybe_print(&positions());
+        line.maybe_print(|| stats(1));
         line.clear();
         line.redraw();
-        line.finish(&positions());
+        line.finish(&stats(1));
         assert!(line.err.is_empty());
     }
 }

@@ -1,4 +1,8 @@
 //! `pgoutput-decoder stream`: events as JSON lines, acknowledged once written and flushed.
+//!
+//! The command drives the pipeline: the replication stream (the source) hands out batches,
+//! a [`FileSink`] writes them to the output file or stdout and reports them durable once
+//! flushed, and the stream's delivery tracking acknowledges what the sink made durable.
 
 use std::{
     error::Error as StdError,
@@ -9,15 +13,13 @@ use std::{
 
 use pgoutput_decoder::{
     conn::ConnectParams,
+    pipeline::{FileSink, Sink},
     properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
 };
 use tokio::sync::watch;
 
 use crate::{status_line::StatusLine, Format, StreamArgs};
-
-/// Bytes of JSON gathered before they are written out.
-const WRITE_CHUNK: usize = 256 * 1024;
 
 pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
 
@@ -101,7 +103,7 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         Format::Envelope => RecordFormat::Envelope,
         Format::Value => RecordFormat::Value,
     };
-    let mut out: Box<dyn Write + Send> = if args.output == "-" {
+    let out: Box<dyn Write + Send> = if args.output == "-" {
         Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
     } else {
         let file = open_output(std::path::Path::new(&args.output))
@@ -124,8 +126,14 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     // Events written to the terminal the status line is on must not run into it.
     let events_on_terminal = args.output == "-" && std::io::stdout().is_terminal();
     let mut last_change = Instant::now();
-    let mut buf = Vec::with_capacity(1 << 16);
-    let mut records = encoder.record_writer();
+    let delivery = stream.delivery(1);
+    let mut sink = FileSink::new(
+        out,
+        encoder.record_writer(),
+        format,
+        delivery.reporter(0),
+        args.output.clone(),
+    );
     loop {
         if let Some(end) = args.end_lsn {
             if stream.positions().acknowledged >= end {
@@ -148,36 +156,23 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
             batch = stream.next_batch_timeout(wait) => batch?,
         };
         let Some(batch) = batch else { break };
-        if let Some(last) = batch.last() {
-            let write_err =
-                |e: std::io::Error| format!("could not write events to {}: {e}", args.output);
+        if !batch.is_empty() {
             if events_on_terminal {
                 status.clear();
             }
-            buf.clear();
-            for event in &batch {
-                records.write_record(event, format, &mut buf)?;
-                // Wide rows make a batch's JSON large: write it in pieces.
-                if buf.len() >= WRITE_CHUNK {
-                    out.write_all(&buf).map_err(write_err)?;
-                    buf.clear();
-                }
-            }
-            out.write_all(&buf)
-                .and_then(|()| out.flush())
-                .map_err(write_err)?;
-            // Written and flushed: now the server may forget them.
-            stream.ack(last);
+            // Written and flushed, the sink reports the batch durable: now the server may
+            // forget it.
+            delivery.register(&batch);
+            sink.write_batch(&batch)?;
             last_change = Instant::now();
-            status.count(batch.len());
             if events_on_terminal {
                 status.redraw();
             }
         }
-        status.maybe_print(&stream.positions());
+        status.maybe_print(|| stream.stats());
     }
-    status.finish(&stream.positions());
-    out.flush()?;
+    status.finish(&stream.stats());
+    sink.flush()?;
     stream.stop().await?;
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use pgoutput_decoder::{
     event::{TransactionBlock, TransactionStatus},
+    pipeline::{Delivery, DurableReporter},
     relation::TableSchema,
     AckHandle, ChangeEvent, Event, EventKind, JsonEncoder, Op, Source, SOURCE_VERSION,
 };
@@ -23,6 +24,11 @@ pub(crate) struct StreamContext {
     pub prefix: String,
     pub db: String,
     pub acks: AckHandle,
+    /// The Python consumer as a sink of the stream: its acknowledgements are what it made
+    /// durable.
+    pub consumer: DurableReporter,
+    /// Registers each received batch for the consumer's delivery tracking.
+    pub delivery: Delivery,
     /// `source` fields that are the same for every event, in Debezium's order.
     pub source_template: PyOnceLock<Py<PyDict>>,
 }
@@ -370,7 +376,7 @@ impl ReplicationMessage {
     /// Acknowledges this message and every message handed out before it (the same as
     /// `reader.acknowledge(message.lsn)` but exact to the message). Synchronous and cheap.
     fn acknowledge(&self) {
-        self.ctx.acks.ack(&self.event);
+        self.ctx.consumer.durable_through(&self.event);
     }
 
     fn __repr__(&self) -> String {

@@ -6,9 +6,11 @@
 //! [`_fill`](LogicalReplicationReader::_fill), a Rust future on the tokio runtime that
 //! receives the next batch. One `await` thus serves a whole batch.
 //!
-//! Acknowledgements: with `auto_acknowledge`, `_pop` first acknowledges the message it handed
-//! out last time (its loop body has finished, since the next one is requested). Events that
-//! were received but not handed out are never acknowledged.
+//! Acknowledgements: the Python consumer is the stream's one sink, and what it acknowledges is
+//! what it made durable (reported through the stream's delivery tracking, as the CLI's file
+//! sink reports what it flushed). With `auto_acknowledge`, `_pop` first acknowledges the
+//! message it handed out last time (its loop body has finished, since the next one is
+//! requested). Events that were received but not handed out are never acknowledged.
 
 use std::{
     collections::VecDeque,
@@ -113,7 +115,10 @@ impl Shared {
         // Events wait in this reader's queue after `next_batch`: `positions()["handed_out"]`
         // follows what `_pop` hands to Python, not what the stream returned.
         stream.ack_handle().track_hand_out();
+        let delivery = stream.delivery(1);
         let ctx = Arc::new(StreamContext {
+            consumer: delivery.reporter(0),
+            delivery,
             encoder: JsonEncoder::new(&self.config),
             converter: Converter::new(self.config.convert.clone()),
             prefix: self.config.topic_prefix.clone(),
@@ -154,7 +159,11 @@ impl Shared {
         };
         match stream.next_batch().await {
             Ok(Some(batch)) => {
-                self.state().queue.extend(batch.into_iter().map(Arc::new));
+                let mut st = self.state();
+                if let Some(ctx) = &st.ctx {
+                    ctx.delivery.register(&batch);
+                }
+                st.queue.extend(batch.into_iter().map(Arc::new));
                 Ok(true)
             }
             Ok(None) => Ok(false),
@@ -484,7 +493,7 @@ impl LogicalReplicationReader {
             let mut st = self.shared.state();
             if let Some(previous) = st.unacked.take() {
                 if let Some(ctx) = &st.ctx {
-                    ctx.acks.ack(&previous);
+                    ctx.consumer.durable_through(&previous);
                 }
             }
             if self.shared.stopping.load(Ordering::Relaxed) {
@@ -580,7 +589,7 @@ impl LogicalReplicationReader {
             Some(lsn) => ctx.acks.ack_lsn(lsn),
             None => {
                 if let Some(event) = last {
-                    ctx.acks.ack(&event);
+                    ctx.consumer.durable_through(&event);
                 }
             }
         }

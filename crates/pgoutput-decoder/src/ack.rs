@@ -70,6 +70,8 @@ struct Inner {
     /// Hand-outs are reported through [`AckTracker::handed_out_by_consumer`] (a consumer with
     /// a queue of its own), not by the stream's `next_batch`.
     external_hand_out: bool,
+    /// Transactions (and non-transactional messages) whose end was received, for the stats.
+    transactions: u64,
 }
 
 /// Shared between the connection task (producer) and the consumer.
@@ -114,6 +116,7 @@ impl AckTracker {
         let mut g = self.lock();
         g.commits.push_back((last_seq, end, None));
         g.in_transaction = false;
+        g.transactions += 1;
         // The transaction was received up to its end.
         g.positions.received = g.positions.received.max(end);
         Self::settle(&mut g);
@@ -306,6 +309,12 @@ impl AckTracker {
 
     pub(crate) fn positions(&self) -> Positions {
         self.lock().positions
+    }
+
+    /// The positions and how many transactions ended, for the stats.
+    pub(crate) fn positions_and_transactions(&self) -> (Positions, u64) {
+        let g = self.lock();
+        (g.positions, g.transactions)
     }
 }
 

@@ -2,11 +2,50 @@
 //! Debezium-compatible change events.
 //!
 //! # Layout
+//! One pipeline: a source feeds one bounded queue, sinks take what it hands out and report what
+//! they made durable, and only the end of a transaction every sink made durable is confirmed
+//! to PostgreSQL ([`pipeline`]). One stats object counts along the way
+//! ([`ChangeStream::stats`]).
+//!
+//! ```text
+//!  PostgreSQL: replication slot, publication
+//!     ^ status updates: flush = confirmed position    | pgoutput messages (CopyBoth)
+//!  +--|------------------ crates/pgoutput-decoder ----|----------------------------------+
+//!  |  |                                               v                                  |
+//!  |  |  Source: the replication stream (stream/): conn/ (TLS, SCRAM, CopyBoth) ->       |
+//!  |  |    crates/pgoutput (sans-IO decoder) -> transactions assembled, relation cache,  |
+//!  |  |    events numbered in commit order (next: a snapshot reader, same queue)         |
+//!  |  |        | batches                                                                 |
+//!  |  |        v                                             +-------------------------+ |
+//!  |  |  bounded queue (max_queue_size, max_queue_bytes) --> | Stats (atomics): events | |
+//!  |  |        | ChangeStream::next_batch: hand-out          | by op and table, bytes, | |
+//!  |  |        v                                             | queue depth, capacity,  | |
+//!  |  |  Sinks: FileSink (CLI), the Python consumer, yours   | positions, connected,   | |
+//!  |  |        | durable, in order or out of order (Kafka)   | reconnects, last error  | |
+//!  |  |        v                                             +-------------------------+ |
+//!  |  |  Delivery: the longest prefix every sink made durable                            |
+//!  |  |        v                                                                         |
+//!  |  +-- ack.rs: ends of transactions whose events are all durable (held at a PREPARE)  |
+//!  |                                                                                     |
+//!  |  Debezium encoding (JsonEncoder, transforms, Connect schemas), types, configuration |
+//!  +-------------------------------------------------------------------------------------+
+//!       ^ Rust API                       ^                                    ^
+//!  crates/pgoutput-decoder-cli      crates/pgoutput-decoder-python (PyO3)    your program
+//!  `pgoutput-decoder stream`:       `- python/pgoutput_decoder: the
+//!  a FileSink to a file or stdout,     LogicalReplicationReader (async and sync iteration,
+//!  the status line from the stats      typed stubs); acknowledge() is its sink's "durable"
+//!
+//!  crates/throwaway-postgres: disposable clusters for the tests and the demo
+//! ```
+//!
 //! - [`conn`]: our own async wire-protocol client (TLS, SCRAM, replication commands, CopyBoth).
 //! - [`config`] and [`properties`]: what to stream and how, in Rust or with Debezium's
 //!   connector property names.
 //! - [`ChangeStream`]: connects, checks the server, manages the publication and slot, and hands
 //!   out [`Event`]s decoded on a background task; acknowledgements decide what is confirmed.
+//! - [`pipeline`]: the named parts around the queue: [`pipeline::Source`], [`pipeline::Sink`]
+//!   with its delivery contract ([`pipeline::Delivery`], [`pipeline::DeliveryTracker`]),
+//!   [`pipeline::FileSink`], and the [`StatsSnapshot`].
 //! - [`relation`], [`types`]: table schemas and value conversion (typed [`types::Value`]s or
 //!   Debezium JSON).
 //! - [`JsonEncoder`]: Debezium JSON (Kafka `JsonConverter`, schemas disabled, or enabled with
@@ -66,6 +105,7 @@ mod connect_schema;
 mod debezium;
 pub mod error;
 pub mod event;
+pub mod pipeline;
 pub mod properties;
 pub mod relation;
 mod replication;
@@ -79,5 +119,6 @@ pub use debezium::{JsonEncoder, RecordFormat, RecordWriter, SOURCE_VERSION};
 pub use error::{DbError, Error, ErrorKind, Result};
 pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
 pub use pgoutput::Lsn;
+pub use pipeline::StatsSnapshot;
 pub use stream::AckHandle;
 pub use stream::{ChangeStream, Positions, StopHandle};

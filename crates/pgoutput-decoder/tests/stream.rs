@@ -698,3 +698,90 @@ async fn slot_drop_on_stop_drops_the_slot_at_stop_but_not_when_dropped() {
     stream.stop().await.unwrap();
     assert_eq!(slots(), "0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_and_delivery_over_two_sinks() {
+    let pg = cluster();
+    setup(
+        &pg,
+        "db",
+        "create table a (id int primary key, v int); create table b (id int primary key);",
+    );
+    let config = config(&pg, "db", "s1");
+    let capacity = config.max_queue_size as u64;
+    let mut stream = ChangeStream::connect(config).await.unwrap();
+    let fresh = stream.stats();
+    assert!(fresh.connected);
+    assert_eq!(fresh.events.total(), 0);
+    assert_eq!(fresh.queue.event_capacity, capacity);
+    assert_eq!(fresh.positions, stream.positions());
+
+    // Three transactions: two inserts, one insert, an update and a delete.
+    for sql in [
+        "insert into a values (1), (2)",
+        "insert into b values (1)",
+        "begin; update a set v = 3 where id = 2; delete from b; commit;",
+    ] {
+        pg.psql("db", sql).unwrap();
+    }
+    let events = take(&mut stream, 5).await;
+    let stats = stream.stats();
+    assert_eq!(
+        (
+            stats.events.create,
+            stats.events.update,
+            stats.events.delete,
+            stats.events.total()
+        ),
+        (3, 1, 1, 5)
+    );
+    let tables: Vec<(&str, u64)> = stats
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.events))
+        .collect();
+    assert_eq!(tables, [("public.a", 3), ("public.b", 2)]);
+    assert!(stats.bytes_received > 0);
+    assert_eq!(stats.transactions, 3);
+    assert_eq!(stats.reconnects, 0);
+    assert_eq!(stats.last_error, None);
+    assert_eq!(stream.events_taken(), 5);
+
+    // Two sinks: one writes in order, the other confirms out of order. Only what both hold
+    // is acknowledged, and only at transaction ends.
+    let delivery = stream.delivery(2);
+    delivery.register(&events);
+    let (in_order, out_of_order) = (delivery.reporter(0), delivery.reporter(1));
+    in_order.durable_through(&events[4]);
+    out_of_order.durable(&events[4]);
+    out_of_order.durable(&events[3]);
+    out_of_order.durable(&events[0]);
+    assert_eq!(delivery.confirmable(), events[0].seq);
+    let start = fresh.positions.acknowledged;
+    assert_eq!(
+        stream.positions().acknowledged,
+        start,
+        "half of the first transaction confirms nothing"
+    );
+    out_of_order.durable(&events[1]);
+    let first_tx = stream.positions().acknowledged;
+    assert!(
+        first_tx > start,
+        "the first insert's transaction is confirmable"
+    );
+    out_of_order.durable(&events[2]);
+    assert_eq!(delivery.confirmable(), events[4].seq);
+    let all = stream.positions().acknowledged;
+    assert!(all > first_tx);
+    // The acknowledged position reaches the server at the next status update.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stream.stats().server_confirmed < all {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not confirmed to the server: {:?}",
+            stream.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stream.stop().await.unwrap();
+}

@@ -31,6 +31,7 @@ use crate::{
         PgConnection, ReplicationReader, ReplicationWriter,
     },
     event::Event,
+    pipeline::Stats,
     replication::{self, Action, ReplicationCore},
     stream::{
         budget::ByteBudget,
@@ -121,6 +122,7 @@ pub(crate) struct Session {
     pub reader: ReplicationReader,
     pub writer: ReplicationWriter,
     pub acks: AckTracker,
+    pub stats: Stats,
     pub tx: mpsc::Sender<Batch>,
     pub registry: TypeRegistry,
     pub proto_version: u32,
@@ -181,6 +183,7 @@ impl Session {
                         Ok(stream) => stream.close().await,
                         Err(e) => tracing::debug!(error = %e, "could not close the stream cleanly"),
                     }
+                    self.stats.closed();
                     drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
@@ -188,6 +191,7 @@ impl Session {
                     setup::classify(e, &self.config, Phase::Streaming, &mut self.catalog).await
                 }
             };
+            self.stats.failed(&error);
             if !error.is_retryable() || !self.config.reconnect.enabled {
                 tracing::warn!(error = %error, "replication stream failed");
                 let _ = self.tx.send(Err(error)).await;
@@ -196,13 +200,14 @@ impl Session {
             tracing::warn!(error = %error, "replication connection lost; reconnecting");
             state.core.disconnected();
             match self.reconnect(&mut state, &mut stop).await {
-                Ok(true) => {}
+                Ok(true) => self.stats.reconnected(),
                 Ok(false) => {
                     // Stopped while reconnecting.
                     drop_slot_if_asked(&self.config, &mut self.catalog, &self.stopped).await;
                     return;
                 }
                 Err(e) => {
+                    self.stats.failed(&e);
                     tracing::warn!(error = %e, "giving up reconnecting");
                     let _ = self.tx.send(Err(e)).await;
                     return;
@@ -373,6 +378,7 @@ impl Session {
                         // kB per hand-over, mapped and unmapped each time.
                         let next = Vec::with_capacity(pending.len());
                         let events = std::mem::replace(pending, next);
+                        self.stats.queued(events.len(), kib);
                         p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }
@@ -467,6 +473,7 @@ impl Session {
         now: i64,
         pending: &mut Vec<Event>,
     ) -> Result<()> {
+        self.stats.received_bytes(frame.len());
         let action = match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
                 state
@@ -546,6 +553,10 @@ impl Session {
             status.reply,
         );
         self.writer.send_copy_data(&state.status_buf).await?;
+        // (0 while a prepared transaction holds the position: nothing new was confirmed.)
+        if status.flush != Lsn::ZERO {
+            self.stats.server_confirmed(status.flush);
+        }
         state.last_status = Instant::now();
         Ok(())
     }

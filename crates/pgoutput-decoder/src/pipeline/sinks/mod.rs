@@ -1,0 +1,3 @@
+//! The sinks that come with the library.
+
+pub(crate) mod file;

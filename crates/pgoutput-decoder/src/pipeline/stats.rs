@@ -1,0 +1,364 @@
+//! [`Stats`]: the pipeline's counters, in one place.
+//!
+//! Updated on the hot path with relaxed atomic additions only: the connection task counts the
+//! bytes it receives and the batches it queues, the consumer's side counts the events of each
+//! batch it takes from the queue (added up locally first, then added once per batch). Per-table
+//! counts live in a slot per table, found through the last table seen (events of one table
+//! usually come in runs) and, on a change of table, a map by relation id; the list of slots is
+//! locked only when a table is seen for the first time and when a snapshot is taken. The last error is kept behind a lock taken only on errors.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+        Arc, Mutex,
+    },
+};
+
+use pgoutput::Lsn;
+
+use crate::{
+    ack::{AckTracker, Positions},
+    event::{Event, EventKind, Op},
+    relation::TableSchema,
+};
+
+/// Events counted by kind (what [`Event`]s the consumer's side took from the queue).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    /// Inserts (`c`).
+    pub create: u64,
+    /// Updates (`u`).
+    pub update: u64,
+    /// Deletes (`d`).
+    pub delete: u64,
+    /// Rows read by a snapshot (`r`).
+    pub read: u64,
+    /// Truncations (`t`).
+    pub truncate: u64,
+    /// Logical decoding messages (`m`).
+    pub message: u64,
+    /// Transaction metadata events (BEGIN/END, with `provide.transaction.metadata`).
+    pub transaction: u64,
+}
+
+impl EventCounts {
+    /// All events.
+    pub fn total(&self) -> u64 {
+        self.create
+            + self.update
+            + self.delete
+            + self.read
+            + self.truncate
+            + self.message
+            + self.transaction
+    }
+}
+
+/// Change events of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCount {
+    /// `schema.table`.
+    pub table: String,
+    /// Change events of the table taken from the queue.
+    pub events: u64,
+}
+
+/// The queue between the connection task and the consumer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Events waiting in the queue.
+    pub events: u64,
+    /// The most events the queue holds (`max_queue_size`).
+    pub event_capacity: u64,
+    /// Approximate bytes of the events waiting (counted in KiB steps; 0 when the queue has no
+    /// byte bound, as the size is then not measured).
+    pub bytes: u64,
+    /// The byte bound (`max_queue_bytes`; 0: none).
+    pub byte_capacity: u64,
+}
+
+/// A copy of the pipeline's counters at one moment; see [`ChangeStream::stats`].
+///
+/// [`ChangeStream::stats`]: crate::ChangeStream::stats
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatsSnapshot {
+    /// Events taken from the queue, by kind.
+    pub events: EventCounts,
+    /// Change events taken from the queue, by table, in the order the tables were first seen.
+    pub tables: Vec<TableCount>,
+    /// Bytes of replication messages received from the server (CopyData payloads).
+    pub bytes_received: u64,
+    /// Received, handed-out and acknowledged positions (as [`ChangeStream::positions`]).
+    ///
+    /// [`ChangeStream::positions`]: crate::ChangeStream::positions
+    pub positions: Positions,
+    /// The flush position last sent to the server in a status update.
+    pub server_confirmed: Lsn,
+    /// Transactions (and non-transactional messages) whose end was received.
+    pub transactions: u64,
+    /// The queue's depth and capacity.
+    pub queue: QueueStats,
+    /// Whether the replication connection is up.
+    pub connected: bool,
+    /// Successful reconnects after a lost connection.
+    pub reconnects: u64,
+    /// The last error of the replication connection (lost connection, failed stream), if any.
+    pub last_error: Option<String>,
+}
+
+/// Slots of [`EventCounts`] in [`Counters::ops`].
+const OP_SLOTS: usize = 7;
+const TRANSACTION_SLOT: usize = 6;
+
+fn op_slot(op: Op) -> usize {
+    match op {
+        Op::Create => 0,
+        Op::Update => 1,
+        Op::Delete => 2,
+        Op::Read => 3,
+        Op::Truncate => 4,
+        Op::Message => 5,
+    }
+}
+
+#[derive(Debug)]
+struct TableSlot {
+    table: String,
+    events: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    ops: [AtomicU64; OP_SLOTS],
+    tables: Mutex<Vec<Arc<TableSlot>>>,
+    bytes_received: AtomicU64,
+    server_confirmed: AtomicU64,
+    queued_events: AtomicU64,
+    queued_kib: AtomicU64,
+    event_capacity: u64,
+    byte_capacity: u64,
+    connected: AtomicBool,
+    reconnects: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The pipeline's counters, shared by the connection task, the consumer's side and whoever
+/// reads them (cheap to clone).
+#[derive(Debug, Clone)]
+pub(crate) struct Stats {
+    counters: Arc<Counters>,
+    acks: AckTracker,
+}
+
+impl Stats {
+    pub(crate) fn new(acks: AckTracker, event_capacity: usize, byte_capacity: usize) -> Self {
+        Stats {
+            counters: Arc::new(Counters {
+                event_capacity: event_capacity as u64,
+                byte_capacity: byte_capacity as u64,
+                ..Counters::default()
+            }),
+            acks,
+        }
+    }
+
+    /// Connection task: a replication message of `bytes` arrived.
+    #[inline]
+    pub(crate) fn received_bytes(&self, bytes: usize) {
+        self.counters
+            .bytes_received
+            .fetch_add(bytes as u64, Relaxed);
+    }
+
+    /// Connection task: a batch of `events` holding `kib` of the byte budget was queued.
+    #[inline]
+    pub(crate) fn queued(&self, events: usize, kib: u32) {
+        self.counters
+            .queued_events
+            .fetch_add(events as u64, Relaxed);
+        self.counters.queued_kib.fetch_add(u64::from(kib), Relaxed);
+    }
+
+    /// Consumer: a batch of `events` holding `kib` was taken from the queue.
+    #[inline]
+    pub(crate) fn dequeued(&self, events: usize, kib: u32) {
+        self.counters
+            .queued_events
+            .fetch_sub(events as u64, Relaxed);
+        self.counters.queued_kib.fetch_sub(u64::from(kib), Relaxed);
+    }
+
+    /// Connection task: this flush position was sent to the server.
+    pub(crate) fn server_confirmed(&self, lsn: Lsn) {
+        self.counters.server_confirmed.store(lsn.0, Relaxed);
+    }
+
+    /// The replication connection is up (connected or reconnected).
+    pub(crate) fn connected(&self) {
+        self.counters.connected.store(true, Relaxed);
+    }
+
+    /// The replication connection was closed after a graceful stop.
+    pub(crate) fn closed(&self) {
+        self.counters.connected.store(false, Relaxed);
+    }
+
+    /// The replication connection failed with `error`.
+    pub(crate) fn failed(&self, error: &dyn std::fmt::Display) {
+        self.counters.connected.store(false, Relaxed);
+        *self
+            .counters
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
+    }
+
+    /// A lost connection was established again.
+    pub(crate) fn reconnected(&self) {
+        self.counters.reconnects.fetch_add(1, Relaxed);
+        self.connected();
+    }
+
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        let c = &*self.counters;
+        let op = |slot: usize| c.ops[slot].load(Relaxed);
+        let tables = c
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|slot| TableCount {
+                table: slot.table.clone(),
+                events: slot.events.load(Relaxed),
+            })
+            .collect();
+        let (positions, transactions) = self.acks.positions_and_transactions();
+        StatsSnapshot {
+            events: EventCounts {
+                create: op(op_slot(Op::Create)),
+                update: op(op_slot(Op::Update)),
+                delete: op(op_slot(Op::Delete)),
+                read: op(op_slot(Op::Read)),
+                truncate: op(op_slot(Op::Truncate)),
+                message: op(op_slot(Op::Message)),
+                transaction: op(TRANSACTION_SLOT),
+            },
+            tables,
+            bytes_received: c.bytes_received.load(Relaxed),
+            positions,
+            server_confirmed: Lsn(c.server_confirmed.load(Relaxed)),
+            transactions,
+            queue: QueueStats {
+                events: c.queued_events.load(Relaxed),
+                event_capacity: c.event_capacity,
+                bytes: c.queued_kib.load(Relaxed) * 1024,
+                byte_capacity: c.byte_capacity,
+            },
+            connected: c.connected.load(Relaxed),
+            reconnects: c.reconnects.load(Relaxed),
+            last_error: c
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Events taken so far (all kinds), without a whole snapshot.
+    pub(crate) fn events_total(&self) -> u64 {
+        self.counters.ops.iter().map(|c| c.load(Relaxed)).sum()
+    }
+}
+
+/// The consumer side's counting of events by kind and table. Single-owner: it remembers the
+/// last table's slot so that an event of the same table as the one before costs a pointer
+/// comparison.
+#[derive(Debug)]
+pub(crate) struct EventCounter {
+    stats: Stats,
+    /// The table of the last change event and its slot.
+    last: Option<(Arc<TableSchema>, Arc<TableSlot>)>,
+    by_relation: HashMap<u32, Arc<TableSlot>>,
+}
+
+impl EventCounter {
+    pub(crate) fn new(stats: Stats) -> Self {
+        EventCounter {
+            stats,
+            last: None,
+            by_relation: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Counts the events of a batch taken from the queue: added up locally, then one atomic
+    /// addition per kind and per run of one table's events.
+    pub(crate) fn count(&mut self, events: &[Event]) {
+        let mut ops = [0u64; OP_SLOTS];
+        // Events of the last table not yet added to its slot.
+        let mut run = 0u64;
+        for event in events {
+            match &event.kind {
+                EventKind::Change(c) => {
+                    ops[op_slot(c.op)] += 1;
+                    if !matches!(&self.last, Some((t, _)) if Arc::ptr_eq(t, &c.table)) {
+                        self.add_run(run);
+                        run = 0;
+                        let slot = self.slot_of(&c.table);
+                        self.last = Some((c.table.clone(), slot));
+                    }
+                    run += 1;
+                }
+                EventKind::Message(_) => ops[op_slot(Op::Message)] += 1,
+                EventKind::Transaction(_) => ops[TRANSACTION_SLOT] += 1,
+            }
+        }
+        self.add_run(run);
+        for (counter, n) in self.stats.counters.ops.iter().zip(ops) {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    fn add_run(&self, run: u64) {
+        if let (Some((_, slot)), true) = (&self.last, run > 0) {
+            slot.events.fetch_add(run, Relaxed);
+        }
+    }
+
+    /// The slot of a table seen for the first time, or again after another table (a schema
+    /// change gives a table a new [`TableSchema`] under the same relation id; a rename, a new
+    /// slot).
+    fn slot_of(&mut self, table: &TableSchema) -> Arc<TableSlot> {
+        if let Some(slot) = self.by_relation.get(&table.relation_id) {
+            if slot.table == table.data_collection {
+                return slot.clone();
+            }
+        }
+        let mut tables = self
+            .stats
+            .counters
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let slot = match tables.iter().find(|s| s.table == table.data_collection) {
+            Some(slot) => slot.clone(),
+            None => {
+                let slot = Arc::new(TableSlot {
+                    table: table.data_collection.clone(),
+                    events: AtomicU64::new(0),
+                });
+                tables.push(slot.clone());
+                slot
+            }
+        };
+        self.by_relation.insert(table.relation_id, slot.clone());
+        slot
+    }
+}
