@@ -923,36 +923,21 @@ mod tests {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use pgoutput::{Lsn, ReplicaIdentity, TupleData};
+    use pgoutput::{Lsn, ReplicaIdentity};
 
     use super::*;
     use crate::{
         relation::ColumnSchema,
+        test_tables::{id_text_row, id_text_table},
         types::{ConvertOptions, TypeRegistry},
     };
 
     fn table(name: &str) -> Arc<TableSchema> {
-        let registry = TypeRegistry::new();
-        let columns = [("id", 23), ("note", 25)]
-            .iter()
-            .map(|&(n, oid)| ColumnSchema::new(n, registry.resolve(oid, -1), oid, -1))
-            .collect();
-        Arc::new(TableSchema::new(
-            16384,
-            "public".into(),
-            name.into(),
-            columns,
-            &["id".into()],
-            ReplicaIdentity::Default,
-            "srv",
-        ))
+        id_text_table(name, "note", ReplicaIdentity::Default, "srv")
     }
 
     fn row(id: &str, note: &str) -> Row {
-        Row::new(TupleData::from_columns([
-            ColumnData::Text(id.as_bytes()),
-            ColumnData::Text(note.as_bytes()),
-        ]))
+        id_text_row(id, note)
     }
 
     fn change(op: Op, table: &Arc<TableSchema>, id: &str, tx: (u32, i64, u64), lsn: u64) -> Event {

@@ -111,6 +111,8 @@ pub mod relation;
 mod replication;
 mod row;
 mod stream;
+#[cfg(test)]
+mod test_tables;
 pub mod transforms;
 pub mod types;
 

@@ -9,32 +9,17 @@ use super::*;
 use crate::{
     event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source},
     relation::{ColumnSchema, TableSchema},
+    test_tables::{id_text_row, id_text_table},
     types::{ConvertOptions, TypeRegistry},
     JsonEncoder, RecordFormat,
 };
 
 fn table(name: &str) -> Arc<TableSchema> {
-    let registry = TypeRegistry::new();
-    let columns = [("id", 23), ("target", 25)]
-        .iter()
-        .map(|&(n, oid)| ColumnSchema::new(n, registry.resolve(oid, -1), oid, -1))
-        .collect();
-    Arc::new(TableSchema::new(
-        16384,
-        "public".into(),
-        name.into(),
-        columns,
-        &["id".into()],
-        ReplicaIdentity::Full,
-        "dbz",
-    ))
+    id_text_table(name, "target", ReplicaIdentity::Full, "dbz")
 }
 
 fn row(id: &str, target: &str) -> Row {
-    Row::new(TupleData::from_columns([
-        ColumnData::Text(id.as_bytes()),
-        ColumnData::Text(target.as_bytes()),
-    ]))
+    id_text_row(id, target)
 }
 
 fn source() -> Source {
