@@ -110,7 +110,8 @@ impl Assembler {
     pub(crate) fn disconnected(&mut self) {
         if let Some(tx) = self.tx.take() {
             if !tx.skip_all {
-                self.partial = Some((tx.commit_lsn, tx.emitted));
+                // Cut again during its replay: what the first connection produced still counts.
+                self.partial = Some((tx.commit_lsn, tx.emitted.max(tx.skip_events)));
             }
         }
     }
@@ -136,8 +137,17 @@ impl Assembler {
         match message {
             Message::Begin(b) => {
                 let begin_lsn = if lsn == Lsn::ZERO { b.final_lsn } else { lsn };
-                let skip_events = match self.partial.take() {
-                    Some((commit, n)) if commit == b.final_lsn => n,
+                // The record of a cut transaction stays until that transaction comes again:
+                // committed transactions before it may be re-sent first (nothing acknowledged).
+                let skip_events = match self.partial {
+                    Some((commit, n)) if commit == b.final_lsn => {
+                        self.partial = None;
+                        n
+                    }
+                    Some((commit, _)) if commit < b.final_lsn => {
+                        self.partial = None;
+                        0
+                    }
                     _ => 0,
                 };
                 self.tx = Some(OpenTransaction {

@@ -415,6 +415,44 @@ fn after_a_reconnect_in_a_transaction_nothing_is_delivered_twice() {
 }
 
 #[test]
+fn after_a_reconnect_a_cut_transaction_behind_unacknowledged_ones_is_not_delivered_twice() {
+    let all = capture(DML_V1);
+    let mut clean = Harness::new(1);
+    clean.feed_all(&all);
+    let expected = clean.summary();
+
+    // Cut after the open transaction's first change, with nothing acknowledged: the new
+    // connection sends the committed transactions before it again, then the cut one.
+    let cut = all
+        .iter()
+        .position(|m| m.data[0] == b'U')
+        .expect("an update");
+    let mut h = Harness::new(1);
+    h.feed_all(&all[..=cut].iter().map(clone).collect::<Vec<_>>());
+    assert!(h.core.in_transaction());
+    h.core.disconnected();
+    h.core.reconnected(1);
+    h.feed_all(&all.iter().map(clone).collect::<Vec<_>>());
+    assert_eq!(h.summary(), expected);
+
+    // A second cut during the replay, before it reaches what was produced the first time,
+    // keeps the larger count.
+    let mut h = Harness::new(1);
+    h.feed_all(&all[..=cut].iter().map(clone).collect::<Vec<_>>());
+    h.core.disconnected();
+    h.core.reconnected(1);
+    let begin = all[..cut]
+        .iter()
+        .rposition(|m| m.data[0] == b'B')
+        .expect("its BEGIN");
+    h.feed_all(&all[..=begin].iter().map(clone).collect::<Vec<_>>());
+    h.core.disconnected();
+    h.core.reconnected(1);
+    h.feed_all(&all.iter().map(clone).collect::<Vec<_>>());
+    assert_eq!(h.summary(), expected);
+}
+
+#[test]
 fn after_a_reconnect_a_transaction_produced_whole_is_skipped() {
     let all = capture(DML_V1);
     let mut h = Harness::new(1);
