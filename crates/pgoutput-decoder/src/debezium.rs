@@ -30,6 +30,7 @@ use crate::{
         TransactionEvent, TransactionStatus,
     },
     relation::TableSchema,
+    topic::topic_name,
     transforms::{Record, Transforms},
     types::{
         write_debezium_fallback, write_debezium_json, write_json_string,
@@ -54,7 +55,10 @@ pub enum RecordFormat {
 /// Writes events as Debezium JSON.
 #[derive(Debug, Clone)]
 pub struct JsonEncoder {
-    prefix: String,
+    /// `<prefix>.message`, sanitised.
+    message_topic: String,
+    /// `<prefix>.transaction`, sanitised.
+    transaction_topic: String,
     opts: ConvertOptions,
     tombstones_on_delete: bool,
     /// `"source":{"version":...,"connector":"postgresql","name":...,` — the same for every event.
@@ -177,7 +181,8 @@ impl JsonEncoder {
         write_json_string(&mut db_json, db);
         JsonEncoder {
             db_json,
-            prefix: prefix.to_string(),
+            message_topic: topic_name(&[prefix, "message"]),
+            transaction_topic: topic_name(&[prefix, "transaction"]),
             opts,
             tombstones_on_delete,
             source_head,
@@ -331,8 +336,8 @@ impl JsonEncoder {
     pub fn topic(&self, event: &Event) -> String {
         match &event.kind {
             EventKind::Change(c) => c.table.topic.clone(),
-            EventKind::Message(_) => format!("{}.message", self.prefix),
-            EventKind::Transaction(_) => format!("{}.transaction", self.prefix),
+            EventKind::Message(_) => self.message_topic.clone(),
+            EventKind::Transaction(_) => self.transaction_topic.clone(),
         }
     }
 

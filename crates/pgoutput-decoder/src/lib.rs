@@ -113,6 +113,7 @@ mod row;
 mod stream;
 #[cfg(test)]
 mod test_tables;
+pub mod topic;
 pub mod transforms;
 pub mod types;
 
