@@ -789,7 +789,7 @@ pub fn is_flat(e: &Value) -> bool {
 /// exactly, tombstones included, in order; the `volatile` added fields are left out of values
 /// and headers (values written with their schema: from the payload, the schema is compared
 /// exactly). Headers are compared when the expected record has them, except the connector's
-/// own `__debezium.*` headers, which this library does not write.
+/// own `__debezium.*` headers (its context headers are not written here).
 pub fn compare_flat(expected: &[Value], actual: &[Value], volatile: &[String]) -> Vec<String> {
     let strip = |v: &Value| -> Value {
         if is_wrapped(v) {

@@ -213,7 +213,7 @@ impl Assembler {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[0] && table.captured {
                     let after = Row::new(m.new);
-                    self.change(Op::Create, table, None, Some(after), lsn, out);
+                    self.change(Op::Create, table, None, Some(after), None, lsn, out);
                 }
             }
             Message::Update(m) => {
@@ -236,12 +236,15 @@ impl Assembler {
                 if key_changed {
                     // Debezium emits a primary-key change as delete + create (a tombstone goes
                     // between them in Kafka-style outputs).
+                    // Each carries the other's row: Debezium's `__debezium.newkey` and
+                    // `__debezium.oldkey` headers.
                     let old = before.map(|(_, r)| r);
                     if self.emit[2] {
-                        self.change(Op::Delete, table.clone(), old, None, lsn, out);
+                        let new = Some(after.clone());
+                        self.change(Op::Delete, table.clone(), old.clone(), None, new, lsn, out);
                     }
                     if self.emit[0] {
-                        self.change(Op::Create, table, None, Some(after), lsn, out);
+                        self.change(Op::Create, table, None, Some(after), old, lsn, out);
                     }
                 } else if self.emit[1] {
                     // Under REPLICA IDENTITY DEFAULT pgoutput sends no old row unless the key
@@ -250,14 +253,14 @@ impl Assembler {
                         Some((OldTupleKind::Old, r)) => Some(r),
                         _ => None,
                     };
-                    self.change(Op::Update, table, before, Some(after), lsn, out);
+                    self.change(Op::Update, table, before, Some(after), None, lsn, out);
                 }
             }
             Message::Delete(m) => {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[2] && table.captured {
                     let before = old_row(m.old);
-                    self.change(Op::Delete, table, Some(before), None, lsn, out);
+                    self.change(Op::Delete, table, Some(before), None, None, lsn, out);
                 }
             }
             Message::Truncate(m) => {
@@ -267,7 +270,7 @@ impl Assembler {
                 for id in m.relation_ids {
                     let table = self.table(relations, id)?;
                     if table.captured {
-                        self.change(Op::Truncate, table, None, None, lsn, out);
+                        self.change(Op::Truncate, table, None, None, None, lsn, out);
                     }
                 }
             }
@@ -342,6 +345,7 @@ impl Assembler {
         table: Arc<TableSchema>,
         before: Option<Row>,
         after: Option<Row>,
+        pk_update_other_row: Option<Row>,
         lsn: Lsn,
         out: &mut Vec<Event>,
     ) {
@@ -384,6 +388,7 @@ impl Assembler {
                 source,
                 transaction,
                 ts_us: self.processing_time(),
+                pk_update_other_row,
             }),
             out,
         );
