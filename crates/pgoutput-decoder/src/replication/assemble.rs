@@ -213,7 +213,7 @@ impl Assembler {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[0] && table.captured {
                     let after = Row::new(m.new);
-                    self.change(Op::Create, table, None, Some(after), None, lsn, out);
+                    self.change(Op::Create, table, Images::after(after), lsn, out);
                 }
             }
             Message::Update(m) => {
@@ -240,11 +240,20 @@ impl Assembler {
                     // `__debezium.oldkey` headers.
                     let old = before.map(|(_, r)| r);
                     if self.emit[2] {
-                        let new = Some(after.clone());
-                        self.change(Op::Delete, table.clone(), old.clone(), None, new, lsn, out);
+                        let images = Images {
+                            before: old.clone(),
+                            after: None,
+                            pk_update_other_row: Some(after.clone()),
+                        };
+                        self.change(Op::Delete, table.clone(), images, lsn, out);
                     }
                     if self.emit[0] {
-                        self.change(Op::Create, table, None, Some(after), old, lsn, out);
+                        let images = Images {
+                            before: None,
+                            after: Some(after),
+                            pk_update_other_row: old,
+                        };
+                        self.change(Op::Create, table, images, lsn, out);
                     }
                 } else if self.emit[1] {
                     // Under REPLICA IDENTITY DEFAULT pgoutput sends no old row unless the key
@@ -253,14 +262,23 @@ impl Assembler {
                         Some((OldTupleKind::Old, r)) => Some(r),
                         _ => None,
                     };
-                    self.change(Op::Update, table, before, Some(after), None, lsn, out);
+                    let images = Images {
+                        before,
+                        after: Some(after),
+                        pk_update_other_row: None,
+                    };
+                    self.change(Op::Update, table, images, lsn, out);
                 }
             }
             Message::Delete(m) => {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[2] && table.captured {
                     let before = old_row(m.old);
-                    self.change(Op::Delete, table, Some(before), None, None, lsn, out);
+                    let images = Images {
+                        before: Some(before),
+                        ..Images::default()
+                    };
+                    self.change(Op::Delete, table, images, lsn, out);
                 }
             }
             Message::Truncate(m) => {
@@ -270,7 +288,7 @@ impl Assembler {
                 for id in m.relation_ids {
                     let table = self.table(relations, id)?;
                     if table.captured {
-                        self.change(Op::Truncate, table, None, None, None, lsn, out);
+                        self.change(Op::Truncate, table, Images::default(), lsn, out);
                     }
                 }
             }
@@ -343,12 +361,15 @@ impl Assembler {
         &mut self,
         op: Op,
         table: Arc<TableSchema>,
-        before: Option<Row>,
-        after: Option<Row>,
-        pk_update_other_row: Option<Row>,
+        images: Images,
         lsn: Lsn,
         out: &mut Vec<Event>,
     ) {
+        let Images {
+            before,
+            after,
+            pk_update_other_row,
+        } = images;
         let source = self.source(lsn);
         let transaction = match (&mut self.tx, self.tx_metadata) {
             (Some(tx), true) => {
@@ -392,6 +413,24 @@ impl Assembler {
             }),
             out,
         );
+    }
+}
+
+/// The row images of a change event.
+#[derive(Default)]
+struct Images {
+    before: Option<Row>,
+    after: Option<Row>,
+    /// See [`ChangeEvent::pk_update_other_row`].
+    pk_update_other_row: Option<Row>,
+}
+
+impl Images {
+    fn after(after: Row) -> Self {
+        Images {
+            after: Some(after),
+            ..Images::default()
+        }
     }
 }
 
