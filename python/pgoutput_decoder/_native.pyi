@@ -73,7 +73,8 @@ class ReplicationError(Exception):
     #: What went wrong: ``"connection"``, ``"tls"``, ``"slot_in_use"``, ``"authentication"``,
     #: ``"permission"``, ``"slot_not_found"``, ``"publication_not_found"``, ``"config"``,
     #: ``"server_configuration"``, ``"decoding"``, ``"protocol"``, ``"server"``,
-    #: ``"closed"``, ``"io"`` (or ``"replication"`` for errors of the reader itself).
+    #: ``"closed"``, ``"io"``, ``"sink"`` (a Kafka broker refused records or could not be
+    #: reached) (or ``"replication"`` for errors of the reader itself).
     kind: str
     #: The server's SQLSTATE when the server reported the error, else None.
     sqlstate: str | None

@@ -172,6 +172,7 @@ pub(crate) fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
         ErrorKind::Server => (&REPLICATION_ERROR, "server"),
         ErrorKind::Closed => (&REPLICATION_ERROR, "closed"),
         ErrorKind::Io => (&REPLICATION_ERROR, "io"),
+        ErrorKind::Sink => (&REPLICATION_ERROR, "sink"),
         _ => (&REPLICATION_ERROR, "other"),
     };
     let message = error.to_string();

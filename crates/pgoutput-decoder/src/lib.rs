@@ -105,6 +105,7 @@ mod connect_schema;
 mod debezium;
 pub mod error;
 pub mod event;
+pub mod partition;
 pub mod pipeline;
 pub mod properties;
 pub mod relation;

@@ -244,6 +244,7 @@ fn load(
     let mut connection = std::mem::take(&mut config.connection);
     let mut notes = Vec::new();
     let mut ignored = Vec::new();
+    let mut sink_keys = Vec::new();
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
@@ -273,6 +274,10 @@ fn load(
             }
             KeyClass::Ignored => {
                 ignored.push(k);
+                continue;
+            }
+            KeyClass::KafkaSink => {
+                sink_keys.push(k);
                 continue;
             }
             KeyClass::Unknown => {
@@ -390,6 +395,12 @@ fn load(
         notes.push(format!(
             "ignoring keys that have no meaning outside Kafka Connect or are not needed here: {}",
             ignored.join(", ")
+        ));
+    }
+    if !sink_keys.is_empty() {
+        notes.push(format!(
+            "ignoring the Kafka sink's settings, which this sink does not use: {}",
+            sink_keys.join(", ")
         ));
     }
     if let Some((_, v)) = props.iter().find(|(k, _)| k == "plugin.name") {

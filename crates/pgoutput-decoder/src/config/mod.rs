@@ -7,6 +7,7 @@
 //! [`keys::OPTIONS`]; the properties loader, the Python keywords and the command-line flags
 //! follow that table.
 
+pub mod kafka;
 pub mod keys;
 
 use std::{collections::BTreeSet, time::Duration};

@@ -44,6 +44,8 @@ use std::{
 };
 
 pub use sinks::file::FileSink;
+#[cfg(feature = "kafka")]
+pub use sinks::kafka::KafkaSink;
 pub(crate) use stats::{EventCounter, Stats};
 pub use stats::{EventCounts, QueueStats, StatsSnapshot, TableCount};
 pub use watermark::{DeliveryTracker, MAX_SINKS};
@@ -113,6 +115,13 @@ impl Delivery {
             })),
             acks,
         }
+    }
+
+    /// A delivery for `sinks` sinks that acknowledges to no source: to drive sinks outside
+    /// a stream (a test, a replay of saved events). [`confirmable`](Self::confirmable) says
+    /// how far they got.
+    pub fn detached(sinks: usize) -> Self {
+        Delivery::new(sinks, AckTracker::new(pgoutput::Lsn(0)))
     }
 
     fn lock(&self) -> MutexGuard<'_, DeliveryState> {
