@@ -103,6 +103,7 @@ mod config_enum;
 pub mod conn;
 mod connect_schema;
 mod debezium;
+pub mod debezium_server;
 pub mod error;
 pub mod event;
 pub mod partition;

@@ -381,7 +381,8 @@ pub static KAFKA_OPTIONS: [OptionSpec; 6] = [
     opt("bootstrap.servers", List, None)
         .doc("the Kafka brokers to reach first, host:port,... (required)")
         .field("bootstrap_servers")
-        .python("bootstrap_servers"),
+        .python("bootstrap_servers")
+        .cli("--bootstrap-servers"),
     opt("topic.creation.enable", Bool, Some("true"))
         .doc("create missing topics (the broker may not)")
         .field("topic_creation"),
@@ -435,7 +436,8 @@ pub const DEBEZIUM_SERVER_NAMES: &[(&str, &str)] = &[
         "debezium.sink.kafka.wait.message.delivery.timeout.ms",
         "producer.delivery.timeout.ms",
     ),
-    // The formats' converter settings (`debezium.format.value.schemas.enable`).
+    // The formats' converter settings (`debezium.format.value.schemas.enable`); a generic
+    // `debezium.format.schemas.enable` applies to all three unless a specific one is given.
     ("debezium.format.key.", "key.converter."),
     ("debezium.format.value.", "value.converter."),
     ("debezium.format.header.", "header.converter."),
