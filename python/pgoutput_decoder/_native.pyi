@@ -19,6 +19,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionError",
     "DecodingError",
+    "KafkaBroker",
     "LogicalReplicationReader",
     "PostgresCluster",
     "PublicationNotFoundError",
@@ -418,6 +419,37 @@ class LogicalReplicationReader:
         called; awaiting waits until the connection is closed."""
     def stop_sync(self) -> None:
         """Blocking :meth:`stop`."""
+    def to_kafka(
+        self,
+        bootstrap_servers: str | None = None,
+        *,
+        properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
+        idle_timeout: float | None = None,
+        max_events: int | None = None,
+    ) -> Awaitable[int]:
+        """Streams the changes into Kafka, in Rust without the GIL, exactly as Debezium on
+        Kafka Connect writes them: topic ``<topic_prefix>.<schema>.<table>`` (sanitised),
+        key and value as Kafka's ``JsonConverter`` writes them (the reader's
+        ``key/value.converter.schemas.enable`` properties), tombstones, transaction and
+        logical-message topics, Debezium's key-change headers, the reader's transforms, keys
+        partitioned as the Java client does. Missing topics are created.
+
+        Runs until :meth:`stop` is called (from another task), ``idle_timeout`` seconds pass
+        without a change, or ``max_events`` events were written; resolves to the number of
+        events written. Messages received but not handed to you go first; do not iterate
+        the reader meanwhile. A position is confirmed to the server only once Kafka
+        acknowledged every record up to it (the producer is idempotent, ``acks=all``): at
+        least once, as Debezium.
+
+        ``bootstrap_servers``: ``"host:port,..."`` (or ``properties["bootstrap.servers"]``).
+        ``properties``: the Kafka sink's settings by Kafka Connect's names, as in the
+        README's "Scaling out with Kafka": ``topic.creation.default.partitions``,
+        ``topic.creation.default.replication.factor``, ``kafka.connect.timeout.ms``,
+        ``producer.*`` (librdkafka's or the Java producer's names, e.g.
+        ``producer.compression.type``). Raises ``ConfigurationError`` for a bad setting,
+        ``ConnectionError`` when no broker answers within ``kafka.connect.timeout.ms``
+        (30 s), ``ReplicationError`` with ``kind == "sink"`` when Kafka refuses a record
+        (the message names the table and LSN; nothing from it on is confirmed)."""
     @property
     def positions(self) -> dict[str, int] | None:
         """``{"received", "handed_out", "acknowledged"}`` LSNs as ints, for monitoring lag;
@@ -528,4 +560,30 @@ class PostgresCluster:
     def close(self) -> None:
         """Stops the server and deletes its directory. Idempotent."""
     def __enter__(self) -> PostgresCluster: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class KafkaBroker:
+    """A throwaway Kafka-protocol broker (tansu) for tests and examples, started when
+    created: its storage in a temporary directory, a free port on 127.0.0.1. It does not
+    create topics on its own (the Kafka sink does). Needs the ``tansu`` binary: ``TANSU_BIN``,
+    the cache the project's ``make setup`` fills, or ``PATH``. Raises ``ClusterError`` when it
+    does not start."""
+
+    def __new__(cls) -> KafkaBroker: ...
+    @property
+    def bootstrap_servers(self) -> str:
+        """``127.0.0.1:PORT``."""
+    @property
+    def port(self) -> int:
+        """The same across restarts."""
+    @property
+    def is_running(self) -> bool: ...
+    def stop(self) -> None:
+        """Kills the broker (like a crash); its storage stays for :meth:`restart`."""
+    def restart(self) -> None:
+        """Starts the broker again on the same port and storage."""
+    def close(self) -> None:
+        """Kills the broker and deletes its directory; harmless when called again."""
+    def __enter__(self) -> KafkaBroker: ...
     def __exit__(self, *args: object) -> bool: ...

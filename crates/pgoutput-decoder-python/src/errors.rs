@@ -199,6 +199,17 @@ pub(crate) fn replication_error(py: Python<'_>, message: &str) -> PyErr {
     }
 }
 
+/// `pgoutput_decoder.testing.ClusterError` for a throwaway broker that did not start or stop.
+pub(crate) fn broker_error(py: Python<'_>, message: &str) -> PyErr {
+    match CLUSTER_ERROR.get(py) {
+        Some(c) => match c.bind(py).call1((message,)) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(e) => e,
+        },
+        None => PyRuntimeError::new_err(message.to_owned()),
+    }
+}
+
 /// `pgoutput_decoder.testing.ClusterError`.
 pub(crate) fn cluster_error(py: Python<'_>, error: &throwaway_postgres::ClusterError) -> PyErr {
     match CLUSTER_ERROR.get(py) {

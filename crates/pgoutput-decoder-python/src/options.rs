@@ -235,7 +235,7 @@ pub(crate) fn path(name: &str, value: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
 
 /// `properties={"table.include.list": "public.orders", ...}`: Debezium property names with
 /// string, number, bool or list-of-strings values, as `(key, value)` text pairs.
-fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+pub(crate) fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let dict = value.cast::<PyDict>().map_err(|_| {
         type_error(
             "properties",
