@@ -695,6 +695,46 @@ mod tests {
     }
 
     #[test]
+    fn every_kafka_key_is_in_the_readme_kafka_table() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("\n## Scaling out with Kafka\n")
+            .expect("README has a Kafka section");
+        let section = &readme[start..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+        let first_cells: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|row| row.split('|').nth(1))
+            .collect();
+        for key in KAFKA_OPTIONS
+            .iter()
+            .map(|o| o.key)
+            .chain(KAFKA_PASS_THROUGH.iter().copied())
+        {
+            let named = format!("`{}", key);
+            assert!(
+                first_cells.iter().any(|c| c.contains(&named)),
+                "{key} is missing from the README's Kafka table"
+            );
+        }
+    }
+
+    #[test]
+    fn kafka_sink_keys_are_their_own_class() {
+        for key in [
+            "bootstrap.servers",
+            "topic.creation.default.partitions",
+            "producer.acks",
+            "producer.override.linger.ms",
+            "kafka.statistics.interval.ms",
+        ] {
+            assert_eq!(classify(key), KeyClass::KafkaSink, "{key}");
+        }
+        assert_eq!(classify("producer."), KeyClass::Unknown);
+    }
+
+    #[test]
     fn classification() {
         assert!(matches!(classify("slot.name"), KeyClass::Supported(s) if s.key == "slot.name"));
         assert_eq!(
