@@ -589,3 +589,22 @@ async fn a_record_too_large_is_a_clear_error_and_nothing_past_it_is_confirmed() 
         "the slot moved past the refused record: {slot} > {after_small}"
     );
 }
+
+/// TLS needs librdkafka built with OpenSSL (feature `kafka-tls`); without it the setting is
+/// refused by name at start.
+#[test]
+fn tls_settings_pass_through_with_the_kafka_tls_feature() {
+    let mut config = KafkaSinkConfig::new("127.0.0.1:1");
+    config.connect_timeout = Duration::from_millis(300);
+    config
+        .producer
+        .push(("security.protocol".into(), "SSL".into()));
+    let encoder = JsonEncoder::with_options("kt", "db", Default::default(), true);
+    let e = KafkaSink::connect(&config, encoder, delivery_for_tests().reporter(0)).unwrap_err();
+    if cfg!(feature = "kafka-tls") {
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    } else {
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        assert!(e.to_string().contains("security.protocol"), "{e}");
+    }
+}
