@@ -123,13 +123,6 @@ impl KafkaSink {
 
     fn send(&mut self, event: &Event, pending: &Arc<PendingEvent>, record: &Record) -> Result<()> {
         self.topics.ensure(self.producer.client(), &record.topic)?;
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (name, value) in &record.headers {
-            headers = headers.insert(Header {
-                key: name,
-                value: Some(value.as_bytes()),
-            });
-        }
         let mut base: BaseRecord<'_, [u8], [u8], Arc<PendingEvent>> =
             BaseRecord::with_opaque_to(&record.topic, pending.clone());
         if let Some(key) = &record.key {
@@ -139,6 +132,13 @@ impl KafkaSink {
             base = base.payload(value.as_bytes());
         }
         if !record.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for (name, value) in &record.headers {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_bytes()),
+                });
+            }
             base = base.headers(headers);
         }
         loop {
