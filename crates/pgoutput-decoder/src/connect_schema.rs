@@ -18,8 +18,9 @@ use std::sync::OnceLock;
 use crate::{
     relation::{ColumnSchema, TableSchema},
     types::{
-        write_debezium_json, write_json_string, BinaryHandlingMode, ColumnType, ConvertOptions,
-        DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode, TimePrecisionMode, TypeKind,
+        write_debezium_json, write_json_string, BinaryHandlingMode, ColumnType, ConnectRule,
+        ConvertOptions, DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode,
+        TimePrecisionMode, TypeKind,
     },
 };
 
@@ -206,23 +207,22 @@ fn write_column_field(out: &mut Vec<u8>, col: &ColumnSchema, opts: &ConvertOptio
 /// `field`).
 fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &ConvertOptions) {
     let mut s = Schema::new(optional);
-    match &ty.kind {
-        TypeKind::Bool => s.ty = "boolean",
-        TypeKind::Int2 => s.ty = "int16",
-        TypeKind::Int4 => s.ty = "int32",
-        TypeKind::Int8 | TypeKind::Oid => s.ty = "int64",
-        TypeKind::Float4 => s.ty = "float",
-        TypeKind::Float8 => s.ty = "double",
-        TypeKind::Numeric { precision, scale } => match opts.decimal_handling_mode {
-            DecimalHandlingMode::Precise => match scale {
-                Some(scale) => {
+    match ty.kind.descriptor().connect {
+        ConnectRule::Type(t) => s.ty = t,
+        ConnectRule::Logical(t, name) => s.logical(t, name),
+        ConnectRule::Decimal => match opts.decimal_handling_mode {
+            DecimalHandlingMode::Precise => match ty.kind {
+                TypeKind::Numeric {
+                    precision,
+                    scale: Some(scale),
+                } => {
                     s.logical("bytes", "org.apache.kafka.connect.data.Decimal");
                     s.params.push(("scale", scale.to_string()));
                     if let Some(p) = precision {
                         s.params.push(("connect.decimal.precision", p.to_string()));
                     }
                 }
-                None => {
+                _ => {
                     s.logical("struct", "io.debezium.data.VariableScaleDecimal");
                     s.doc = Some("Variable scaled decimal");
                     s.body = Body::Raw(concat!(
@@ -234,7 +234,7 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
             DecimalHandlingMode::Double => s.ty = "double",
             DecimalHandlingMode::String => s.ty = "string",
         },
-        TypeKind::Money => match opts.decimal_handling_mode {
+        ConnectRule::Money => match opts.decimal_handling_mode {
             DecimalHandlingMode::Precise => {
                 s.logical("bytes", "org.apache.kafka.connect.data.Decimal");
                 s.params
@@ -243,44 +243,41 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
             DecimalHandlingMode::Double => s.ty = "double",
             DecimalHandlingMode::String => s.ty = "string",
         },
-        TypeKind::Bytea => {
+        ConnectRule::Binary => {
             s.ty = match opts.binary_handling_mode {
                 BinaryHandlingMode::Bytes => "bytes",
                 _ => "string",
             }
         }
-        TypeKind::Json | TypeKind::Jsonb => s.logical("string", "io.debezium.data.Json"),
-        TypeKind::Xml => s.logical("string", "io.debezium.data.Xml"),
-        TypeKind::Uuid => s.logical("string", "io.debezium.data.Uuid"),
-        TypeKind::Date => match opts.time_precision_mode {
+        ConnectRule::Date => match opts.time_precision_mode {
             TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Date"),
             _ => s.logical("int32", "io.debezium.time.Date"),
         },
-        TypeKind::Time { precision } => match opts.time_precision_mode {
+        ConnectRule::Time => match opts.time_precision_mode {
             TimePrecisionMode::Connect => s.logical("int32", "org.apache.kafka.connect.data.Time"),
-            m if m.time_in_millis(*precision) => s.logical("int32", "io.debezium.time.Time"),
+            m if m.time_in_millis(ty.kind.time_precision()) => {
+                s.logical("int32", "io.debezium.time.Time")
+            }
             _ => s.logical("int64", "io.debezium.time.MicroTime"),
         },
-        TypeKind::TimeTz { .. } => s.logical("string", "io.debezium.time.ZonedTime"),
-        TypeKind::Timestamp { precision } => match opts.time_precision_mode {
+        ConnectRule::Timestamp => match opts.time_precision_mode {
             TimePrecisionMode::Connect => {
                 s.logical("int64", "org.apache.kafka.connect.data.Timestamp")
             }
-            m if m.timestamp_in_millis(*precision) => {
+            m if m.timestamp_in_millis(ty.kind.time_precision()) => {
                 s.logical("int64", "io.debezium.time.Timestamp")
             }
             _ => s.logical("int64", "io.debezium.time.MicroTimestamp"),
         },
-        TypeKind::TimestampTz { .. } => s.logical("string", "io.debezium.time.ZonedTimestamp"),
-        TypeKind::Interval => match opts.interval_handling_mode {
+        ConnectRule::Interval => match opts.interval_handling_mode {
             IntervalHandlingMode::Numeric => s.logical("int64", "io.debezium.time.MicroDuration"),
             IntervalHandlingMode::String => s.logical("string", "io.debezium.time.Interval"),
         },
-        TypeKind::Bit { length } | TypeKind::VarBit { length } => {
-            let length = match (&ty.kind, length) {
-                (_, Some(n)) => *n,
-                (TypeKind::VarBit { .. }, None) => i32::MAX as u32,
-                (_, None) => 1,
+        ConnectRule::Bits => {
+            let length = match ty.kind {
+                TypeKind::Bit { length: Some(n) } | TypeKind::VarBit { length: Some(n) } => n,
+                TypeKind::VarBit { length: None } => i32::MAX as u32,
+                _ => 1,
             };
             if length == 1 {
                 s.ty = "boolean";
@@ -289,11 +286,13 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
                 s.params.push(("length", length.to_string()));
             }
         }
-        TypeKind::Enum { labels } => {
+        ConnectRule::Enum => {
             s.logical("string", "io.debezium.data.Enum");
-            s.params.push(("allowed", labels.join(",")));
+            if let TypeKind::Enum { labels } = &ty.kind {
+                s.params.push(("allowed", labels.join(",")));
+            }
         }
-        TypeKind::Hstore => match opts.hstore_handling_mode {
+        ConnectRule::Hstore => match opts.hstore_handling_mode {
             HstoreHandlingMode::Json => s.logical("string", "io.debezium.data.Json"),
             HstoreHandlingMode::Map => {
                 s.ty = "map";
@@ -303,9 +302,7 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
                 ));
             }
         },
-        TypeKind::Ltree => s.logical("string", "io.debezium.data.Ltree"),
-        TypeKind::TsVector => s.logical("string", "io.debezium.data.Tsvector"),
-        TypeKind::Point => {
+        ConnectRule::Point => {
             s.logical("struct", "io.debezium.data.geometry.Point");
             s.doc = Some("Geometry (POINT)");
             s.body = Body::Raw(concat!(
@@ -315,11 +312,7 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
                 r#"{"type":"int32","optional":true,"field":"srid"}]"#
             ));
         }
-        TypeKind::Geometry | TypeKind::Geography => {
-            let (name, doc) = match ty.kind {
-                TypeKind::Geometry => ("io.debezium.data.geometry.Geometry", "Geometry"),
-                _ => ("io.debezium.data.geometry.Geography", "Geography"),
-            };
+        ConnectRule::Spatial { name, doc } => {
             s.logical("struct", name);
             s.doc = Some(doc);
             s.body = Body::Raw(concat!(
@@ -327,21 +320,17 @@ fn write_type_schema(out: &mut Vec<u8>, ty: &ColumnType, optional: bool, opts: &
                 r#"{"type":"int32","optional":true,"field":"srid"}]"#
             ));
         }
-        TypeKind::Vector | TypeKind::HalfVec => {
-            let (name, item) = match ty.kind {
-                TypeKind::Vector => ("io.debezium.data.DoubleVector", "double"),
-                _ => ("io.debezium.data.FloatVector", "float"),
-            };
+        ConnectRule::Vector { name, item } => {
             s.logical("array", name);
             s.body = Body::Items(item);
         }
-        TypeKind::Array { element, .. } => {
-            s.ty = "array";
-            s.body = Body::Element(element);
-        }
-        // Strings in Debezium, and everything we write as its PostgreSQL text (types Debezium
-        // drops among them).
-        _ => s.ty = "string",
+        ConnectRule::Array => match &ty.kind {
+            TypeKind::Array { element, .. } => {
+                s.ty = "array";
+                s.body = Body::Element(element);
+            }
+            _ => s.ty = "string",
+        },
     }
     s.write(out, opts);
 }

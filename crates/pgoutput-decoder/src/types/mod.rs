@@ -56,6 +56,7 @@
 mod array;
 mod binary;
 mod composite;
+mod descriptor;
 mod geometric;
 mod hstore;
 mod json_out;
@@ -66,6 +67,8 @@ mod registry;
 mod temporal;
 mod value;
 
+pub(crate) use descriptor::ConnectRule;
+pub use descriptor::{ColumnType, CompositeField, TypeKind};
 pub use json_out::{
     write_debezium_fallback, write_debezium_json, write_json_string, write_json_text,
     write_unavailable_placeholder,
@@ -76,8 +79,8 @@ pub use options::{
     DEFAULT_MONEY_FRACTION_DIGITS, DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER,
 };
 pub use registry::{
-    catalog_query, ColumnType, CompositeAttribute, CompositeField, PgType, TypType, TypeCatalogRow,
-    TypeKind, TypeRegistry, TYPE_CATALOG_COLUMNS, TYPE_CATALOG_QUERY,
+    catalog_query, CompositeAttribute, PgType, TypType, TypeCatalogRow, TypeRegistry,
+    TYPE_CATALOG_COLUMNS, TYPE_CATALOG_QUERY,
 };
 pub use value::{parse_value, Value};
 
