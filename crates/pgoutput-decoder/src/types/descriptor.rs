@@ -552,9 +552,9 @@ pub(crate) static DESCRIPTORS: [TypeDescriptor; Kind::COUNT] = [
     d(Kind::MacAddr8, &[B(oid::MACADDR8)], |_| TypeKind::MacAddr8, J::Text, C::Type("string"), V::Text),
     d(Kind::Bit, &[B(oid::BIT)], |m| TypeKind::Bit { length: bit_length(m) }, J::Bits, C::Bits, V::Bits),
     d(Kind::VarBit, &[B(oid::VARBIT)], |m| TypeKind::VarBit { length: bit_length(m) }, J::Bits, C::Bits, V::Bits),
-    d(Kind::Enum, &[], |_| TypeKind::Other, J::Text, C::Enum, V::Text),
-    d(Kind::Range, &[], |_| TypeKind::Range, J::Text, C::Type("string"), V::Text),
-    d(Kind::Multirange, &[], |_| TypeKind::Multirange, J::Text, C::Type("string"), V::Text),
+    d(Kind::Enum, &[], decided_elsewhere, J::Text, C::Enum, V::Text),
+    d(Kind::Range, &[], decided_elsewhere, J::Text, C::Type("string"), V::Text),
+    d(Kind::Multirange, &[], decided_elsewhere, J::Text, C::Type("string"), V::Text),
     d(Kind::Hstore, &[X("hstore")], |_| TypeKind::Hstore, J::Map, C::Hstore, V::Map),
     d(Kind::Ltree, &[X("ltree")], |_| TypeKind::Ltree, J::Text, C::Logical("string", "io.debezium.data.Ltree"), V::Text),
     d(
@@ -584,10 +584,10 @@ pub(crate) static DESCRIPTORS: [TypeDescriptor; Kind::COUNT] = [
         Kind::HalfVec, &[X("halfvec")], |_| TypeKind::HalfVec, J::Vector32,
         C::Vector { name: "io.debezium.data.FloatVector", item: "float" }, V::Vector,
     ),
-    d(Kind::Array, &[], |_| TypeKind::Other, J::Array, C::Array, V::Array),
-    d(Kind::Composite, &[], |_| TypeKind::Other, J::Text, C::Type("string"), V::Composite),
-    d(Kind::Other, &[], |_| TypeKind::Other, J::Text, C::Type("string"), V::Text),
-    d(Kind::Unknown, &[], |_| TypeKind::Unknown, J::Text, C::Type("string"), V::Text),
+    d(Kind::Array, &[], decided_elsewhere, J::Array, C::Array, V::Array),
+    d(Kind::Composite, &[], decided_elsewhere, J::Text, C::Type("string"), V::Composite),
+    d(Kind::Other, &[], decided_elsewhere, J::Text, C::Type("string"), V::Text),
+    d(Kind::Unknown, &[], decided_elsewhere, J::Text, C::Type("string"), V::Text),
 ];
 
 /// The kind of a base type (not an array, enum, range or composite): by built-in OID, then
@@ -604,6 +604,12 @@ pub(crate) fn base_kind(oid: u32, name: &str, typmod: i32) -> TypeKind {
         })
     });
     found.map_or(TypeKind::Other, |d| (d.with_modifier)(typmod))
+}
+
+/// The kinds no type resolves to by OID or name: `pg_type.typtype` decides them (enum,
+/// range, multirange, array, composite) or they are the registry's fallbacks.
+fn decided_elsewhere(_: i32) -> TypeKind {
+    TypeKind::Other
 }
 
 fn numeric(typmod: i32) -> TypeKind {
