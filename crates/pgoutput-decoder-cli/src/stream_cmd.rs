@@ -12,6 +12,7 @@ use std::{
 };
 
 use pgoutput_decoder::{
+    config::SnapshotMode,
     conn::ConnectParams,
     pipeline::{FileSink, Sink},
     properties::{config_from_properties, parse_connector_config},
@@ -44,6 +45,8 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
             let mut c = ReplicationConfig::new(connection);
             // Without a Debezium configuration nothing is created unless asked for.
             c.publication_autocreate = PublicationAutocreate::Disabled;
+            // As Debezium (and a properties file): the rows that exist come first.
+            c.snapshot_mode = SnapshotMode::Initial;
             c
         }
     };
@@ -61,6 +64,9 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     }
     if args.two_phase {
         config.two_phase = true;
+    }
+    if let Some(mode) = args.snapshot_mode {
+        config.snapshot_mode = mode;
     }
     if args.slot_failover {
         config.slot_failover = true;
