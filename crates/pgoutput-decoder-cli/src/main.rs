@@ -89,6 +89,11 @@ struct StreamArgs {
     /// been created with two-phase (--create-slot does so).
     #[arg(long)]
     two_phase: bool,
+    /// Read the rows that already exist before streaming (snapshot.mode): initial (the
+    /// default: when the slot is created, or an earlier snapshot did not finish),
+    /// initial_only (then exit), always, when_needed, or no_data (stream only).
+    #[arg(long, value_name = "MODE")]
+    snapshot_mode: Option<pgoutput_decoder::config::SnapshotMode>,
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,

@@ -15,7 +15,7 @@ use std::{
 };
 
 use pgoutput_decoder::{
-    config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key},
+    config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key, SnapshotMode},
     conn::ConnectParams,
     debezium_server::{from_debezium_server, is_debezium_server},
     pipeline::{FileSink, KafkaSink, Sink},
@@ -85,6 +85,8 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<Loaded, Box<dyn StdError
             let mut c = ReplicationConfig::new(connection);
             // Without a Debezium configuration nothing is created unless asked for.
             c.publication_autocreate = PublicationAutocreate::Disabled;
+            // As Debezium (and a properties file): the rows that exist come first.
+            c.snapshot_mode = SnapshotMode::Initial;
             c
         }
     };
@@ -102,6 +104,9 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<Loaded, Box<dyn StdError
     }
     if args.two_phase {
         config.two_phase = true;
+    }
+    if let Some(mode) = args.snapshot_mode {
+        config.snapshot_mode = mode;
     }
     if args.slot_failover {
         config.slot_failover = true;

@@ -112,6 +112,7 @@ pub mod properties;
 pub mod relation;
 mod replication;
 mod row;
+mod snapshot;
 mod stream;
 #[cfg(test)]
 mod test_tables;

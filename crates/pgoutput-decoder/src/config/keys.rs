@@ -103,7 +103,7 @@ use Kind::*;
 /// Every supported key, in the README's order.
 pub static OPTIONS: [OptionSpec; TABLE.len()] = TABLE;
 
-const TABLE: [OptionSpec; 55] = [
+const TABLE: [OptionSpec; 59] = [
     opt("database.hostname", List, Some("localhost"))
         .doc("host(s) to connect to; a list names several, tried in order")
         .field("connection.host")
@@ -348,10 +348,23 @@ const TABLE: [OptionSpec; 55] = [
         .field("two_phase")
         .python("two_phase")
         .cli("--two-phase"),
-    opt("snapshot.mode", Choice, Some("no_data"))
-        .allowed(&["no_data", "never"])
-        .doc("only no_data (stream from the slot's position) for now")
-        .field("snapshot_mode"),
+    opt("snapshot.mode", Choice, Some("initial"))
+        .allowed(&["initial", "initial_only", "no_data", "never", "always", "when_needed"])
+        .doc("read the existing rows first: initial (new slot), initial_only, always, when_needed; no_data (never) streams only (the Rust and Python default)")
+        .field("snapshot_mode")
+        .cli("--snapshot-mode"),
+    opt("snapshot.include.collection.list", List, None)
+        .doc("regular expressions over schema.table: the published tables a snapshot reads (default all)")
+        .field("snapshot_include"),
+    opt("snapshot.select.statement.overrides", List, None)
+        .doc("tables read with their own SELECT, given in snapshot.select.statement.overrides.<schema.table>")
+        .field("snapshot_select_overrides"),
+    opt("snapshot.fetch.size", Integer, Some("10240"))
+        .doc("most snapshot rows per batch handed out")
+        .field("snapshot_fetch_size"),
+    opt("offset.storage.file.filename", Text, None)
+        .doc("where a snapshot's progress is kept (default under $XDG_STATE_HOME/pgoutput-decoder)")
+        .field("offset_file"),
     opt("plugin.name", Choice, Some("pgoutput"))
         .allowed(&["pgoutput"])
         .doc("the logical decoding plugin: must be pgoutput")
@@ -473,7 +486,6 @@ pub const IGNORED: &[&str] = &[
     "config.action.reload",
     "poll.interval.ms",
     "database.tcpKeepAlive",
-    "snapshot.fetch.size",
     "snapshot.max.threads",
     "snapshot.delay.ms",
     "streaming.delay.ms",
@@ -501,8 +513,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "slot.stream.params",
     "signal.",
     "incremental.snapshot.",
-    "snapshot.select.statement.overrides",
-    "snapshot.include.collection.list",
     "snapshot.isolation.mode",
     "snapshot.locking.mode",
     "xmin.fetch.interval.ms",

@@ -87,6 +87,11 @@ impl Assembler {
         self.clock
     }
 
+    /// Numbers the next event `seq + 1`.
+    pub(crate) fn continue_after(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.acks.produced(self.seq);
