@@ -87,24 +87,25 @@ pub(crate) fn decide(
 /// Records, before the slot is created, that a snapshot is due: a crash between the slot's
 /// creation and the end of the snapshot then resumes it instead of finding an existing slot
 /// and skipping the snapshot.
-pub(crate) fn record_due(config: &ReplicationConfig) -> Result<()> {
-    let path = progress::path(config)?;
+pub(crate) fn record_due(config: &ReplicationConfig, system: &str) -> Result<()> {
+    let path = progress::path(config, system)?;
     progress::save(
         &path,
         &Progress {
             slot: config.slot_name.clone(),
             database: config.connection.dbname.clone(),
+            system: system.to_string(),
             ..Progress::default()
         },
     )
 }
 
-/// What an earlier run recorded for `config`'s slot, if anything.
-pub(crate) fn recorded(config: &ReplicationConfig) -> Result<Option<Progress>> {
+/// What an earlier run recorded for `config`'s slot on the server `system`, if anything.
+pub(crate) fn recorded(config: &ReplicationConfig, system: &str) -> Result<Option<Progress>> {
     if !config.snapshot_mode.reads_tables() {
         return Ok(None);
     }
-    progress::load(&progress::path(config)?)
+    Ok(progress::load(&progress::path(config, system)?)?.filter(|p| p.system == system))
 }
 
 /// A snapshot whose transaction is open and whose tables are known, ready to read.
@@ -128,6 +129,7 @@ pub(crate) async fn open(
     port: u16,
     exported: Option<(&str, Lsn)>,
     done: Vec<String>,
+    system: &str,
 ) -> Result<InitialSnapshot> {
     let mut conn = PgConnection::connect(&config.connection.for_host(host, port), false).await?;
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -153,13 +155,14 @@ pub(crate) async fn open(
     let started_us = value(2).parse().unwrap_or_else(|_| now_us());
     let mut registry = TypeRegistry::new();
     let tables = tables::snapshot_tables(&mut conn, config, &mut registry, &done).await?;
-    let path = progress::path(config)?;
+    let path = progress::path(config, system)?;
     let recorded_done = done.clone();
     let tracker = Tracker::new(
         path,
         Progress {
             slot: config.slot_name.clone(),
             database: config.connection.dbname.clone(),
+            system: system.to_string(),
             lsn: progress::lsn_text(lsn),
             done: recorded_done,
             complete: false,
@@ -392,6 +395,17 @@ mod tests {
             done: done.iter().map(|s| s.to_string()).collect(),
             ..Progress::default()
         }
+    }
+
+    #[test]
+    fn another_servers_record_is_not_this_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(SnapshotMode::Initial);
+        c.offset_file = Some(dir.path().join("p.json"));
+        record_due(&c, "7001").unwrap();
+        assert_eq!(recorded(&c, "7001").unwrap().unwrap().system, "7001");
+        // Same slot and database names, another server (a rebuilt one): nothing recorded.
+        assert_eq!(recorded(&c, "7002").unwrap(), None);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(crate) struct Progress {
     /// The slot and database the snapshot belongs to: another slot's file says nothing.
     pub slot: String,
     pub database: String,
+    /// The server's system identifier (`IDENTIFY_SYSTEM`): a slot of the same name on
+    /// another server (a rebuilt one, a test's) is another slot.
+    pub system: String,
     /// Where the snapshot's reads sit in the WAL (`source.lsn`).
     pub lsn: String,
     /// Tables (`schema.table`) whose reads were all acknowledged.
@@ -35,6 +38,7 @@ impl Progress {
         serde_json::json!({
             "slot": self.slot,
             "database": self.database,
+            "system": self.system,
             "lsn": self.lsn,
             "done": self.done,
             "complete": self.complete,
@@ -46,6 +50,7 @@ impl Progress {
         Some(Progress {
             slot: text("slot")?,
             database: text("database")?,
+            system: text("system").unwrap_or_default(),
             lsn: text("lsn").unwrap_or_default(),
             done: v
                 .get("done")?
@@ -63,8 +68,9 @@ impl Progress {
     }
 }
 
-/// Where `config`'s snapshot progress is kept.
-pub(crate) fn path(config: &ReplicationConfig) -> Result<PathBuf> {
+/// Where `config`'s snapshot progress is kept, on the server whose system identifier is
+/// `system`.
+pub(crate) fn path(config: &ReplicationConfig, system: &str) -> Result<PathBuf> {
     if let Some(p) = &config.offset_file {
         return Ok(p.clone());
     }
@@ -83,7 +89,8 @@ pub(crate) fn path(config: &ReplicationConfig) -> Result<PathBuf> {
             )
         })?;
     let name = format!(
-        "{}-{}.snapshot.json",
+        "{}-{}-{}.snapshot.json",
+        sanitize(system),
         sanitize(&config.connection.dbname),
         sanitize(&config.slot_name)
     );

@@ -102,7 +102,17 @@ impl ChangeStream {
                     .as_ref()
                     .filter(|_| *exported)
                     .map(|(name, lsn)| (name.as_str(), *lsn));
-                Some(snapshot::open(&config, host, port, export, done.clone()).await?)
+                Some(
+                    snapshot::open(
+                        &config,
+                        host,
+                        port,
+                        export,
+                        done.clone(),
+                        &prepared.system_id,
+                    )
+                    .await?,
+                )
             }
             Decision::Stream | Decision::Finished => None,
         };

@@ -65,6 +65,9 @@ pub(crate) struct Prepared {
     pub slot_confirmed: Option<Lsn>,
     /// The snapshot exported by the slot created now: its name and the consistent point.
     pub exported: Option<(String, Lsn)>,
+    /// The server's system identifier, known when the snapshot mode reads tables: it tells
+    /// this server's snapshot progress from another's.
+    pub system_id: String,
     pub decision: snapshot::Decision,
 }
 
@@ -229,13 +232,18 @@ pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
     // With several hosts, replicate from the server the catalog connection chose.
     let (host, port) = catalog.server();
     let mut repl = PgConnection::connect(&config.connection.for_host(host, port), true).await?;
-    let recorded = snapshot::recorded(config)?;
+    let system_id = if config.snapshot_mode.reads_tables() {
+        repl.identify_system().await?.systemid
+    } else {
+        String::new()
+    };
+    let recorded = snapshot::recorded(config, &system_id)?;
     let mut decision = snapshot::decide(config, need_create, recorded.as_ref());
     let mut exported = None;
     if need_create {
         let export = matches!(decision, snapshot::Decision::Read { exported: true, .. });
         if export {
-            snapshot::record_due(config)?;
+            snapshot::record_due(config, &system_id)?;
         }
         let options = CreateSlotOptions {
             two_phase: config.two_phase,
@@ -278,6 +286,7 @@ pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
         server,
         slot_confirmed,
         exported,
+        system_id,
         decision,
     })
 }
