@@ -56,6 +56,9 @@ _BinaryHandlingMode: TypeAlias = Literal["bytes", "base64", "base64-url-safe", "
 _IntervalHandlingMode: TypeAlias = Literal["numeric", "string"]
 _HstoreHandlingMode: TypeAlias = Literal["json", "map"]
 _MultidimensionalArrayMode: TypeAlias = Literal["null_subarrays", "nested"]
+_SnapshotMode: TypeAlias = Literal[
+    "no_data", "never", "initial", "initial_only", "always", "when_needed"
+]
 #: An operation ``skipped_operations`` can skip (``"none"`` as the whole value skips none).
 _SkippableOp: TypeAlias = Literal["c", "u", "d", "t"]
 
@@ -342,6 +345,17 @@ class LogicalReplicationReader:
         ``multidimensional_array_mode``: ``"null_subarrays"`` (one ``null`` per sub-array
         in the JSON, as Debezium) or ``"nested"``; Python values are always nested lists.
 
+    Snapshot (the rows that already exist; the README's "Snapshots")
+        ``snapshot_mode``: ``"no_data"`` (the default: stream new changes only; ``"never"``
+        is its old name), ``"initial"`` (read the published tables when the slot is created
+        here, or when an earlier snapshot of it did not finish, then stream), ``"initial_only"``
+        (the same, then the iteration ends), ``"always"`` (read at every start),
+        ``"when_needed"`` (as ``"initial"``). Reads are messages with ``op == "r"``
+        (``format_operation("r") == "READ"``) and ``source["snapshot"]`` set, handed out
+        and acknowledged like changes. ``offset_file``: where the snapshot's progress is
+        kept (default under ``$XDG_STATE_HOME/pgoutput-decoder``), so that a snapshot cut
+        short resumes without reading finished tables again.
+
     Any other Debezium property
         ``properties``: a dict of Debezium property names to values, applied on top of the
         keywords, e.g. ``{"table.include.list": "public.orders", "column.exclude.list":
@@ -403,6 +417,8 @@ class LogicalReplicationReader:
         max_queue_size: int = 8192,
         two_phase: bool = False,
         multidimensional_array_mode: _MultidimensionalArrayMode = "null_subarrays",
+        snapshot_mode: _SnapshotMode = "no_data",
+        offset_file: str | PathLike[str] | None = None,
         properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
     ) -> None: ...
     def connect(self) -> Awaitable[None]:

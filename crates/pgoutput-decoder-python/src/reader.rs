@@ -351,7 +351,8 @@ impl LogicalReplicationReader {
          topic_prefix='pgoutput', tombstones_on_delete=True, status_interval=10.0, \
          receive_timeout=None, batch_linger=0.01, max_batch_size=2048, \
          max_queue_size=8192, two_phase=False, \
-         multidimensional_array_mode='null_subarrays', properties=None)",
+         multidimensional_array_mode='null_subarrays', snapshot_mode='no_data', \
+         offset_file=None, properties=None)",
         signature = (
         publication_name = None,
         slot_name = None,
@@ -393,6 +394,8 @@ impl LogicalReplicationReader {
         max_queue_size = None,
         two_phase = None,
         multidimensional_array_mode = None,
+        snapshot_mode = None,
+        offset_file = None,
         properties = None,
         ),
     )]
@@ -437,6 +440,8 @@ impl LogicalReplicationReader {
         max_queue_size: Option<Bound<'py, PyAny>>,
         two_phase: Option<Bound<'py, PyAny>>,
         multidimensional_array_mode: Option<Bound<'py, PyAny>>,
+        snapshot_mode: Option<Bound<'py, PyAny>>,
+        offset_file: Option<Bound<'py, PyAny>>,
         properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
         use options::{boolean, int, number, optional, path, string};
@@ -560,6 +565,8 @@ impl LogicalReplicationReader {
                     &multidimensional_array_mode,
                     string,
                 )?,
+                snapshot_mode: optional("snapshot_mode", &snapshot_mode, string)?,
+                offset_file: optional("offset_file", &offset_file, path)?,
                 properties: options::given(&properties).cloned(),
             },
         )?;

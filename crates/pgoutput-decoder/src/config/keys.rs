@@ -352,6 +352,7 @@ const TABLE: [OptionSpec; 59] = [
         .allowed(&["initial", "initial_only", "no_data", "never", "always", "when_needed"])
         .doc("read the existing rows first: initial (new slot), initial_only, always, when_needed; no_data (never) streams only (the Rust and Python default)")
         .field("snapshot_mode")
+        .python("snapshot_mode")
         .cli("--snapshot-mode"),
     opt("snapshot.include.collection.list", List, None)
         .doc("regular expressions over schema.table: the published tables a snapshot reads (default all)")
@@ -364,7 +365,8 @@ const TABLE: [OptionSpec; 59] = [
         .field("snapshot_fetch_size"),
     opt("offset.storage.file.filename", Text, None)
         .doc("where a snapshot's progress is kept (default under $XDG_STATE_HOME/pgoutput-decoder)")
-        .field("offset_file"),
+        .field("offset_file")
+        .python("offset_file"),
     opt("plugin.name", Choice, Some("pgoutput"))
         .allowed(&["pgoutput"])
         .doc("the logical decoding plugin: must be pgoutput")
