@@ -32,6 +32,11 @@ pub(crate) enum Action {
     NeedTableSchema(pgoutput::Relation),
     /// The server asked for a reply: send a [`ReplicationCore::status_update`] now.
     SendStatus,
+    /// The incremental snapshot window's low watermark came through: read the chunk now and
+    /// write the high watermark. (Read only now, not before the low watermark went out: a
+    /// transaction whose commit the stream delivered before the low watermark is then surely
+    /// visible to the read.)
+    WindowOpened,
     /// The incremental snapshot window's high watermark came through (at this position):
     /// hand over the chunk with [`ReplicationCore::close_window`] before feeding anything else.
     WindowClosed(Lsn),
@@ -178,7 +183,10 @@ impl ReplicationCore {
         window.observe(&out[start.min(out.len())..]);
         let (mark, lsn) = self.assembler.take_watermark()?;
         match mark {
-            Watermark::Low(id) if id == window.id => window.open = true,
+            Watermark::Low(id) if id == window.id && !window.open => {
+                window.open = true;
+                return Some(Action::WindowOpened);
+            }
             Watermark::High(id) if id == window.id && window.open => {
                 return Some(Action::WindowClosed(lsn))
             }

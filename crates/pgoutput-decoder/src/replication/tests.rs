@@ -63,6 +63,8 @@ struct Harness {
     asked: Vec<String>,
     /// Where chunk windows closed.
     closed: Vec<Lsn>,
+    /// How many chunk windows opened.
+    opened: usize,
 }
 
 impl Harness {
@@ -81,6 +83,7 @@ impl Harness {
             out: Vec::new(),
             asked: Vec::new(),
             closed: Vec::new(),
+            opened: 0,
         }
     }
 
@@ -122,6 +125,7 @@ impl Harness {
             }
             Action::SendStatus => panic!("no status update asked for here"),
             Action::WindowClosed(lsn) => self.closed.push(lsn),
+            Action::WindowOpened => self.opened += 1,
         }
     }
 

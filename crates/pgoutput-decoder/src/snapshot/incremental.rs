@@ -175,6 +175,11 @@ pub(crate) struct Incremental {
     chunk: Option<Chunk>,
     paused: bool,
     windows: u64,
+    /// The id of the window whose watermarks are awaited.
+    window_id: String,
+    /// Transactions the stream delivered lately (their XIDs), newest last: a chunk's read
+    /// must see them.
+    committed: VecDeque<u32>,
     /// Tells this process's watermarks from another's.
     run: String,
     parser: RowParser,
@@ -194,6 +199,8 @@ impl Default for Incremental {
             chunk: None,
             paused: false,
             windows: 0,
+            window_id: String::new(),
+            committed: VecDeque::new(),
             run: format!("{}-{nanos:x}", std::process::id()),
             parser: RowParser::default(),
         }
@@ -279,13 +286,38 @@ impl Incremental {
         }
     }
 
+    /// Whether a snapshot is under way (reading, or tables waiting).
+    pub(crate) fn active(&self) -> bool {
+        self.reading.is_some() || !self.pending.is_empty()
+    }
+
+    /// Notes the transactions of `events` (delivered by the stream).
+    pub(crate) fn note_transactions(&mut self, events: &[Event]) {
+        const KEEP: usize = 4096;
+        for event in events {
+            let EventKind::Change(change) = &event.kind else {
+                continue;
+            };
+            let Some(xid) = change.source.tx_id else {
+                continue;
+            };
+            if self.committed.back() != Some(&xid) {
+                if self.committed.len() == KEEP {
+                    self.committed.pop_front();
+                }
+                self.committed.push_back(xid);
+            }
+        }
+    }
+
     /// The connection was lost: the chunk whose window was open is read again in a new one.
     pub(crate) fn reconnected(&mut self) {
         self.chunk = None;
     }
 
-    /// Reads the next chunk between watermarks and tells `core` to expect them. Errors of the
-    /// side connection are logged; the chunk is tried again later.
+    /// Opens the next chunk's window: tells `core` to expect it and writes the low watermark
+    /// (the chunk is read once it comes through: [`read_chunk`](Self::read_chunk)). Errors of
+    /// the side connection are logged; the chunk is tried again later.
     pub(crate) async fn open_window(
         &mut self,
         config: &ReplicationConfig,
@@ -332,13 +364,55 @@ impl Incremental {
             reading.table.name().to_string(),
             reading.key_columns.clone(),
         ));
-        let prefix = quote_literal(WATERMARK_PREFIX);
-        conn.execute(&format!(
-            "SELECT pg_catalog.pg_logical_emit_message(false, {prefix}, {})",
-            quote_literal(&format!("low:{id}"))
-        ))
-        .await?;
+        emit_watermark(conn, &format!("low:{id}")).await?;
+        self.window_id = id;
+        Ok(())
+    }
+
+    /// The low watermark came through: reads the chunk and writes the high watermark. Errors
+    /// are logged; the chunk is read again in a new window.
+    pub(crate) async fn read_chunk(
+        &mut self,
+        config: &ReplicationConfig,
+        core: &mut ReplicationCore,
+    ) {
+        if let Err(e) = self.try_read_chunk(config).await {
+            tracing::warn!(error = %e, "incremental snapshot: could not read a chunk; trying again");
+            self.conn = None;
+            self.chunk = None;
+            core.drop_window();
+        }
+    }
+
+    async fn try_read_chunk(&mut self, config: &ReplicationConfig) -> Result<()> {
+        let (Some(conn), Some(reading)) = (self.conn.as_mut(), self.reading.as_ref()) else {
+            return Err(Error::config("no chunk to read"));
+        };
+        let id = &self.window_id;
         let sql = chunk_sql(reading, config.incremental_chunk_size);
+        // The stream delivered every transaction it committed before the low watermark; the
+        // read must see them all. A transaction's commit is in the WAL (and decoded) a moment
+        // before other sessions see it, so the read waits until its snapshot shows them.
+        let waited = std::time::Instant::now();
+        loop {
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+            let snapshot = conn
+                .simple_query("SELECT pg_catalog.txid_current_snapshot()::text")
+                .await?;
+            let snapshot = snapshot.first().and_then(|r| r.get(0)).unwrap_or_default();
+            if sees_all(snapshot, &self.committed) {
+                break;
+            }
+            conn.execute("ROLLBACK").await?;
+            if waited.elapsed() > std::time::Duration::from_secs(5) {
+                tracing::warn!(snapshot, "incremental snapshot: transactions the stream delivered are still not visible after 5 s; reading anyway");
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         let mut rows = Vec::new();
         {
             let mut copy = conn.copy_out(&sql).await?;
@@ -347,6 +421,7 @@ impl Incremental {
                 rows.push(Row::new(tuple));
             }
         }
+        conn.execute("COMMIT").await?;
         let last = rows.last().map(|row| {
             reading
                 .key_columns
@@ -360,14 +435,7 @@ impl Incremental {
                 })
                 .collect()
         });
-        // A transaction around the high watermark, with an XID, commits with a WAL flush:
-        // before PostgreSQL 17 a non-transactional message alone waits for the WAL writer.
-        conn.execute(&format!(
-            "BEGIN; SELECT pg_catalog.pg_logical_emit_message(false, {prefix}, {}); \
-             SELECT pg_catalog.txid_current(); COMMIT",
-            quote_literal(&format!("high:{id}"))
-        ))
-        .await?;
+        emit_watermark(conn, &format!("high:{id}")).await?;
         let full = rows.len() >= config.incremental_chunk_size;
         self.chunk = Some(Chunk { rows, last, full });
         Ok(())
@@ -402,6 +470,42 @@ impl Incremental {
             self.reading = None;
         }
     }
+}
+
+/// Whether a snapshot (`txid_current_snapshot()` text, `xmin:xmax:xip,...`) sees every
+/// transaction of `committed` (32-bit XIDs) as committed: none at or after its `xmax`, none
+/// among its in-progress ones.
+fn sees_all(snapshot: &str, committed: &VecDeque<u32>) -> bool {
+    let mut parts = snapshot.split(':');
+    let (Some(_), Some(xmax), Some(xip)) = (parts.next(), parts.next(), parts.next()) else {
+        return true;
+    };
+    let Ok(xmax) = xmax.parse::<u64>() else {
+        return true;
+    };
+    let xmax = xmax as u32;
+    let in_progress: Vec<u32> = xip
+        .split(',')
+        .filter_map(|x| x.parse::<u64>().ok())
+        .map(|x| x as u32)
+        .collect();
+    committed
+        .iter()
+        .all(|&x| (x.wrapping_sub(xmax) as i32) < 0 && !in_progress.contains(&x))
+}
+
+/// Writes a watermark message. The transaction around it gets an XID, so its commit flushes
+/// the WAL: before PostgreSQL 17 a non-transactional message alone waits for the WAL writer,
+/// which may be asleep for seconds. (An empty transaction: PostgreSQL 15+ sends nothing for
+/// it.)
+async fn emit_watermark(conn: &mut PgConnection, text: &str) -> Result<()> {
+    conn.execute(&format!(
+        "BEGIN; SELECT pg_catalog.pg_logical_emit_message(false, {}, {}); \
+         SELECT pg_catalog.txid_current(); COMMIT",
+        quote_literal(WATERMARK_PREFIX),
+        quote_literal(text)
+    ))
+    .await
 }
 
 fn signal_of(change: &ChangeEvent) -> Result<Option<SnapshotSignal>> {
@@ -592,6 +696,19 @@ mod tests {
             SnapshotSignal::from_row("x", "log", Some("{}")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_read_waits_for_transactions_the_stream_delivered() {
+        let committed: VecDeque<u32> = [100, 101].into_iter().collect();
+        assert!(sees_all("90:102:", &committed));
+        assert!(!sees_all("90:102:101", &committed));
+        assert!(!sees_all("90:101:", &committed));
+        // 64-bit transaction ids with an epoch compare by their low 32 bits.
+        assert!(sees_all(
+            &format!("{}:{}:", (1u64 << 32) + 90, (1u64 << 32) + 102),
+            &committed
+        ));
     }
 
     #[test]

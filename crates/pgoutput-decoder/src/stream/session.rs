@@ -502,6 +502,15 @@ impl Session {
         if self.config.signal_table.is_some() {
             self.incremental.scan(&self.config, &pending[start..]);
         }
+        if self.incremental.active() {
+            self.incremental.note_transactions(&pending[start..]);
+        }
+        if let Action::WindowOpened = action {
+            self.incremental
+                .read_chunk(&self.config, &mut state.core)
+                .await;
+            return Ok(());
+        }
         if let Action::WindowClosed(lsn) = action {
             self.incremental
                 .close_window(&mut state.core, lsn, now, pending);
@@ -524,8 +533,8 @@ impl Session {
             }
             // The server asked for an answer; the update itself does not ask for one.
             Action::SendStatus => self.send_status(state, false).await,
-            // Only XLogData closes a window (handle_frame).
-            Action::WindowClosed(_) => Ok(()),
+            // Only XLogData opens or closes a window (handle_frame).
+            Action::WindowOpened | Action::WindowClosed(_) => Ok(()),
         }
     }
 
