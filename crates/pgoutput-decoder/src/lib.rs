@@ -128,4 +128,4 @@ pub use pgoutput::Lsn;
 pub use pipeline::StatsSnapshot;
 pub use snapshot::incremental::SnapshotSignal;
 pub use stream::AckHandle;
-pub use stream::{ChangeStream, Positions, StopHandle};
+pub use stream::{ChangeStream, Positions, SnapshotHandle, StopHandle};

@@ -376,23 +376,13 @@ impl ChangeStream {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.signal(SnapshotSignal::Execute {
-            id: format!("api-{}", now_millis()),
-            tables: tables.into_iter().map(Into::into).collect(),
-            conditions: Vec::new(),
-            surrogate_key: None,
-        })
+        self.snapshot_handle().snapshot(tables)
     }
 
-    /// Sends a snapshot signal (execute, stop, pause, resume) to the stream, as a row of the
-    /// signal table would.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Closed`] once the stream has ended.
-    pub fn signal(&self, signal: SnapshotSignal) -> Result<()> {
-        self.signals
-            .send(signal)
-            .map_err(|_| Error::new(ErrorKind::Closed, "the stream has ended"))
+    /// A handle that asks for snapshots from elsewhere (another task) while this stream is
+    /// being read.
+    pub fn snapshot_handle(&self) -> SnapshotHandle {
+        SnapshotHandle(self.signals.clone())
     }
 
     /// Stops gracefully: the server is told what was acknowledged and the connection is closed,
@@ -539,6 +529,40 @@ impl Source for ChangeStream {
 
     fn stats(&self) -> StatsSnapshot {
         ChangeStream::stats(self)
+    }
+}
+
+/// Sends snapshot signals to a running [`ChangeStream`] (see [`ChangeStream::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct SnapshotHandle(mpsc::UnboundedSender<SnapshotSignal>);
+
+impl SnapshotHandle {
+    /// As [`ChangeStream::snapshot`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] once the stream has ended.
+    pub fn snapshot<I, S>(&self, tables: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.signal(SnapshotSignal::Execute {
+            id: format!("api-{}", now_millis()),
+            tables: tables.into_iter().map(Into::into).collect(),
+            conditions: Vec::new(),
+            surrogate_key: None,
+        })
+    }
+
+    /// Sends a snapshot signal (execute, stop, pause, resume), as a row of the signal table
+    /// would.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] once the stream has ended.
+    pub fn signal(&self, signal: SnapshotSignal) -> Result<()> {
+        self.0
+            .send(signal)
+            .map_err(|_| Error::new(ErrorKind::Closed, "the stream has ended"))
     }
 }
 
