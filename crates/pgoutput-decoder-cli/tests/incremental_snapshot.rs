@@ -213,3 +213,94 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
     }
     eprintln!("{} items events, {reads} incremental reads", events.len());
 }
+
+#[test]
+fn the_snapshot_command_asks_a_running_stream_for_a_table() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql(
+        "db",
+        "create table items (id int primary key, n int not null); \
+         insert into items select g, g from generate_series(1, 30) g; \
+         create table debezium_signal (id varchar(64) primary key, type varchar(32) not null, \
+         data varchar(2048))",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!(
+        "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
+         topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
+         publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n",
+        pg.host(),
+        pg.port(),
+    );
+    // Without a signal table the command says what to add.
+    let plain = dir.path().join("plain.properties");
+    std::fs::write(&plain, &base).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "snapshot",
+            "--config",
+            plain.to_str().unwrap(),
+            "public.items",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("signal.data.collection"), "{stderr}");
+
+    let config = dir.path().join("c.properties");
+    std::fs::write(
+        &config,
+        format!("{base}signal.data.collection=public.debezium_signal\nincremental.snapshot.chunk.size=7\n"),
+    )
+    .unwrap();
+    let output = dir.path().join("out.jsonl");
+    let mut cli = Command::new(BIN)
+        .args([
+            "stream",
+            "--config",
+            config.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--exit-when-idle",
+            "2",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pg
+        .psql(
+            "postgres",
+            "select count(*) from pg_replication_slots where active",
+        )
+        .unwrap()
+        != "1"
+    {
+        assert!(Instant::now() < deadline, "the CLI never started streaming");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let asked = Command::new(BIN)
+        .args([
+            "snapshot",
+            "--config",
+            config.to_str().unwrap(),
+            "public.items",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        asked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+    assert!(cli.wait().unwrap().success());
+    let reads: Vec<i64> = items_events(&output)
+        .into_iter()
+        .filter(|e| e.0 == "r" && e.3 == "incremental")
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(reads, (1..=30).collect::<Vec<i64>>());
+}
