@@ -304,3 +304,113 @@ fn the_snapshot_command_asks_a_running_stream_for_a_table() {
         .collect();
     assert_eq!(reads, (1..=30).collect::<Vec<i64>>());
 }
+
+#[test]
+fn an_incremental_snapshot_killed_mid_way_resumes_at_the_next_chunk() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql(
+        "db",
+        "create table items (id int primary key, n int not null); \
+         insert into items select g, g from generate_series(1, 20000) g; \
+         create table debezium_signal (id varchar(64) primary key, type varchar(32) not null, \
+         data varchar(2048))",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
+             topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
+             publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+             signal.data.collection=public.debezium_signal\nincremental.snapshot.chunk.size=100\n\
+             offset.storage.file.filename={}\nstatus.update.interval.ms=200\n",
+            pg.host(),
+            pg.port(),
+            dir.path().join("progress.json").display()
+        ),
+    )
+    .unwrap();
+    let progress = dir.path().join("progress.incremental.json");
+    let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
+    let spawn = |out: &Path, idle: &str| {
+        Command::new(BIN)
+            .args([
+                "stream",
+                "--config",
+                config.to_str().unwrap(),
+                "--output",
+                out.to_str().unwrap(),
+                "--exit-when-idle",
+                idle,
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn(&out1, "600");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pg
+        .psql(
+            "postgres",
+            "select count(*) from pg_replication_slots where active",
+        )
+        .unwrap()
+        != "1"
+    {
+        assert!(Instant::now() < deadline, "the CLI never started streaming");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.psql(
+        "db",
+        "insert into debezium_signal values ('ad-hoc-1', 'execute-snapshot', \
+         '{\"data-collections\": [\"public.items\"]}')",
+    )
+    .unwrap();
+    // Kill once the progress file records a chunk part-way through the table.
+    let last_at_kill = loop {
+        let recorded = std::fs::read_to_string(&progress)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["tables"][0]["last"][0].as_str().map(str::to_string));
+        if let Some(last) = recorded {
+            break last.parse::<i64>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no chunk was recorded");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    assert!(spawn(&out2, "3").wait().unwrap().success());
+    let reads = |path: &Path| -> Vec<i64> {
+        items_events(path)
+            .into_iter()
+            .filter(|e| e.0 == "r")
+            .map(|e| e.1)
+            .collect()
+    };
+    let (run1, run2) = (reads(&out1), reads(&out2));
+    assert!(
+        last_at_kill < 20_000,
+        "the snapshot finished before the kill"
+    );
+    // The second run goes on after what the file recorded, not from the start.
+    let first_again = *run2.first().expect("the second run read nothing");
+    assert!(
+        first_again > last_at_kill.min(*run1.iter().max().unwrap()) - 1,
+        "the second run started at {first_again}, the file recorded {last_at_kill}"
+    );
+    assert!(
+        first_again > 1,
+        "the second run read the table from the start"
+    );
+    let all: std::collections::BTreeSet<i64> = run1.iter().chain(&run2).copied().collect();
+    assert_eq!(all.len(), 20_000, "rows were never read");
+    eprintln!(
+        "killed with {} reads written, file at key {last_at_kill}; second run read {} rows from key {first_again}",
+        run1.len(),
+        run2.len()
+    );
+}

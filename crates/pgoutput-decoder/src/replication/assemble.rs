@@ -97,6 +97,11 @@ impl Assembler {
         self.seq = seq;
     }
 
+    /// The sequence number of the last event produced.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.acks.produced(self.seq);

@@ -123,6 +123,11 @@ impl ReplicationCore {
         self.window = Some(window);
     }
 
+    /// The sequence number of the last event produced.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.assembler.last_seq()
+    }
+
     /// Whether a chunk window is awaited.
     pub(crate) fn window_pending(&self) -> bool {
         self.window.is_some()

@@ -137,18 +137,59 @@ impl SnapshotSignal {
     }
 }
 
-/// One table waiting to be read.
-#[derive(Debug, Clone)]
+/// One table to read: waiting, or (with `last`/`max`) part-way, as kept in the progress file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Pending {
     request: String,
     table: String,
     condition: Option<String>,
     surrogate_key: Option<String>,
+    /// The key of the last row whose read was acknowledged (resuming after it).
+    last: Option<Vec<String>>,
+    /// The largest key when the table's reading began.
+    max: Option<Vec<String>>,
+}
+
+impl Pending {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "request": self.request,
+            "table": self.table,
+            "condition": self.condition,
+            "surrogate_key": self.surrogate_key,
+            "last": self.last,
+            "max": self.max,
+        })
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Pending> {
+        let text = |k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_string);
+        let key = |k: &str| -> Option<Option<Vec<String>>> {
+            match v.get(k) {
+                None | Some(serde_json::Value::Null) => Some(None),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Some),
+                Some(_) => None,
+            }
+        };
+        Some(Pending {
+            request: text("request")?,
+            table: text("table")?,
+            condition: text("condition"),
+            surrogate_key: text("surrogate_key"),
+            last: key("last")?,
+            max: key("max")?,
+        })
+    }
 }
 
 /// The table being read.
 struct Reading {
     request: String,
+    surrogate_key: Option<String>,
     table: SnapshotTable,
     key_columns: Vec<usize>,
     /// The key of the last row read (text per key column), `None` before the first chunk.
@@ -180,6 +221,13 @@ pub(crate) struct Incremental {
     /// Transactions the stream delivered lately (their XIDs), newest last: a chunk's read
     /// must see them.
     committed: VecDeque<u32>,
+    /// Where the progress is kept (`None`: not kept).
+    file: Option<std::path::PathBuf>,
+    /// The work left after each closed window, by the sequence number of the window's last
+    /// event: written to the file once that event is acknowledged.
+    checkpoints: VecDeque<(u64, Vec<Pending>)>,
+    /// The work left as the file says.
+    durable: Vec<Pending>,
     /// Tells this process's watermarks from another's.
     run: String,
     parser: RowParser,
@@ -201,6 +249,9 @@ impl Default for Incremental {
             windows: 0,
             window_id: String::new(),
             committed: VecDeque::new(),
+            file: None,
+            checkpoints: VecDeque::new(),
+            durable: Vec::new(),
             run: format!("{}-{nanos:x}", std::process::id()),
             parser: RowParser::default(),
         }
@@ -246,20 +297,33 @@ impl Incremental {
                 surrogate_key,
             } => {
                 tracing::info!(signal = %id, tables = ?tables, "incremental snapshot requested");
-                for table in tables {
-                    let condition = conditions
-                        .iter()
-                        .find(|(t, _)| *t == table)
-                        .map(|(_, f)| f.clone());
-                    self.pending.push_back(Pending {
+                let known = |p: &Pending| p.request == id;
+                if self.pending.iter().any(known)
+                    || self.reading.as_ref().is_some_and(|r| r.request == id)
+                {
+                    // The same signal row again (delivered again after a restart).
+                    return;
+                }
+                let added: Vec<Pending> = tables
+                    .into_iter()
+                    .map(|table| Pending {
+                        condition: conditions
+                            .iter()
+                            .find(|(t, _)| *t == table)
+                            .map(|(_, f)| f.clone()),
                         request: id.clone(),
                         table,
-                        condition,
                         surrogate_key: surrogate_key.clone(),
-                    });
-                }
+                        last: None,
+                        max: None,
+                    })
+                    .collect();
+                self.pending.extend(added.iter().cloned());
+                self.amend(|left| left.extend(added.iter().cloned()));
             }
             SnapshotSignal::Stop { tables } => {
+                let all = tables.is_empty();
+                self.amend(|left| left.retain(|p| !all && !tables.contains(&p.table)));
                 if tables.is_empty() {
                     self.pending.clear();
                     self.reading = None;
@@ -284,6 +348,107 @@ impl Incremental {
                 tracing::info!("incremental snapshot resumed");
             }
         }
+    }
+
+    /// Incremental snapshot state kept in `file`: what an earlier run left unfinished is
+    /// resumed (after the last chunk whose reads were acknowledged).
+    pub(crate) fn resume_from(file: std::path::PathBuf) -> Incremental {
+        let mut inc = Incremental::default();
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let parsed = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("tables")?
+                            .as_array()?
+                            .iter()
+                            .map(Pending::from_json)
+                            .collect::<Option<Vec<_>>>()
+                    });
+                match parsed {
+                    Some(left) => {
+                        if !left.is_empty() {
+                            let tables: Vec<&str> = left.iter().map(|p| p.table.as_str()).collect();
+                            tracing::info!(tables = ?tables, file = %file.display(), "resuming an incremental snapshot left unfinished");
+                        }
+                        inc.pending = left.iter().cloned().collect();
+                        inc.durable = left;
+                    }
+                    None => {
+                        tracing::warn!(file = %file.display(), "the incremental snapshot progress file is not valid; ignoring it (ask for the snapshot again)")
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "could not read the incremental snapshot progress file")
+            }
+        }
+        inc.file = Some(file);
+        inc
+    }
+
+    /// The work left now: the table being read (from after its last chunk) and those waiting.
+    fn left(&self) -> Vec<Pending> {
+        let mut out: Vec<Pending> = self
+            .reading
+            .iter()
+            .map(|r| Pending {
+                request: r.request.clone(),
+                table: r.table.name().to_string(),
+                condition: r.condition.clone(),
+                surrogate_key: r.surrogate_key.clone(),
+                last: r.last.clone(),
+                max: Some(r.max.clone()),
+            })
+            .collect();
+        out.extend(self.pending.iter().cloned());
+        out
+    }
+
+    /// Whether progress waits for acknowledgements before it can be written.
+    pub(crate) fn has_checkpoints(&self) -> bool {
+        !self.checkpoints.is_empty()
+    }
+
+    /// Writes the progress the consumer's acknowledgements (through `acked_seq`) make
+    /// durable, if it changed.
+    pub(crate) fn persist(&mut self, acked_seq: u64) {
+        let mut newest = None;
+        while self
+            .checkpoints
+            .front()
+            .is_some_and(|(seq, _)| *seq <= acked_seq)
+        {
+            newest = self.checkpoints.pop_front().map(|(_, left)| left);
+        }
+        if let Some(left) = newest {
+            if left != self.durable {
+                self.durable = left;
+                self.write();
+            }
+        }
+    }
+
+    fn write(&self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let tables: Vec<serde_json::Value> = self.durable.iter().map(Pending::to_json).collect();
+        if let Err(e) = super::progress::write_json(file, &serde_json::json!({ "tables": tables }))
+        {
+            tracing::warn!(error = %e, "could not keep the incremental snapshot's progress");
+        }
+    }
+
+    /// Applies a change of the work list to every recorded state (durable and pending
+    /// checkpoints), so that a restart knows about requests made since.
+    fn amend(&mut self, change: impl Fn(&mut Vec<Pending>)) {
+        change(&mut self.durable);
+        for (_, left) in self.checkpoints.iter_mut() {
+            change(left);
+        }
+        self.write();
     }
 
     /// Whether a snapshot is under way (reading, or tables waiting).
@@ -469,6 +634,10 @@ impl Incremental {
             tracing::info!(table = %reading.table.name(), signal = %reading.request, rows = reading.rows, "incremental snapshot of table done");
             self.reading = None;
         }
+        if self.file.is_some() {
+            let left = self.left();
+            self.checkpoints.push_back((core.last_seq(), left));
+        }
     }
 }
 
@@ -584,6 +753,19 @@ async fn start_table(
         .map(|k| format!("{}.{k} DESC", table.target))
         .collect();
     let filter = conditions(&table, pending.condition.as_deref());
+    if let Some(max) = &pending.max {
+        tracing::info!(table = %pending.table, signal = %pending.request, "incremental snapshot of table resumed");
+        return Ok(Some(Reading {
+            request: pending.request.clone(),
+            surrogate_key: pending.surrogate_key.clone(),
+            table,
+            key_columns,
+            last: pending.last.clone(),
+            max: max.clone(),
+            condition: pending.condition.clone(),
+            rows: 0,
+        }));
+    }
     let rows = conn
         .simple_query(&format!(
             "SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
@@ -606,6 +788,7 @@ async fn start_table(
     tracing::info!(table = %pending.table, signal = %pending.request, estimated_rows = table.estimated_rows.max(0), "incremental snapshot of table started");
     Ok(Some(Reading {
         request: pending.request.clone(),
+        surrogate_key: pending.surrogate_key.clone(),
         table,
         key_columns,
         last: None,

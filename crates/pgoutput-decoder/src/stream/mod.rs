@@ -141,6 +141,7 @@ impl ChangeStream {
         stats.connected();
         let (signals, signals_rx) = mpsc::unbounded_channel();
         let parts = SessionParts {
+            system_id: prepared.system_id.clone(),
             signals: signals_rx,
             config,
             acks: acks.clone(),
@@ -413,6 +414,8 @@ impl ChangeStream {
 /// What the connection task is built from, before it knows its connection (a snapshot may
 /// come first).
 struct SessionParts {
+    /// The server's system identifier (names the incremental snapshot progress file).
+    system_id: String,
     signals: mpsc::UnboundedReceiver<SnapshotSignal>,
     config: ReplicationConfig,
     acks: AckTracker,
@@ -427,6 +430,14 @@ impl SessionParts {
     fn session(self, started: setup::Started, last_seq: u64) -> Session {
         let (reader, writer) = started.stream.split();
         let proto_version = setup::protocol_version(&self.config, started.server.version_num);
+        let incremental = match snapshot::progress::incremental_path(&self.config, &self.system_id)
+        {
+            Ok(file) => snapshot::incremental::Incremental::resume_from(file),
+            Err(e) => {
+                tracing::info!(error = %e, "incremental snapshots will not survive a restart");
+                Default::default()
+            }
+        };
         Session {
             stats: self.stats,
             stopped: self.stopped,
@@ -441,7 +452,7 @@ impl SessionParts {
             tx: self.tx,
             registry: TypeRegistry::new(),
             seq_start: last_seq,
-            incremental: Default::default(),
+            incremental,
             signals: self.signals,
         }
     }

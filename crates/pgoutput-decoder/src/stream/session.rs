@@ -311,6 +311,9 @@ impl Session {
             while let Ok(signal) = self.signals.try_recv() {
                 self.incremental.signal(signal);
             }
+            if self.incremental.has_checkpoints() {
+                self.incremental.persist(self.acks.acked_seq());
+            }
             if !state.core.replaying() && self.incremental.wants_window(&state.core) {
                 self.incremental
                     .open_window(&self.config, &mut state.core)
