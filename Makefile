@@ -57,8 +57,9 @@ kit-conformance: ## the reference conformance kit's runner (../shared/conformanc
 	scripts/kit-conformance.sh
 
 .PHONY: test-faults
-test-faults: ## fault-injection tests including the long ones (1,000,000-row transaction)
+test-faults: ## fault-injection tests including the long ones (1,000,000-row transaction, 1,000,000-row snapshot killed mid-way)
 	$(CARGO) nextest run -p pgoutput-decoder --test faults --run-ignored all
+	$(CARGO) nextest run -p pgoutput-decoder-cli --test snapshot_kill --run-ignored all
 
 .PHONY: test
 test: setup lint lint-python test-rust test-python ## everything CI runs: lint, then every test suite

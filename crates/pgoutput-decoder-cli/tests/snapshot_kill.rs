@@ -15,7 +15,6 @@ use throwaway_postgres::ClusterBuilder;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
 const TABLES: [&str; 4] = ["t1", "t2", "t3", "t4"];
-const ROWS_PER_TABLE: u32 = 40_000;
 
 /// Every line of a JSON-lines output file, in order: (table, op, id, n). Tombstones are left
 /// out.
@@ -55,6 +54,17 @@ fn progress_done(path: &Path) -> Option<(Vec<String>, bool)> {
 
 #[test]
 fn consumer_killed_mid_snapshot_resumes_with_the_exact_state() {
+    killed_mid_snapshot(40_000);
+}
+
+/// The same with 1,000,000 rows (`make test-faults`).
+#[test]
+#[ignore = "long: run with make test-faults"]
+fn a_million_row_snapshot_killed_mid_way_resumes_with_the_exact_state() {
+    killed_mid_snapshot(250_000);
+}
+
+fn killed_mid_snapshot(rows_per_table: u32) {
     let pg = Arc::new(ClusterBuilder::new().start().unwrap());
     pg.create_database("db").unwrap();
     for t in TABLES {
@@ -62,7 +72,7 @@ fn consumer_killed_mid_snapshot_resumes_with_the_exact_state() {
             "db",
             &format!(
                 "create table {t} (id int primary key, n int not null, pad text); \
-                 insert into {t} select g, g, repeat('x', 40) from generate_series(1, {ROWS_PER_TABLE}) g"
+                 insert into {t} select g, g, repeat('x', 40) from generate_series(1, {rows_per_table}) g"
             ),
         )
         .unwrap();
@@ -111,7 +121,7 @@ fn consumer_killed_mid_snapshot_resumes_with_the_exact_state() {
                 body.push_str(&format!(
                     "update {t} set n = n + 1 where id % 400 = i % 400; \
                      delete from {t} where id = i * 7; \
-                     insert into {t} values (100000 + i, i, 'new'); "
+                     insert into {t} values (1000000 + i, i, 'new'); "
                 ));
             }
             pg.psql(
@@ -125,7 +135,7 @@ fn consumer_killed_mid_snapshot_resumes_with_the_exact_state() {
         })
     };
     // Kill once at least one table is recorded as done and the snapshot is not complete.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(300);
     let done_at_kill = loop {
         match progress_done(&progress) {
             Some((done, false)) if !done.is_empty() => break done,
