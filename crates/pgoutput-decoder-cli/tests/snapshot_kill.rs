@@ -54,17 +54,24 @@ fn progress_done(path: &Path) -> Option<(Vec<String>, bool)> {
 
 #[test]
 fn consumer_killed_mid_snapshot_resumes_with_the_exact_state() {
-    killed_mid_snapshot(40_000);
+    killed_mid_snapshot(40_000, 1);
+}
+
+/// Three readers share the tables out (`snapshot.max.threads`).
+#[test]
+fn a_parallel_snapshot_killed_mid_way_resumes_with_the_exact_state() {
+    killed_mid_snapshot(40_000, 3);
 }
 
 /// The same with 1,000,000 rows (`make test-faults`).
 #[test]
 #[ignore = "long: run with make test-faults"]
 fn a_million_row_snapshot_killed_mid_way_resumes_with_the_exact_state() {
-    killed_mid_snapshot(250_000);
+    // Four readers; each table (about 2,300 pages) is split into block ranges.
+    killed_mid_snapshot(250_000, 4);
 }
 
-fn killed_mid_snapshot(rows_per_table: u32) {
+fn killed_mid_snapshot(rows_per_table: u32, threads: usize) {
     let pg = Arc::new(ClusterBuilder::new().start().unwrap());
     pg.create_database("db").unwrap();
     for t in TABLES {
@@ -86,7 +93,8 @@ fn killed_mid_snapshot(rows_per_table: u32) {
             "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
              topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
              publication.autocreate.mode=all_tables\nsnapshot.mode=initial\n\
-             offset.storage.file.filename={}\nstatus.update.interval.ms=200\n",
+             offset.storage.file.filename={}\nstatus.update.interval.ms=200\n\
+             snapshot.max.threads={threads}\n",
             pg.host(),
             pg.port(),
             progress.display()

@@ -385,6 +385,12 @@ fn load(
                 }
             }
             "offset.storage.file.filename" => config.offset_file = Some(v.trim().into()),
+            "snapshot.max.threads" => {
+                config.snapshot_max_threads = parse(k, v)?;
+                if config.snapshot_max_threads == 0 || config.snapshot_max_threads > 64 {
+                    return Err(Error::config("snapshot.max.threads must be from 1 to 64"));
+                }
+            }
             "signal.data.collection" => {
                 let table = v.trim();
                 if !table.is_empty() && table.split('.').count() != 2 {

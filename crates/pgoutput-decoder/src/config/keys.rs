@@ -103,7 +103,7 @@ use Kind::*;
 /// Every supported key, in the README's order.
 pub static OPTIONS: [OptionSpec; TABLE.len()] = TABLE;
 
-const TABLE: [OptionSpec; 62] = [
+const TABLE: [OptionSpec; 63] = [
     opt("database.hostname", List, Some("localhost"))
         .doc("host(s) to connect to; a list names several, tried in order")
         .field("connection.host")
@@ -367,6 +367,9 @@ const TABLE: [OptionSpec; 62] = [
         .doc("where a snapshot's progress is kept (default under $XDG_STATE_HOME/pgoutput-decoder)")
         .field("offset_file")
         .python("offset_file"),
+    opt("snapshot.max.threads", Integer, Some("1"))
+        .doc("connections reading an initial snapshot in parallel, under the same snapshot")
+        .field("snapshot_max_threads"),
     opt("signal.data.collection", Text, None)
         .doc("the signal table (schema.table, in the publication) whose rows ask for incremental snapshots")
         .field("signal_table"),
@@ -497,7 +500,6 @@ pub const IGNORED: &[&str] = &[
     "config.action.reload",
     "poll.interval.ms",
     "database.tcpKeepAlive",
-    "snapshot.max.threads",
     "snapshot.delay.ms",
     "streaming.delay.ms",
     "slot.max.retries",

@@ -377,6 +377,10 @@ pub struct ReplicationConfig {
     /// database and slot under `$XDG_STATE_HOME/pgoutput-decoder` (or
     /// `~/.local/state/pgoutput-decoder`).
     pub offset_file: Option<std::path::PathBuf>,
+    /// `snapshot.max.threads`: connections reading an initial snapshot in parallel, all under
+    /// the same snapshot (default 1). Tables are shared out, and with PostgreSQL 14+ large
+    /// tables are split into block ranges.
+    pub snapshot_max_threads: usize,
     /// `signal.data.collection`: the signal table (`schema.table`) whose inserted rows ask for
     /// incremental snapshots (`execute-snapshot`, `stop-snapshot`, `pause-snapshot`,
     /// `resume-snapshot`), as in Debezium. It must be in the publication. `None`: no signal
@@ -475,6 +479,7 @@ impl ReplicationConfig {
             snapshot_select_overrides: Vec::new(),
             snapshot_fetch_size: 10240,
             offset_file: None,
+            snapshot_max_threads: 1,
             signal_table: None,
             incremental_chunk_size: 1024,
             convert: ConvertOptions::default(),

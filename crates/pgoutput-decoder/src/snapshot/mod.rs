@@ -18,6 +18,7 @@ pub(crate) mod progress;
 mod tables;
 
 use std::{
+    collections::VecDeque,
     sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
@@ -35,7 +36,7 @@ use crate::{
     Error, Result,
 };
 use copy_text::RowParser;
-use markers::Markers;
+use markers::{Marked, Markers};
 use progress::{Progress, Tracker};
 use tables::SnapshotTable;
 
@@ -109,10 +110,13 @@ pub(crate) fn recorded(config: &ReplicationConfig, system: &str) -> Result<Optio
     Ok(progress::load(&progress::path(config, system)?)?.filter(|p| p.system == system))
 }
 
-/// A snapshot whose transaction is open and whose tables are known, ready to read.
+/// A snapshot whose transactions are open and whose tables are known, ready to read.
 pub(crate) struct InitialSnapshot {
-    conn: PgConnection,
+    /// One connection per reader (`snapshot.max.threads`), all under the same snapshot.
+    conns: Vec<PgConnection>,
     tables: Vec<SnapshotTable>,
+    /// What the readers read: whole tables, or block ranges of large ones.
+    units: VecDeque<Unit>,
     lsn: Lsn,
     tx_id: u32,
     started_us: i64,
@@ -120,10 +124,22 @@ pub(crate) struct InitialSnapshot {
     batch_size: usize,
 }
 
-/// Opens the snapshot: a connection to `host`:`port` (the server the slot lives on), a
+/// One `COPY` of (part of) a table.
+#[derive(Debug, Clone)]
+struct Unit {
+    table: usize,
+    sql: String,
+}
+
+/// Tables larger than this many pages are read in block ranges when there are several readers
+/// (PostgreSQL 14+, where a range of blocks is scanned, not the whole table).
+const CHUNK_PAGES: i64 = 2048;
+
+/// Opens the snapshot: connections to `host`:`port` (the server the slot lives on), each in a
 /// `REPEATABLE READ` transaction under `exported` (the slot's snapshot, `SET TRANSACTION
-/// SNAPSHOT`) or a new one, and the list of tables. Must run before the replication connection
-/// issues another command, which ends the exported snapshot.
+/// SNAPSHOT`) or under a snapshot the first one exports, and the list of tables. Must run
+/// before the replication connection issues another command, which ends the exported
+/// snapshot.
 pub(crate) async fn open(
     config: &ReplicationConfig,
     host: &str,
@@ -132,13 +148,27 @@ pub(crate) async fn open(
     done: Vec<String>,
     system: &str,
 ) -> Result<InitialSnapshot> {
-    let mut conn = PgConnection::connect(&config.connection.for_host(host, port), false).await?;
+    let params = config.connection.for_host(host, port);
+    let mut conn = PgConnection::connect(&params, false).await?;
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
     if let Some((name, _)) = exported {
         conn.execute(&format!("SET TRANSACTION SNAPSHOT {}", quote_literal(name)))
             .await?;
     }
+    let threads = config.snapshot_max_threads.max(1);
+    // The other readers share the slot's snapshot, or one the first reader exports.
+    let shared_name = match exported {
+        Some((name, _)) => name.to_string(),
+        None if threads > 1 => conn
+            .simple_query("SELECT pg_catalog.pg_export_snapshot()")
+            .await?
+            .first()
+            .and_then(|r| r.get(0))
+            .unwrap_or_default()
+            .to_string(),
+        None => String::new(),
+    };
     let rows = conn
         .simple_query(
             "SELECT txid_snapshot_xmax(txid_current_snapshot()) % 4294967296, \
@@ -156,6 +186,23 @@ pub(crate) async fn open(
     let started_us = value(2).parse().unwrap_or_else(|_| now_us());
     let mut registry = TypeRegistry::new();
     let tables = tables::snapshot_tables(&mut conn, config, &mut registry, &done).await?;
+    let block_ranges = threads > 1 && conn.server_version_num() >= 140000;
+    let units = work_units(config, &tables, threads, block_ranges);
+    // No more readers than pieces of work.
+    let mut conns = vec![conn];
+    for _ in 1..threads.min(units.len()) {
+        let mut other = PgConnection::connect(&params, false).await?;
+        other
+            .execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        other
+            .execute(&format!(
+                "SET TRANSACTION SNAPSHOT {}",
+                quote_literal(&shared_name)
+            ))
+            .await?;
+        conns.push(other);
+    }
     let path = progress::path(config, system)?;
     let recorded_done = done.clone();
     let tracker = Tracker::new(
@@ -175,19 +222,72 @@ pub(crate) async fn open(
         tables = tables.len(),
         skipped_as_done = done.len(),
         estimated_rows = estimated,
+        readers = conns.len(),
+        pieces = units.len(),
         lsn = %lsn,
         exported = exported.is_some(),
         "snapshot started"
     );
     Ok(InitialSnapshot {
-        conn,
+        conns,
         tables,
+        units,
         lsn,
         tx_id,
         started_us,
         tracker: Arc::new(Mutex::new(tracker)),
         batch_size: config.max_batch_size.min(config.snapshot_fetch_size).max(1),
     })
+}
+
+/// The pieces of work: each table whole, except large ones with several readers, which are
+/// split into block ranges (the last one open-ended, for blocks added since `relpages`).
+fn work_units(
+    config: &ReplicationConfig,
+    tables: &[SnapshotTable],
+    threads: usize,
+    block_ranges: bool,
+) -> VecDeque<Unit> {
+    let mut units = VecDeque::new();
+    for (i, t) in tables.iter().enumerate() {
+        let overridden = config
+            .snapshot_select_overrides
+            .iter()
+            .any(|(name, _)| name == t.name());
+        if !block_ranges || overridden || t.pages < CHUNK_PAGES {
+            units.push_back(Unit {
+                table: i,
+                sql: t.copy_sql.clone(),
+            });
+            continue;
+        }
+        let pieces = ((t.pages + CHUNK_PAGES - 1) / CHUNK_PAGES).min(threads as i64 * 4);
+        let step = (t.pages + pieces - 1) / pieces;
+        let columns = if t.select_columns.is_empty() {
+            "*"
+        } else {
+            &t.select_columns
+        };
+        for p in 0..pieces {
+            let (from, to) = (p * step, (p + 1) * step);
+            let mut filter = vec![format!("ctid >= '({from},0)'::tid")];
+            if p + 1 < pieces {
+                filter.push(format!("ctid < '({to},0)'::tid"));
+            }
+            if let Some(f) = &t.row_filter {
+                filter.push(format!("({f})"));
+            }
+            units.push_back(Unit {
+                table: i,
+                sql: format!(
+                    "COPY (SELECT {columns} FROM {} WHERE {}) TO STDOUT",
+                    t.target,
+                    filter.join(" AND ")
+                ),
+            });
+        }
+    }
+    units
 }
 
 /// Where reads go: the stream's bounded queue.
@@ -235,66 +335,137 @@ pub(crate) enum Outcome {
     Stopped,
 }
 
+/// What a reader hands the coordinator.
+enum Piece {
+    /// Rows of a table.
+    Rows(usize, Vec<Row>),
+    /// A piece of work is read whole.
+    UnitDone(usize),
+    Failed(Error),
+}
+
 impl InitialSnapshot {
-    /// Reads every table into `queue`, numbering reads from 1.
+    /// Reads every table into `queue`, numbering reads from 1: the readers read and parse in
+    /// parallel; this task marks, numbers and queues their rows.
     pub(crate) async fn run(
         mut self,
         queue: Queue<'_>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Outcome> {
-        let mut parser = RowParser::default();
+        let tables: Arc<Vec<SnapshotTable>> = Arc::new(std::mem::take(&mut self.tables));
+        let mut left_per_table = vec![0usize; tables.len()];
+        for u in &self.units {
+            left_per_table[u.table] += 1;
+        }
+        let work = Arc::new(Mutex::new(std::mem::take(&mut self.units)));
+        let readers = self.conns.len();
+        let (tx, mut rx) = mpsc::channel::<Piece>(readers * 2);
+        let mut handles = Vec::new();
+        for conn in std::mem::take(&mut self.conns) {
+            let (tx, work, tables) = (tx.clone(), work.clone(), tables.clone());
+            let batch_size = self.batch_size;
+            handles.push(tokio::spawn(read_units(conn, work, tables, tx, batch_size)));
+        }
+        drop(tx);
+        // Aborts the readers when this ends early (stopped, failed).
+        let _abort = AbortOnDrop(handles);
+
         let mut markers = Markers::default();
         let mut batch = Vec::with_capacity(self.batch_size);
         let mut seq = 0u64;
         let (started, mut last_log) = (Instant::now(), Instant::now());
+        let mut rows_per_table = vec![0u64; tables.len()];
         let mut rows_total = 0u64;
-        let tables = std::mem::take(&mut self.tables);
         let origin = (self.lsn, self.tx_id, self.started_us);
-        for (index, table) in tables.iter().enumerate() {
-            let table_started = Instant::now();
-            let mut rows = 0u64;
-            let mut copy = self
-                .conn
-                .copy_out(&table.copy_sql)
-                .await
-                .map_err(|e| read_error(table, e))?;
-            while let Some(line) = copy.next_row().await.map_err(|e| read_error(table, e))? {
-                let tuple = parser.parse_row(&line, table.columns)?;
-                seq += 1;
-                rows += 1;
-                let read = read_event(&origin, table, Row::new(tuple), seq);
-                if let Some((event, marker)) = markers.push(index, read) {
-                    batch.push(marked(event, marker));
-                    if batch.len() >= self.batch_size {
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(self.batch_size));
-                        if !queue.send(full, stop).await {
-                            return Ok(Outcome::Stopped);
+        let tracker = self.tracker.clone();
+        // Numbers a released read and notes its table's end.
+        let mut release = |marked: Marked<Event>, batch: &mut Vec<Event>| {
+            seq += 1;
+            let mut event = marked.read;
+            event.seq = seq;
+            if marked.table_done {
+                tracker
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .table_queued(tables[marked.table].name().to_string(), seq);
+            }
+            batch.push(marked_as(event, marked.marker));
+        };
+        let mut tables_left = tables.len();
+        // Tables with nothing to read are done at once.
+        for (i, left) in left_per_table.iter().enumerate() {
+            if *left == 0 {
+                tables_left -= 1;
+                tracker
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .table_queued(tables[i].name().to_string(), 0);
+            }
+        }
+        while tables_left > 0 {
+            let piece = tokio::select! {
+                _ = stop.changed() => return Ok(Outcome::Stopped),
+                piece = rx.recv() => piece,
+            };
+            match piece {
+                None => {
+                    return Err(Error::new(
+                        crate::ErrorKind::Closed,
+                        "the snapshot readers ended before every table was read",
+                    ))
+                }
+                Some(Piece::Failed(e)) => return Err(e),
+                Some(Piece::Rows(t, rows)) => {
+                    rows_per_table[t] += rows.len() as u64;
+                    rows_total += rows.len() as u64;
+                    for row in rows {
+                        let read = read_event(&origin, &tables[t], row, 0);
+                        for marked in markers.push(t, read).into_iter().flatten() {
+                            release(marked, &mut batch);
                         }
                     }
                 }
-                if last_log.elapsed() >= PROGRESS_EVERY {
-                    last_log = Instant::now();
-                    let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    tracing::info!(
-                        table = %table.name(),
-                        rows,
-                        estimated_rows = table.estimated_rows.max(0),
-                        rows_per_second = ((rows_total + rows) as f64 / secs) as u64,
-                        "snapshot in progress"
-                    );
+                Some(Piece::UnitDone(t)) => {
+                    left_per_table[t] -= 1;
+                    if left_per_table[t] == 0 {
+                        tables_left -= 1;
+                        tracing::info!(table = %tables[t].name(), rows = rows_per_table[t], "snapshot of table done");
+                        match markers.table_done(t) {
+                            Some(marked) => release(marked, &mut batch),
+                            None if rows_per_table[t] == 0 => {
+                                // No rows: done at once.
+                                tracker
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .table_queued(tables[t].name().to_string(), 0);
+                            }
+                            None => {}
+                        }
+                    }
                 }
             }
-            rows_total += rows;
-            // A table without rows is done at once (its last read is the one before it).
-            self.tracker
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .table_queued(table.name().to_string(), if rows == 0 { 0 } else { seq });
-            tracing::info!(table = %table.name(), rows, seconds = table_started.elapsed().as_secs_f64(), "snapshot of table done");
+            if batch.len() >= self.batch_size {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch_size));
+                if !queue.send(full, stop).await {
+                    return Ok(Outcome::Stopped);
+                }
+            }
+            if last_log.elapsed() >= PROGRESS_EVERY {
+                last_log = Instant::now();
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let estimated: i64 = tables.iter().map(|t| t.estimated_rows.max(0)).sum();
+                tracing::info!(
+                    rows = rows_total,
+                    estimated_rows = estimated,
+                    tables_done = tables.len() - tables_left,
+                    tables = tables.len(),
+                    rows_per_second = (rows_total as f64 / secs) as u64,
+                    "snapshot in progress"
+                );
+            }
         }
-        if let Some((event, marker)) = markers.finish() {
-            batch.push(marked(event, marker));
+        if let Some(marked) = markers.finish() {
+            release(marked, &mut batch);
         }
         if !queue.send(batch, stop).await {
             return Ok(Outcome::Stopped);
@@ -303,20 +474,75 @@ impl InitialSnapshot {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .all_queued();
-        // Reading is over; the rows are in the queue. Nothing was written: end the
-        // transaction either way.
-        let _ = self.conn.execute("COMMIT").await;
-        self.conn.close().await;
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             tables = tables.len(),
             rows = rows_total,
+            readers,
             seconds = secs,
             rows_per_second = (rows_total as f64 / secs.max(1e-3)) as u64,
             "snapshot read every table"
         );
         Ok(Outcome::Read { last_seq: seq })
     }
+}
+
+/// Aborts the reader tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+/// A reader: takes pieces of work until none is left, sending their rows in batches.
+async fn read_units(
+    mut conn: PgConnection,
+    work: Arc<Mutex<VecDeque<Unit>>>,
+    tables: Arc<Vec<SnapshotTable>>,
+    tx: mpsc::Sender<Piece>,
+    batch_size: usize,
+) {
+    let mut parser = RowParser::default();
+    loop {
+        let unit = work.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+        let Some(unit) = unit else {
+            break;
+        };
+        let table = &tables[unit.table];
+        let result: Result<()> = async {
+            let mut copy = conn
+                .copy_out(&unit.sql)
+                .await
+                .map_err(|e| read_error(table, e))?;
+            let mut rows = Vec::with_capacity(batch_size);
+            while let Some(line) = copy.next_row().await.map_err(|e| read_error(table, e))? {
+                rows.push(Row::new(parser.parse_row(&line, table.columns)?));
+                if rows.len() >= batch_size {
+                    let full = std::mem::replace(&mut rows, Vec::with_capacity(batch_size));
+                    if tx.send(Piece::Rows(unit.table, full)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if !rows.is_empty() && tx.send(Piece::Rows(unit.table, rows)).await.is_err() {
+                return Ok(());
+            }
+            let _ = tx.send(Piece::UnitDone(unit.table)).await;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tx.send(Piece::Failed(e)).await;
+            return;
+        }
+    }
+    // Reading is over. Nothing was written: end the transaction either way.
+    let _ = conn.execute("COMMIT").await;
+    conn.close().await;
 }
 
 /// How often a long snapshot logs its progress.
@@ -346,7 +572,7 @@ fn read_event(origin: &(Lsn, u32, i64), table: &SnapshotTable, row: Row, seq: u6
     }
 }
 
-fn marked(mut event: Event, marker: &'static str) -> Event {
+fn marked_as(mut event: Event, marker: &'static str) -> Event {
     if let EventKind::Change(change) = &mut event.kind {
         change.source.snapshot = marker;
     }

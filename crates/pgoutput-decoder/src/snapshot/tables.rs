@@ -29,6 +29,8 @@ pub(crate) struct SnapshotTable {
     pub columns: usize,
     /// The planner's row estimate (`pg_class.reltuples`; -1 or 0 when never analysed).
     pub estimated_rows: i64,
+    /// The table's size in pages (`pg_class.relpages`, as of the last `VACUUM`/`ANALYZE`).
+    pub pages: i64,
     /// The quoted table (`"schema"."table"`), for the chunks of an incremental snapshot.
     pub target: String,
     /// The published columns, quoted, in table order (empty: the table has none).
@@ -57,7 +59,7 @@ pub(crate) async fn snapshot_tables(
     let rows = conn
         .simple_query(&format!(
             "SELECT c.oid, pt.schemaname, pt.tablename, c.relreplident, {rowfilter}, \
-             c.reltuples::int8, c.relkind \
+             c.reltuples::int8, c.relkind, c.relpages::int8 \
              FROM pg_catalog.pg_publication_tables pt \
              JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname \
              JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename \
@@ -104,6 +106,7 @@ pub(crate) async fn snapshot_tables(
             copy_sql,
             columns: rel.columns.len(),
             estimated_rows: field(5).parse().unwrap_or(-1),
+            pages: field(7).parse().unwrap_or(0),
             target: format!("{}.{}", quote_ident(&schema_name), quote_ident(&table_name)),
             select_columns: select_columns.join(", "),
             row_filter: row.get(4).map(str::to_string),
