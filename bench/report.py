@@ -372,7 +372,7 @@ def chart(out, path: str) -> None:
         (
             axes[0],
             "events_per_s",
-            "events per second (higher is better)",
+            "events (snapshot: rows) per second (higher is better)",
             False,
             lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}",
         ),
@@ -407,7 +407,8 @@ def chart(out, path: str) -> None:
         ax.set_xticklabels(
             [
                 f"{wk}: {out['workloads'][wk]['name']}\n"
-                f"{out['workloads'][wk]['expected_events']:,} changes"
+                f"{out['workloads'][wk]['expected_events']:,} "
+                + ("rows" if out["workloads"][wk].get("snapshot") else "changes")
                 for wk in wkeys
             ]
         )
