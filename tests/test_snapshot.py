@@ -105,3 +105,26 @@ async def test_a_snapshot_cut_short_resumes_without_rereading_finished_tables(
 def test_a_bad_mode_is_a_clear_error(db: Database, mode: str) -> None:
     with pytest.raises(ValueError, match="snapshot_mode"):
         db.reader(snapshot_mode=mode)
+
+
+async def test_an_incremental_snapshot_comes_through_the_same_iteration(db: Database) -> None:
+    db.sql(SCHEMA)
+    db.create_publication()
+    reader = db.reader(create_slot=True, properties={"incremental.snapshot.chunk.size": 2})
+    # Asked before connecting: sent once connected.
+    await reader.snapshot(["public.items"])
+    async with reader:
+        reads = await collect(reader, 5)
+        assert [m.op for m in reads] == ["r"] * 5
+        assert {m.source["snapshot"] for m in reads} == {"incremental"}
+        assert sorted(m.after["id"] for m in reads) == [1, 2, 3, 4, 5]
+        await reader.snapshot("public.tags")
+        reads = await collect(reader, 2)
+        assert sorted(m.after["label"] for m in reads) == ["blue", "red"]
+        await assert_no_more(reader)
+
+
+async def test_a_snapshot_of_a_name_that_is_not_schema_table_is_refused(db: Database) -> None:
+    reader = db.reader()
+    with pytest.raises(ValueError, match=r"schema\.table"):
+        await reader.snapshot(["orders"])

@@ -425,6 +425,25 @@ class LogicalReplicationReader:
         """Connects: checks the server, creates the publication and slot when asked, starts
         streaming. Done by ``async with`` and, lazily, by the first iteration. Does nothing
         when connected; raises ``ReplicationError`` after ``stop()``."""
+    def snapshot(
+        self,
+        tables: str | Iterable[str],
+        *,
+        conditions: Mapping[str, str] | None = None,
+        surrogate_key: str | None = None,
+    ) -> Awaitable[None]:
+        """Asks for an incremental snapshot of ``tables`` (``"schema.table"`` names) while
+        streaming, as Debezium's ``execute-snapshot`` signal does; returns at once (before
+        connecting, the request waits for the connection). The tables are read in chunks by
+        key (``incremental.snapshot.chunk.size`` rows, 1024) between watermarks written with
+        ``pg_logical_emit_message`` (nothing is written to your tables); their rows come through
+        the same iteration as messages with ``op == "r"`` and ``source["snapshot"] ==
+        "incremental"``, among the changes, and never after a later change of the same row.
+        ``conditions``: per table, an SQL condition that narrows the rows read
+        (``additional-conditions``); ``surrogate_key``: the column that orders and identifies
+        the rows of a table without a primary key. A table that is not published or has no
+        key is logged (WARNING) and skipped. ``ValueError`` for a name that is not
+        ``schema.table``; ``ReplicationError`` after ``stop()``."""
     def connect_sync(self) -> None:
         """Blocking :meth:`connect` (Ctrl-C interrupts it)."""
     def stop(self) -> Awaitable[None]:

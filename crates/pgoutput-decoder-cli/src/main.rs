@@ -4,6 +4,7 @@
 //! runs the self-contained demo.
 
 mod demo;
+mod snapshot_cmd;
 mod status_line;
 mod stream_cmd;
 
@@ -25,6 +26,41 @@ enum Command {
     Stream(Box<StreamArgs>),
     /// Start a throwaway PostgreSQL, run a small e-commerce workload and show its events.
     Demo(DemoArgs),
+    /// Ask a running `stream` for an incremental snapshot of tables (writes a row to the
+    /// signal table, signal.data.collection).
+    Snapshot(SnapshotArgs),
+}
+
+/// What `snapshot` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+enum SignalAction {
+    /// Read the tables (execute-snapshot).
+    #[default]
+    Execute,
+    /// Stop reading the tables (all when none are named).
+    Stop,
+    /// Open no new chunk until resumed.
+    Pause,
+    /// Go on after a pause.
+    Resume,
+}
+
+#[derive(Debug, clap::Args)]
+struct SnapshotArgs {
+    /// The stream's configuration file (its connection and signal.data.collection).
+    #[arg(long)]
+    config: PathBuf,
+    /// What to ask for.
+    #[arg(long, value_enum, default_value_t)]
+    action: SignalAction,
+    /// TABLE=SQL: read only the rows of TABLE matching SQL (additional-conditions).
+    #[arg(long)]
+    condition: Vec<String>,
+    /// The column that orders the rows of tables without a primary key.
+    #[arg(long)]
+    surrogate_key: Option<String>,
+    /// Tables to read, schema.table.
+    tables: Vec<String>,
 }
 
 /// Output shape of each line.
@@ -175,6 +211,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Stream(args) => stream_cmd::run(*args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Snapshot(args) => snapshot_cmd::run(args).await,
         }
     });
     match result {

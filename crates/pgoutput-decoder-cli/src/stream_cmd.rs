@@ -42,7 +42,7 @@ type Properties = Vec<(String, String)>;
 /// The properties of the configuration file — a Debezium connector's (properties or Kafka
 /// Connect JSON), or a Debezium Server `application.properties`, translated — and the sink
 /// the file asks for (Debezium Server's `debezium.sink.type`).
-fn read_properties(
+pub(crate) fn read_properties(
     path: &std::path::Path,
 ) -> Result<(Properties, Option<SinkKind>), Box<dyn StdError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {

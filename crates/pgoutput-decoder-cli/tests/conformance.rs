@@ -60,6 +60,11 @@ mod snapshot {
     fn snapshot_initial() {
         super::support::case::run_snapshot("snapshot_initial");
     }
+
+    #[test]
+    fn incremental_signal() {
+        super::support::case::run_snapshot("incremental_signal");
+    }
 }
 
 /// A case added to the kit without a test here would silently not run.

@@ -15,7 +15,7 @@ use pgoutput_decoder::{
         BinaryHandlingMode, DecimalHandlingMode, HstoreHandlingMode, IntervalHandlingMode,
         MultidimensionalArrayMode, TimePrecisionMode,
     },
-    Lsn, PublicationAutocreate, ReplicationConfig,
+    Lsn, PublicationAutocreate, ReplicationConfig, SnapshotSignal,
 };
 use pyo3::{
     exceptions::{PyTypeError, PyValueError},
@@ -556,4 +556,54 @@ pub(crate) fn replication_config(
         .map_err(|e| bad(keys::with_python_keywords(&e.to_string())))?;
     config.convert.validate().map_err(|e| value_error(&e))?;
     Ok(config)
+}
+
+/// The signal of `reader.snapshot(tables, conditions=..., surrogate_key=...)`.
+pub(crate) fn snapshot_signal(
+    tables: &Bound<'_, PyAny>,
+    conditions: Option<&Bound<'_, PyAny>>,
+    surrogate_key: Option<&Bound<'_, PyAny>>,
+) -> PyResult<SnapshotSignal> {
+    let tables = strings("tables", tables)?;
+    if tables.is_empty() {
+        return Err(bad(
+            "snapshot(): name at least one table, e.g. [\"public.orders\"]",
+        ));
+    }
+    for t in &tables {
+        if t.split('.').count() != 2 {
+            return Err(bad(format!(
+                "snapshot(): tables are schema.table names, e.g. \"public.orders\", not {t:?}"
+            )));
+        }
+    }
+    let conditions = match conditions.filter(|c| !c.is_none()) {
+        None => Vec::new(),
+        Some(c) => {
+            let dict = c.cast::<PyDict>().map_err(|_| {
+                type_error("conditions", "a dict of table name to SQL condition", c)
+            })?;
+            let mut out = Vec::new();
+            for (k, v) in dict.iter() {
+                out.push((string("conditions", &k)?, string("conditions", &v)?));
+            }
+            out
+        }
+    };
+    let surrogate_key = match surrogate_key.filter(|k| !k.is_none()) {
+        None => None,
+        Some(k) => Some(string("surrogate_key", k)?),
+    };
+    Ok(SnapshotSignal::Execute {
+        id: format!(
+            "python-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        ),
+        tables,
+        conditions,
+        surrogate_key,
+    })
 }

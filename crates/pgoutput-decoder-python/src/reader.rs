@@ -25,7 +25,8 @@ use std::{
 use pgoutput_decoder::{
     config::kafka::KafkaSinkConfig,
     pipeline::{KafkaSink, Sink},
-    ChangeStream, Event, JsonEncoder, Lsn, ReplicationConfig, StopHandle,
+    ChangeStream, Event, JsonEncoder, Lsn, ReplicationConfig, SnapshotHandle, SnapshotSignal,
+    StopHandle,
 };
 use pyo3::{prelude::*, types::PyDict};
 
@@ -76,6 +77,10 @@ struct State {
     unacked: Option<Arc<Event>>,
     stop: Option<StopHandle>,
     ctx: Option<Arc<StreamContext>>,
+    /// Sends snapshot requests to the stream once connected.
+    snapshots: Option<SnapshotHandle>,
+    /// Snapshot requests made before connecting: sent once connected.
+    waiting_snapshots: Vec<SnapshotSignal>,
 }
 
 struct Shared {
@@ -90,6 +95,23 @@ struct Shared {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `signal` to the stream, or keeps it until the reader connects.
+    fn request_snapshot(&self, signal: SnapshotSignal) -> Outcome<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(reader_error(
+                "the reader was stopped; a snapshot needs a running reader",
+            ));
+        }
+        let mut st = self.state();
+        match &st.snapshots {
+            Some(handle) => handle.signal(signal).map_err(core_error),
+            None => {
+                st.waiting_snapshots.push(signal);
+                Ok(())
+            }
+        }
     }
 
     /// Connects if not connected yet; `Ok(false)` if the reader was stopped.
@@ -135,6 +157,11 @@ impl Shared {
             let mut st = self.state();
             st.stop = Some(stop.clone());
             st.ctx = Some(ctx);
+            let handle = stream.snapshot_handle();
+            for signal in std::mem::take(&mut st.waiting_snapshots) {
+                let _ = handle.signal(signal);
+            }
+            st.snapshots = Some(handle);
         }
         *conn = Conn::Connected(stream);
         self.phase.store(CONNECTED, Ordering::SeqCst);
@@ -667,6 +694,25 @@ impl LogicalReplicationReader {
         logging::refresh(py);
         let shared = self.shared.clone();
         into_awaitable(py, runtime::none, async move { shared.connect().await })
+    }
+
+    /// Awaitable: asks for an incremental snapshot of `tables` while streaming (see the stubs).
+    #[pyo3(signature = (tables, *, conditions = None, surrogate_key = None))]
+    fn snapshot<'py>(
+        &self,
+        py: Python<'py>,
+        tables: Bound<'py, PyAny>,
+        conditions: Option<Bound<'py, PyAny>>,
+        surrogate_key: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let signal =
+            options::snapshot_signal(&tables, conditions.as_ref(), surrogate_key.as_ref())?;
+        let shared = self.shared.clone();
+        into_awaitable(
+            py,
+            runtime::none,
+            async move { shared.request_snapshot(signal) },
+        )
     }
 
     /// Blocking `connect()`.

@@ -385,6 +385,34 @@ fn load(
                 }
             }
             "offset.storage.file.filename" => config.offset_file = Some(v.trim().into()),
+            "signal.data.collection" => {
+                let table = v.trim();
+                if !table.is_empty() && table.split('.').count() != 2 {
+                    return Err(Error::config(format!(
+                        "signal.data.collection must be schema.table (e.g. public.debezium_signal), not {table:?}"
+                    )));
+                }
+                config.signal_table = Some(table.to_string()).filter(|t| !t.is_empty());
+            }
+            "signal.enabled.channels" => {
+                for channel in list(v) {
+                    if channel != "source" {
+                        return Err(Error::config(format!(
+                            "signal.enabled.channels: only the source channel (the signal table) \
+                             is supported, not {channel:?}; the Rust and Python APIs ask for \
+                             snapshots directly"
+                        )));
+                    }
+                }
+            }
+            "incremental.snapshot.chunk.size" => {
+                config.incremental_chunk_size = parse(k, v)?;
+                if config.incremental_chunk_size == 0 {
+                    return Err(Error::config(
+                        "incremental.snapshot.chunk.size must be positive",
+                    ));
+                }
+            }
             "tombstones.on.delete" => config.tombstones_on_delete = parse_bool(k, v)?,
             "key.converter.schemas.enable" => config.key_schemas_enable = parse_bool(k, v)?,
             "value.converter.schemas.enable" => config.value_schemas_enable = parse_bool(k, v)?,
@@ -806,6 +834,7 @@ mod tests {
                 ("start.lsn", None) => "0/16B3748",
                 ("message.key.columns", None) => "public.a:id",
                 ("database.sslrootcert", None) => "/nonexistent/ca.pem",
+                ("signal.data.collection", None) => "public.debezium_signal",
                 (_, None) => "a",
             };
             let mut pairs = vec![("topic.prefix".to_string(), "x".to_string())];

@@ -103,7 +103,7 @@ use Kind::*;
 /// Every supported key, in the README's order.
 pub static OPTIONS: [OptionSpec; TABLE.len()] = TABLE;
 
-const TABLE: [OptionSpec; 59] = [
+const TABLE: [OptionSpec; 62] = [
     opt("database.hostname", List, Some("localhost"))
         .doc("host(s) to connect to; a list names several, tried in order")
         .field("connection.host")
@@ -367,6 +367,15 @@ const TABLE: [OptionSpec; 59] = [
         .doc("where a snapshot's progress is kept (default under $XDG_STATE_HOME/pgoutput-decoder)")
         .field("offset_file")
         .python("offset_file"),
+    opt("signal.data.collection", Text, None)
+        .doc("the signal table (schema.table, in the publication) whose rows ask for incremental snapshots")
+        .field("signal_table"),
+    opt("signal.enabled.channels", List, Some("source"))
+        .doc("signal channels: source (the signal table) only")
+        .field(""),
+    opt("incremental.snapshot.chunk.size", Integer, Some("1024"))
+        .doc("rows per chunk of an incremental snapshot")
+        .field("incremental_chunk_size"),
     opt("plugin.name", Choice, Some("pgoutput"))
         .allowed(&["pgoutput"])
         .doc("the logical decoding plugin: must be pgoutput")
@@ -513,8 +522,9 @@ pub const UNSUPPORTED: &[&str] = &[
     "topic.heartbeat.",
     "publish.via.partition.root",
     "slot.stream.params",
-    "signal.",
-    "incremental.snapshot.",
+    "signal.kafka.",
+    "signal.file",
+    "incremental.snapshot.allow.schema.changes",
     "snapshot.isolation.mode",
     "snapshot.locking.mode",
     "xmin.fetch.interval.ms",

@@ -377,6 +377,13 @@ pub struct ReplicationConfig {
     /// database and slot under `$XDG_STATE_HOME/pgoutput-decoder` (or
     /// `~/.local/state/pgoutput-decoder`).
     pub offset_file: Option<std::path::PathBuf>,
+    /// `signal.data.collection`: the signal table (`schema.table`) whose inserted rows ask for
+    /// incremental snapshots (`execute-snapshot`, `stop-snapshot`, `pause-snapshot`,
+    /// `resume-snapshot`), as in Debezium. It must be in the publication. `None`: no signal
+    /// table (incremental snapshots can still be asked for through the APIs).
+    pub signal_table: Option<String>,
+    /// `incremental.snapshot.chunk.size`: rows per chunk of an incremental snapshot (1024).
+    pub incremental_chunk_size: usize,
     /// Value conversion modes (decimal, time, binary, interval, hstore handling).
     pub convert: ConvertOptions,
     /// `status.update.interval.ms`: how often the server hears our position even when idle or
@@ -468,6 +475,8 @@ impl ReplicationConfig {
             snapshot_select_overrides: Vec::new(),
             snapshot_fetch_size: 10240,
             offset_file: None,
+            signal_table: None,
+            incremental_chunk_size: 1024,
             convert: ConvertOptions::default(),
             status_interval: Duration::from_secs(10),
             max_queue_size: 8192,

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use pgoutput::{Lsn, Message, OldTupleKind};
 
+use super::window::{Watermark, WATERMARK_PREFIX};
+
 use crate::{
     ack::AckTracker,
     config::{Operation, ReplicationConfig},
@@ -55,6 +57,8 @@ pub(crate) struct Assembler {
     pub(crate) clock: i64,
     /// A transaction cut by a disconnect: (commit LSN, events already produced).
     partial: Option<(Lsn, u64)>,
+    /// An incremental snapshot's watermark message just taken (not an event).
+    watermark: Option<(Watermark, Lsn)>,
 }
 
 impl Assembler {
@@ -69,6 +73,7 @@ impl Assembler {
             produced_upto: Lsn::ZERO,
             clock: 0,
             partial: None,
+            watermark: None,
             emit: [
                 config.emits(Operation::Create),
                 config.emits(Operation::Update),
@@ -92,6 +97,11 @@ impl Assembler {
         self.seq = seq;
     }
 
+    /// The sequence number of the last event produced.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.acks.produced(self.seq);
@@ -106,6 +116,18 @@ impl Assembler {
                 return;
             }
         }
+        let seq = self.next_seq();
+        out.push(Event { kind, seq });
+    }
+
+    /// The watermark message the last input was, if it was one.
+    pub(crate) fn take_watermark(&mut self) -> Option<(Watermark, Lsn)> {
+        self.watermark.take()
+    }
+
+    /// Appends an event made outside the stream (an incremental snapshot's read), numbered
+    /// after everything produced so far.
+    pub(crate) fn push_outside(&mut self, kind: EventKind, out: &mut Vec<Event>) {
         let seq = self.next_seq();
         out.push(Event { kind, seq });
     }
@@ -302,6 +324,17 @@ impl Assembler {
                 let outside_tx = !transactional && self.tx.is_none();
                 if outside_tx && m.lsn <= self.produced_upto {
                     return Ok(()); // produced before a reconnect
+                }
+                if !transactional && m.prefix.as_str() == WATERMARK_PREFIX {
+                    // Ours: never an event, whatever the message filters say.
+                    if let Some(w) = Watermark::parse(&m.content) {
+                        self.watermark = Some((w, m.lsn));
+                    }
+                    if outside_tx {
+                        self.produced_upto = m.lsn;
+                        self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
+                    }
+                    return Ok(());
                 }
                 if !self.message_prefixes.matches(m.prefix.as_str()) {
                     if outside_tx {

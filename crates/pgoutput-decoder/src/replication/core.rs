@@ -5,13 +5,20 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use pgoutput::{Decoder, Lsn, Message};
 
+use std::sync::Arc;
+
 use super::{
     assemble::Assembler,
     spool::{Replay, Spool},
+    window::{Watermark, Window},
 };
 use crate::{
-    ack::AckTracker, config::ReplicationConfig, event::Event, relation::RelationCache,
-    relation::TableSchema, Error, ErrorKind, Result,
+    ack::AckTracker,
+    config::ReplicationConfig,
+    event::{ChangeEvent, Event, EventKind, Op, Row, Source},
+    relation::RelationCache,
+    relation::TableSchema,
+    Error, ErrorKind, Result,
 };
 
 /// What the I/O task has to do after the core took an input.
@@ -25,6 +32,14 @@ pub(crate) enum Action {
     NeedTableSchema(pgoutput::Relation),
     /// The server asked for a reply: send a [`ReplicationCore::status_update`] now.
     SendStatus,
+    /// The incremental snapshot window's low watermark came through: read the chunk now and
+    /// write the high watermark. (Read only now, not before the low watermark went out: a
+    /// transaction whose commit the stream delivered before the low watermark is then surely
+    /// visible to the read.)
+    WindowOpened,
+    /// The incremental snapshot window's high watermark came through (at this position):
+    /// hand over the chunk with [`ReplicationCore::close_window`] before feeding anything else.
+    WindowClosed(Lsn),
 }
 
 /// The positions of a standby status update (the I/O task adds the clock and encodes it).
@@ -78,6 +93,8 @@ pub(crate) struct ReplicationCore {
     prepared: HashMap<u32, Option<Lsn>>,
     /// A [`Action::NeedTableSchema`] is unanswered.
     awaiting_schema: bool,
+    /// The incremental snapshot chunk whose watermarks are awaited.
+    window: Option<Window>,
 }
 
 impl ReplicationCore {
@@ -96,7 +113,92 @@ impl ReplicationCore {
             preparing: None,
             prepared: HashMap::new(),
             awaiting_schema: false,
+            window: None,
         }
+    }
+
+    /// An incremental snapshot chunk is about to be read between watermarks with this window's
+    /// id: from its low watermark on, changes of its table are noted.
+    pub(crate) fn expect_window(&mut self, window: Window) {
+        self.window = Some(window);
+    }
+
+    /// The sequence number of the last event produced.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.assembler.last_seq()
+    }
+
+    /// Whether a chunk window is awaited.
+    pub(crate) fn window_pending(&self) -> bool {
+        self.window.is_some()
+    }
+
+    /// Forgets the awaited window (the snapshot was stopped, or the connection lost: the chunk
+    /// is read again in a new window).
+    pub(crate) fn drop_window(&mut self) {
+        self.window = None;
+    }
+
+    /// The answer to [`Action::WindowClosed`]: `rows` (the chunk, with the schema its reads
+    /// carry) become reads at the high watermark `lsn`, except rows changed inside the window.
+    /// Returns how many were emitted.
+    pub(crate) fn close_window(
+        &mut self,
+        table: &Arc<TableSchema>,
+        rows: Vec<Row>,
+        lsn: Lsn,
+        now_us: i64,
+        out: &mut Vec<Event>,
+    ) -> usize {
+        let Some(window) = self.window.take() else {
+            return 0;
+        };
+        let mut emitted = 0;
+        for row in rows {
+            if window.superseded(&row) {
+                continue;
+            }
+            emitted += 1;
+            self.assembler.push_outside(
+                EventKind::Change(ChangeEvent {
+                    op: Op::Read,
+                    table: table.clone(),
+                    before: None,
+                    after: Some(row),
+                    pk_update_other_row: None,
+                    source: Source {
+                        lsn,
+                        tx_id: None,
+                        commit_time_us: now_us,
+                        last_commit_lsn: None,
+                        snapshot: "incremental",
+                    },
+                    transaction: None,
+                    ts_us: now_us,
+                }),
+                out,
+            );
+        }
+        emitted
+    }
+
+    /// After an input: notes the window's changes and its watermarks.
+    fn watch_window(&mut self, start: usize, out: &[Event]) -> Option<Action> {
+        let window = self.window.as_mut()?;
+        window.observe(&out[start.min(out.len())..]);
+        let (mark, lsn) = self.assembler.take_watermark()?;
+        match mark {
+            Watermark::Low(id) if id == window.id && !window.open => {
+                window.open = true;
+                return Some(Action::WindowOpened);
+            }
+            Watermark::High(id) if id == window.id && window.open => {
+                return Some(Action::WindowClosed(lsn))
+            }
+            // Another run's or an abandoned window's watermark.
+            _ => {}
+        }
+        None
     }
 
     /// Numbers events after `seq`, the last event handed out before streaming (a snapshot's).
@@ -162,6 +264,26 @@ impl ReplicationCore {
     /// events it completes to `out`. `now_us` is the processing time of those events
     /// (microseconds since the Unix epoch).
     pub(crate) fn handle_xlog(
+        &mut self,
+        wal_start: Lsn,
+        wal_end: Lsn,
+        data: Bytes,
+        now_us: i64,
+        out: &mut Vec<Event>,
+    ) -> Result<Action> {
+        let start = out.len();
+        let action = self.take_xlog(wal_start, wal_end, data, now_us, out)?;
+        if self.window.is_none() {
+            self.assembler.take_watermark();
+            return Ok(action);
+        }
+        match self.watch_window(start, out) {
+            Some(closed) => Ok(closed),
+            None => Ok(action),
+        }
+    }
+
+    fn take_xlog(
         &mut self,
         wal_start: Lsn,
         wal_end: Lsn,
@@ -261,6 +383,20 @@ impl ReplicationCore {
     /// stopping early once `out` holds `max_batch` events. `now_us` as for
     /// [`handle_xlog`](Self::handle_xlog).
     pub(crate) fn replay_slice(
+        &mut self,
+        max_batch: usize,
+        now_us: i64,
+        out: &mut Vec<Event>,
+    ) -> Result<Action> {
+        let start = out.len();
+        let action = self.replay_some(max_batch, now_us, out)?;
+        if let Some(window) = self.window.as_mut() {
+            window.observe(&out[start..]);
+        }
+        Ok(action)
+    }
+
+    fn replay_some(
         &mut self,
         max_batch: usize,
         now_us: i64,

@@ -21,6 +21,8 @@ mod schema;
 mod spool;
 #[cfg(test)]
 mod tests;
+mod window;
 
 pub(crate) use self::core::{Action, ReplicationCore};
 pub(crate) use schema::table_schema;
+pub(crate) use window::{Window, WATERMARK_PREFIX};

@@ -61,6 +61,10 @@ struct Harness {
     out: Vec<Event>,
     /// The relations whose schema the core asked for, in order.
     asked: Vec<String>,
+    /// Where chunk windows closed.
+    closed: Vec<Lsn>,
+    /// How many chunk windows opened.
+    opened: usize,
 }
 
 impl Harness {
@@ -78,6 +82,8 @@ impl Harness {
             acks,
             out: Vec::new(),
             asked: Vec::new(),
+            closed: Vec::new(),
+            opened: 0,
         }
     }
 
@@ -118,6 +124,8 @@ impl Harness {
                 self.core.provide_table_schema(schema);
             }
             Action::SendStatus => panic!("no status update asked for here"),
+            Action::WindowClosed(lsn) => self.closed.push(lsn),
+            Action::WindowOpened => self.opened += 1,
         }
     }
 
@@ -547,6 +555,17 @@ mod wire {
         }
     }
 
+    pub fn message(lsn: u64, transactional: bool, prefix: &str, content: &str) -> Bytes {
+        let mut b = BytesMut::new();
+        b.put_u8(b'M');
+        b.put_u8(u8::from(transactional));
+        b.put_u64(lsn);
+        string(&mut b, prefix);
+        b.put_u32(content.len() as u32);
+        b.put_slice(content.as_bytes());
+        b.freeze()
+    }
+
     pub fn insert(rel: u32, new: &[Col<'_>]) -> Bytes {
         let mut b = BytesMut::new();
         b.put_u8(b'I');
@@ -748,4 +767,78 @@ fn a_replay_comes_in_slices_no_larger_than_a_batch() {
     // The transaction is committed for acknowledgement once replayed.
     h.ack_all();
     assert!(h.acks.confirmed() >= commit.lsn, "{}", h.acks.confirmed());
+}
+
+#[test]
+fn an_incremental_chunk_drops_rows_changed_inside_its_window() {
+    use super::{Window, WATERMARK_PREFIX};
+    use pgoutput::{ColumnData, TupleData};
+    let mut h = Harness::new(1);
+    h.feed(Lsn(10), wire::relation(7, "items", b'd', &["id", "note"]));
+    h.core
+        .expect_window(Window::new("w1".into(), "public.items".into(), vec![0]));
+    // Before the low watermark: the chunk saw this change, its read may follow it.
+    h.feed(Lsn(20), wire::begin(30, 1));
+    h.feed(Lsn(20), wire::insert(7, &[Col::Text("1"), Col::Text("a")]));
+    h.feed(Lsn(30), wire::commit(30, 38));
+    h.feed(
+        Lsn(40),
+        wire::message(40, false, WATERMARK_PREFIX, "low:w1"),
+    );
+    // Inside the window: row 2 changed, so its chunk row is stale.
+    h.feed(Lsn(50), wire::begin(60, 2));
+    h.feed(Lsn(50), wire::insert(7, &[Col::Text("2"), Col::Text("b2")]));
+    h.feed(Lsn(60), wire::commit(60, 68));
+    // Another window's watermark is not ours.
+    h.feed(
+        Lsn(65),
+        wire::message(65, false, WATERMARK_PREFIX, "high:w0"),
+    );
+    assert!(h.closed.is_empty());
+    h.feed(
+        Lsn(70),
+        wire::message(70, false, WATERMARK_PREFIX, "high:w1"),
+    );
+    assert_eq!(h.closed, [Lsn(70)]);
+    let row = |id: &str, note: &str| {
+        crate::event::Row::new(TupleData::from_columns([
+            ColumnData::Text(id.as_bytes()),
+            ColumnData::Text(note.as_bytes()),
+        ]))
+    };
+    let table = match &h.out[0].kind {
+        EventKind::Change(c) => c.table.clone(),
+        other => panic!("{other:?}"),
+    };
+    let emitted = h.core.close_window(
+        &table,
+        vec![row("1", "a"), row("2", "b"), row("3", "c")],
+        Lsn(70),
+        NOW,
+        &mut h.out,
+    );
+    assert_eq!(emitted, 2);
+    assert!(!h.core.window_pending());
+    // The watermarks are no events; the reads come after everything before the high one.
+    assert_eq!(
+        h.summary(),
+        ["c items 1", "c items 2", "r items 1", "r items 3"]
+    );
+    let marks: Vec<&str> = h
+        .out
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Change(c) => c.source.snapshot,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(marks, ["false", "false", "incremental", "incremental"]);
+    let seqs: Vec<u64> = h.out.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    // After the window, the table's changes are not tracked any more.
+    h.feed(
+        Lsn(80),
+        wire::message(80, false, WATERMARK_PREFIX, "low:w2"),
+    );
+    assert_eq!(h.out.len(), 4);
 }

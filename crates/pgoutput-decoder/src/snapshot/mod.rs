@@ -12,6 +12,7 @@
 //! made meanwhile are then both read and streamed (at least once; the end state is exact).
 
 mod copy_text;
+pub(crate) mod incremental;
 mod markers;
 pub(crate) mod progress;
 mod tables;

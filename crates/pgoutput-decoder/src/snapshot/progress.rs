@@ -97,6 +97,20 @@ pub(crate) fn path(config: &ReplicationConfig, system: &str) -> Result<PathBuf> 
     Ok(base.join("pgoutput-decoder").join(name))
 }
 
+/// Where `config`'s incremental snapshot progress is kept: beside the initial snapshot's.
+pub(crate) fn incremental_path(config: &ReplicationConfig, system: &str) -> Result<PathBuf> {
+    let initial = path(config, system)?;
+    let name = initial
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .replace(".snapshot.json", "")
+                .replace(".json", "")
+        })
+        .unwrap_or_default();
+    Ok(initial.with_file_name(format!("{name}.incremental.json")))
+}
+
 fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -141,6 +155,12 @@ pub(crate) fn load(path: &Path) -> Result<Option<Progress>> {
 /// Writes `progress` to `path` so that a crash leaves the old file or the new one, never a
 /// torn one (a temporary file, flushed, then renamed over it).
 pub(crate) fn save(path: &Path, progress: &Progress) -> Result<()> {
+    write_json(path, &progress.to_json())
+}
+
+/// Replaces the file at `path` with `value`, atomically (a crash leaves the old or the new
+/// content, never a mix) and durably.
+pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     let io = |e: std::io::Error| {
         Error::new(
             ErrorKind::Io,
@@ -155,7 +175,7 @@ pub(crate) fn save(path: &Path, progress: &Progress) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(&progress.to_json()).map_err(|e| io(e.into()))?;
+    let text = serde_json::to_vec_pretty(value).map_err(|e| io(e.into()))?;
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp).map_err(io)?;

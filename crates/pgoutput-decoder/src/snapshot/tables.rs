@@ -29,6 +29,12 @@ pub(crate) struct SnapshotTable {
     pub columns: usize,
     /// The planner's row estimate (`pg_class.reltuples`; -1 or 0 when never analysed).
     pub estimated_rows: i64,
+    /// The quoted table (`"schema"."table"`), for the chunks of an incremental snapshot.
+    pub target: String,
+    /// The published columns, quoted, in table order (empty: the table has none).
+    pub select_columns: String,
+    /// The publication's row filter for the table (PostgreSQL 15+).
+    pub row_filter: Option<String>,
 }
 
 impl SnapshotTable {
@@ -91,11 +97,16 @@ pub(crate) async fn snapshot_tables(
             row.get(4),
             field(6) == "p",
         );
+        let select_columns: Vec<String> =
+            rel.columns.iter().map(|c| quote_ident(&c.name)).collect();
         tables.push(SnapshotTable {
             schema: Arc::new(schema),
             copy_sql,
             columns: rel.columns.len(),
             estimated_rows: field(5).parse().unwrap_or(-1),
+            target: format!("{}.{}", quote_ident(&schema_name), quote_ident(&table_name)),
+            select_columns: select_columns.join(", "),
+            row_filter: row.get(4).map(str::to_string),
         });
     }
     Ok(tables)

@@ -28,7 +28,7 @@ use crate::{
     config::ReplicationConfig,
     event::Event,
     pipeline::{Batch, ByteBudget, Delivery, EventCounter, Source, Stats, StatsSnapshot},
-    snapshot::{self, Decision, Outcome},
+    snapshot::{self, incremental::SnapshotSignal, Decision, Outcome},
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
@@ -79,6 +79,8 @@ pub struct ChangeStream {
     budget: ByteBudget,
     /// Counts what is taken from the queue into the pipeline's stats.
     counter: EventCounter,
+    /// Incremental snapshot requests for the connection task.
+    signals: mpsc::UnboundedSender<SnapshotSignal>,
 }
 
 impl ChangeStream {
@@ -137,7 +139,10 @@ impl ChangeStream {
         let stopped = Arc::new(AtomicBool::new(false));
         let stats = Stats::new(acks.clone(), config.max_queue_size, config.max_queue_bytes);
         stats.connected();
+        let (signals, signals_rx) = mpsc::unbounded_channel();
         let parts = SessionParts {
+            system_id: prepared.system_id.clone(),
+            signals: signals_rx,
             config,
             acks: acks.clone(),
             stats: stats.clone(),
@@ -188,6 +193,7 @@ impl ChangeStream {
             }
         };
         Ok(ChangeStream {
+            signals,
             budget,
             rx,
             buffered: VecDeque::new(),
@@ -357,6 +363,29 @@ impl ChangeStream {
         }
     }
 
+    /// Asks for an incremental snapshot of `tables` (`schema.table`) while streaming, as a
+    /// Debezium `execute-snapshot` signal does: the tables are read in chunks by key
+    /// (`incremental_chunk_size` rows) between watermarks, and their rows come as reads
+    /// (`op: "r"`, `source.snapshot: "incremental"`) among the changes, never after a later
+    /// change of the same row. Problems with a table (not published, no key) are logged and
+    /// that table is skipped.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] once the stream has ended.
+    pub fn snapshot<I, S>(&self, tables: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.snapshot_handle().snapshot(tables)
+    }
+
+    /// A handle that asks for snapshots from elsewhere (another task) while this stream is
+    /// being read.
+    pub fn snapshot_handle(&self) -> SnapshotHandle {
+        SnapshotHandle(self.signals.clone())
+    }
+
     /// Stops gracefully: the server is told what was acknowledged and the connection is closed,
     /// so the slot is free at once. Events not yet acknowledged are delivered again next time.
     /// With [`slot_drop_on_stop`](ReplicationConfig::slot_drop_on_stop) the slot is then
@@ -385,6 +414,9 @@ impl ChangeStream {
 /// What the connection task is built from, before it knows its connection (a snapshot may
 /// come first).
 struct SessionParts {
+    /// The server's system identifier (names the incremental snapshot progress file).
+    system_id: String,
+    signals: mpsc::UnboundedReceiver<SnapshotSignal>,
     config: ReplicationConfig,
     acks: AckTracker,
     stats: Stats,
@@ -398,6 +430,14 @@ impl SessionParts {
     fn session(self, started: setup::Started, last_seq: u64) -> Session {
         let (reader, writer) = started.stream.split();
         let proto_version = setup::protocol_version(&self.config, started.server.version_num);
+        let incremental = match snapshot::progress::incremental_path(&self.config, &self.system_id)
+        {
+            Ok(file) => snapshot::incremental::Incremental::resume_from(file),
+            Err(e) => {
+                tracing::info!(error = %e, "incremental snapshots will not survive a restart");
+                Default::default()
+            }
+        };
         Session {
             stats: self.stats,
             stopped: self.stopped,
@@ -412,6 +452,8 @@ impl SessionParts {
             tx: self.tx,
             registry: TypeRegistry::new(),
             seq_start: last_seq,
+            incremental,
+            signals: self.signals,
         }
     }
 
@@ -499,4 +541,45 @@ impl Source for ChangeStream {
     fn stats(&self) -> StatsSnapshot {
         ChangeStream::stats(self)
     }
+}
+
+/// Sends snapshot signals to a running [`ChangeStream`] (see [`ChangeStream::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct SnapshotHandle(mpsc::UnboundedSender<SnapshotSignal>);
+
+impl SnapshotHandle {
+    /// As [`ChangeStream::snapshot`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] once the stream has ended.
+    pub fn snapshot<I, S>(&self, tables: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.signal(SnapshotSignal::Execute {
+            id: format!("api-{}", now_millis()),
+            tables: tables.into_iter().map(Into::into).collect(),
+            conditions: Vec::new(),
+            surrogate_key: None,
+        })
+    }
+
+    /// Sends a snapshot signal (execute, stop, pause, resume), as a row of the signal table
+    /// would.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] once the stream has ended.
+    pub fn signal(&self, signal: SnapshotSignal) -> Result<()> {
+        self.0
+            .send(signal)
+            .map_err(|_| Error::new(ErrorKind::Closed, "the stream has ended"))
+    }
+}
+
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }

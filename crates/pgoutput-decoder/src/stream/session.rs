@@ -33,6 +33,7 @@ use crate::{
     event::Event,
     pipeline::{Batch, ByteBudget, QueuedBatch, Stats},
     replication::{self, Action, ReplicationCore},
+    snapshot::incremental::{Incremental, SnapshotSignal},
     stream::{
         linger::{Linger, GATHER_BYTES},
         setup,
@@ -126,6 +127,10 @@ pub(crate) struct Session {
     pub stopped: Arc<AtomicBool>,
     /// Sequence number of the last event before streaming (a snapshot's last read; 0 without).
     pub seq_start: u64,
+    /// Incremental snapshots asked for while streaming.
+    pub incremental: Incremental,
+    /// Snapshot requests from the APIs.
+    pub signals: mpsc::UnboundedReceiver<SnapshotSignal>,
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -193,6 +198,9 @@ impl Session {
             }
             tracing::warn!(error = %error, "replication connection lost; reconnecting");
             state.core.disconnected();
+            // A chunk window's watermarks may be lost with the connection: read it again.
+            state.core.drop_window();
+            self.incremental.reconnected();
             match self.reconnect(&mut state, &mut stop).await {
                 Ok(true) => self.stats.reconnected(),
                 Ok(false) => {
@@ -299,6 +307,17 @@ impl Session {
         loop {
             if *stop.borrow() {
                 return Ok(());
+            }
+            while let Ok(signal) = self.signals.try_recv() {
+                self.incremental.signal(signal);
+            }
+            if self.incremental.has_checkpoints() {
+                self.incremental.persist(self.acks.acked_seq());
+            }
+            if !state.core.replaying() && self.incremental.wants_window(&state.core) {
+                self.incremental
+                    .open_window(&self.config, &mut state.core)
+                    .await;
             }
             let full = pending.len() >= max_batch;
             if full || state.core.replaying() {
@@ -470,6 +489,7 @@ impl Session {
         pending: &mut Vec<Event>,
     ) -> Result<()> {
         self.stats.received_bytes(frame.len());
+        let start = pending.len();
         let action = match parse_copy_data(frame)? {
             ReplicationMessage::XLogData(x) => {
                 state
@@ -482,6 +502,23 @@ impl Session {
                     .handle_keepalive(k.wal_end, k.reply_requested, pending.is_empty())
             }
         };
+        if self.config.signal_table.is_some() {
+            self.incremental.scan(&self.config, &pending[start..]);
+        }
+        if self.incremental.active() {
+            self.incremental.note_transactions(&pending[start..]);
+        }
+        if let Action::WindowOpened = action {
+            self.incremental
+                .read_chunk(&self.config, &mut state.core)
+                .await;
+            return Ok(());
+        }
+        if let Action::WindowClosed(lsn) = action {
+            self.incremental
+                .close_window(&mut state.core, lsn, now, pending);
+            return Ok(());
+        }
         self.run_action(state, action).await
     }
 
@@ -499,6 +536,8 @@ impl Session {
             }
             // The server asked for an answer; the update itself does not ask for one.
             Action::SendStatus => self.send_status(state, false).await,
+            // Only XLogData opens or closes a window (handle_frame).
+            Action::WindowOpened | Action::WindowClosed(_) => Ok(()),
         }
     }
 

@@ -65,8 +65,8 @@ pub(crate) struct Prepared {
     pub slot_confirmed: Option<Lsn>,
     /// The snapshot exported by the slot created now: its name and the consistent point.
     pub exported: Option<(String, Lsn)>,
-    /// The server's system identifier, known when the snapshot mode reads tables: it tells
-    /// this server's snapshot progress from another's.
+    /// The server's system identifier: it tells this server's snapshot progress from
+    /// another's.
     pub system_id: String,
     pub decision: snapshot::Decision,
 }
@@ -232,11 +232,8 @@ pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
     // With several hosts, replicate from the server the catalog connection chose.
     let (host, port) = catalog.server();
     let mut repl = PgConnection::connect(&config.connection.for_host(host, port), true).await?;
-    let system_id = if config.snapshot_mode.reads_tables() {
-        repl.identify_system().await?.systemid
-    } else {
-        String::new()
-    };
+    // Names the snapshot progress files: a same-named slot on another server is another slot.
+    let system_id = repl.identify_system().await?.systemid;
     let recorded = snapshot::recorded(config, &system_id)?;
     let mut decision = snapshot::decide(config, need_create, recorded.as_ref());
     let mut exported = None;
