@@ -11,6 +11,11 @@ at least as large as the harness.
 A sampler thread also adds up the resident set of the live process tree every SAMPLE_S
 seconds (for contenders that run more than one process) and reads the CPU time of the
 walsender serving the slot, which tells whether a drain was bound by the server.
+
+Given the postmaster's pid, the CPU time of the whole server during the run is taken too
+(before and after, from /proc): the postmaster, its live children, and the children it reaped
+meanwhile. A snapshot reads through ordinary backends, which end with their connection, so
+sampling them would miss their last moments; the reaped children's time does not.
 """
 
 from __future__ import annotations
@@ -75,6 +80,33 @@ def proc_cpu_s(pid: int) -> float | None:
         return None
     fields = data[data.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def server_cpu_s(postmaster_pid: int) -> tuple[float, int] | None:
+    """CPU time of a PostgreSQL server so far, in seconds, and its number of live children.
+
+    The postmaster's own time, the time of its live children (backends, walsenders,
+    background processes), and that of the children it has reaped (cutime + cstime).
+    """
+    try:
+        with open(f"/proc/{postmaster_pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()
+    total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLK_TCK
+    children = children_of(postmaster_pid)
+    return total + sum(proc_cpu_s(c) or 0.0 for c in children), len(children)
+
+
+def server_cpu_after(postmaster_pid: int, children_before: int) -> float | None:
+    """server_cpu_s once the backends the contender opened have ended (at most 2 s)."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        now = server_cpu_s(postmaster_pid)
+        if now is None or now[1] <= children_before or time.monotonic() > deadline:
+            return None if now is None else now[0]
+        time.sleep(0.02)
 
 
 class Sampler(threading.Thread):
@@ -153,8 +185,11 @@ def run_measured(
     rss_log: list | None = None,
     sample_s: float = SAMPLE_S,
     stop_after_s: float | None = None,
+    server_pid: int | None = None,
 ) -> dict:
-    """Runs cmd to completion (or SIGTERM after stop_after_s, SIGKILL after timeout_s)."""
+    """Runs cmd to completion (or SIGTERM after stop_after_s, SIGKILL after timeout_s).
+
+    server_pid: the postmaster's pid, to report the server's CPU time during the run."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 (read back after the process exits)
     err = tempfile.TemporaryFile()  # noqa: SIM115
     rusage_file = None
@@ -162,6 +197,7 @@ def run_measured(
         fd, rusage_file = tempfile.mkstemp(prefix="bench-rusage-")
         os.close(fd)
         cmd = [GNU_TIME, "-f", "RUSAGE %e %U %S %M", "-o", rusage_file, *cmd]
+    server_before = server_cpu_s(server_pid) if server_pid else None
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True)
     # With GNU time in front, the root of the tree is GNU time itself: not counted.
@@ -193,6 +229,10 @@ def run_measured(
     done.set()
     proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.stop()
+    server_cpu = None
+    if server_before is not None and server_pid:
+        after = server_cpu_after(server_pid, server_before[1])
+        server_cpu = None if after is None else after - server_before[0]
     # Anything left in the session (a grandchild that was not waited for) is ended now.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -228,6 +268,7 @@ def run_measured(
         "rusage_source": rusage_source,
         "tree_rss_peak_kb": sampler.peak_tree_kb,
         "walsender_cpu_s": sampler.walsender_cpu_s,
+        "server_cpu_s": server_cpu,
         "result": result,
         "stdout_tail": stdout[-2000:],
         "stderr_tail": stderr[-4000:],

@@ -166,6 +166,14 @@ class Server:
         if os.path.isdir(self.base):
             shutil.rmtree(self.base, ignore_errors=True)
 
+    def postmaster_pid(self) -> int | None:
+        """The postmaster's process id (first line of postmaster.pid), None if not running."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             with open(os.path.join(self.base, "server.log"), errors="replace") as f:

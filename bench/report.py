@@ -17,6 +17,11 @@ PY_VS_PYPGOUTPUT = 5.0  # Python CPU/event at most 1/5 of psycopg2+pypgoutput's
 PY_VS_DEBEZIUM = 10.0  # ... and at most 1/10 of Debezium's
 CLI_RSS_MB = 64.0
 PY_RSS_MB = 200.0
+# The snapshot workload (s), relative to COPY in text format (the format the snapshot reads)
+# and to Debezium's initial snapshot.
+SNAPSHOT_CLI_WALL_VS_COPY = 1.5
+SNAPSHOT_CLI_VS_DEBEZIUM = 25.0  # CLI rows/s at least 25x Debezium's
+SNAPSHOT_PY_WALL_VS_COPY = 2.0
 
 PY_KEYS = ("py_async", "py_json")
 
@@ -63,6 +68,17 @@ def _below(name, value, limit, unit):
         if met
         else f"NOT MET: {value:.1f}{unit}, limit < {limit:.0f}{unit} "
         f"({value - limit:.1f}{unit} over)"
+    )
+    return {"name": name, "value": value, "limit": limit, "met": met, "text": text}
+
+
+def _at_least(name, value, limit, unit):
+    met = value >= limit
+    text = (
+        f"MET ({value:.1f}{unit}, limit >= {limit:.0f}{unit})"
+        if met
+        else f"NOT MET: {value:.1f}{unit}, limit >= {limit:.0f}{unit} "
+        f"({(1 - value / limit) * 100:.0f}% short)"
     )
     return {"name": name, "value": value, "limit": limit, "met": met, "text": text}
 
@@ -140,6 +156,8 @@ def evaluate_targets(out) -> list[dict]:
                     )
             t.append(_unknown(name, why))
 
+    t.extend(snapshot_targets(out))
+
     for keys, limit in ((("cli",), CLI_RSS_MB), (PY_KEYS, PY_RSS_MB)):
         for key in keys:
             label = out["contenders"].get(key, {}).get("label", key)
@@ -165,6 +183,39 @@ def evaluate_targets(out) -> list[dict]:
     return t
 
 
+def snapshot_targets(out) -> list[dict]:
+    """The snapshot workload's targets: wall time against COPY text, rows/s against Debezium.
+    (Peak RSS is among the every-workload targets.) Nothing when workload s was not run."""
+    if "s" not in out["workloads"]:
+        return []
+    t = []
+    copy = _median(out, "s", "copy_text")
+    for key, limit in (("cli", SNAPSHOT_CLI_WALL_VS_COPY), ("py_async", SNAPSHOT_PY_WALL_VS_COPY)):
+        label = out["contenders"].get(key, {}).get("label", key)
+        name = f"{label} wall <= {limit:.2f} x COPY text (workload s, snapshot)"
+        ours = _median(out, "s", key)
+        if copy and ours:
+            r = _at_most(name, ours["wall_s"] / copy["wall_s"], limit, "x")
+            r["text"] += f" [{ours['wall_s']:.2f} s vs {copy['wall_s']:.2f} s]"
+            t.append(r)
+        else:
+            t.append(_unknown(name, _why_missing(out, "s", "copy_text" if not copy else key)))
+    name = (
+        f"CLI rows/s >= {SNAPSHOT_CLI_VS_DEBEZIUM:.0f} x Debezium embedded's (workload s, snapshot)"
+    )
+    cli = _median(out, "s", "cli")
+    dbz = _median(out, "s", "debezium")
+    if cli and dbz:
+        r = _at_least(
+            name, cli["events_per_s"] / dbz["events_per_s"], SNAPSHOT_CLI_VS_DEBEZIUM, "x"
+        )
+        r["text"] += f" [{cli['events_per_s']:,.0f} vs {dbz['events_per_s']:,.0f} rows/s]"
+        t.append(r)
+    else:
+        t.append(_unknown(name, _why_missing(out, "s", "cli" if not cli else "debezium")))
+    return t
+
+
 # Text ---------------------------------------------------------------------------------------
 
 
@@ -185,15 +236,28 @@ def render_text(out) -> str:
         reps += f" ({out['peer_repeat']} for the peers)"
     lines.append(f"scale {out['scale']:g}, {reps}, order alternating")
     for wkey, w in out["workloads"].items():
-        floor = (w["contenders"].get("pg_recvlogical") or {}).get("median") or {}
+        snapshot = w.get("snapshot", False)
+        floor_key = "copy_text" if snapshot else "pg_recvlogical"
+        floor = (w["contenders"].get(floor_key) or {}).get("median") or {}
+        # For a snapshot the server works in an ordinary backend, not a walsender: the
+        # column is the whole server's CPU during the run.
+        server_key = "server_cpu_s" if snapshot else "walsender_cpu_s"
         lines.append("")
-        lines.append(
-            f"workload {wkey} ({w['name']}): {w['expected_events']:,} changes, "
-            f"{w['wal_bytes'] / 1e6:.1f} MB WAL"
-        )
+        if snapshot:
+            lines.append(
+                f"workload {wkey} ({w['name']}): {w['expected_events']:,} rows, table and "
+                f"index {w['table_bytes'] / 1e6:.1f} MB"
+            )
+        else:
+            lines.append(
+                f"workload {wkey} ({w['name']}): {w['expected_events']:,} changes, "
+                f"{w['wal_bytes'] / 1e6:.1f} MB WAL"
+            )
         hdr = (
-            f"  {'contender':<22} {'wall s':>8} {'(min-max)':>15} {'events/s':>10} "
-            f"{'CPU s':>7} {'CPU us/ev':>9} {'peak RSS MB':>11} {'walsnd s':>8} "
+            f"  {'contender':<22} {'wall s':>8} {'(min-max)':>15} "
+            f"{'rows/s' if snapshot else 'events/s':>10} "
+            f"{'CPU s':>7} {'CPU us/ev':>9} {'peak RSS MB':>11} "
+            f"{'server s' if snapshot else 'walsnd s':>8} "
             f"{'x floor':>7} {'1st ev s':>8} {'steady':>7}  result"
         )
         lines.append(hdr)
@@ -216,7 +280,7 @@ def render_text(out) -> str:
                 f"{_f(rng[0], '{:.2f}') + '-' + _f(rng[1], '{:.2f}'):>15} "
                 f"{med['events_per_s']:10,.0f} {med['cpu_s']:7.2f} "
                 f"{med['cpu_us_per_event']:9.2f} {rss:>11} "
-                f"{_f(med.get('walsender_cpu_s'), '{:.2f}'):>8} {_f(ratio, '{:.2f}'):>7} "
+                f"{_f(med.get(server_key), '{:.2f}'):>8} {_f(ratio, '{:.2f}'):>7} "
                 f"{_f(med.get('first_event_s'), '{:.2f}'):>8} "
                 f"{_f(med.get('steady_cpu_us_per_event'), '{:.2f}'):>7}  ok "
                 f"({med['runs_ok']} run(s))"
@@ -246,6 +310,11 @@ def render_text(out) -> str:
         "walsnd s: CPU of the walsender serving the slot (sampled; near the wall time "
         "means the drain was server-bound)"
     )
+    if any(w.get("snapshot") for w in out["workloads"].values()):
+        lines.append(
+            "server s (snapshot): CPU of the whole PostgreSQL server during the run; rows/s "
+            "and x floor there count rows and COPY text's wall time"
+        )
     lines.append(
         "x floor: wall time / pg_recvlogical's; 1st ev s: seconds from start-up to "
         "the first change; steady: client CPU us/event after the first change, "
@@ -303,7 +372,7 @@ def chart(out, path: str) -> None:
         (
             axes[0],
             "events_per_s",
-            "events per second (higher is better)",
+            "events (snapshot: rows) per second (higher is better)",
             False,
             lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}",
         ),
@@ -338,7 +407,8 @@ def chart(out, path: str) -> None:
         ax.set_xticklabels(
             [
                 f"{wk}: {out['workloads'][wk]['name']}\n"
-                f"{out['workloads'][wk]['expected_events']:,} changes"
+                f"{out['workloads'][wk]['expected_events']:,} "
+                + ("rows" if out["workloads"][wk].get("snapshot") else "changes")
                 for wk in wkeys
             ]
         )

@@ -2,11 +2,13 @@
 
 One throwaway PostgreSQL; for each workload: create the table and publication, create one
 slot per contender and repetition, run the workload, take the target LSN, then drain every
-slot with its contender while measuring it. See bench/README.md.
+slot with its contender while measuring it. The snapshot workload (s) loads its rows first and
+has each contender read the table instead: an initial snapshot that creates its own slot, or a
+plain COPY. See bench/README.md.
 
 Environment:
   BENCH_SCALE       multiplies every workload's row count (default 1; 0.01 for a quick run)
-  BENCH_WORKLOADS   comma-separated workload keys, e.g. a,d (default a,b,c,d,e)
+  BENCH_WORKLOADS   comma-separated workload keys, e.g. a,d (default a,b,c,d,e,s)
   BENCH_CONTENDERS  comma-separated contender keys (default: all)
   BENCH_REPEAT      repetitions per contender and workload (default 3; the median is reported)
   BENCH_PEER_REPEAT repetitions for the peers (psycopg2, pypgoutput, Debezium; default
@@ -22,13 +24,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import json
 import os
 import platform
+import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,7 +46,7 @@ import measure  # noqa: E402
 import psycopg2  # noqa: E402
 import report  # noqa: E402
 from pgserver import Server  # noqa: E402
-from workloads import WORKLOADS, expected_events  # noqa: E402
+from workloads import WORKLOADS, Workload, expected_events  # noqa: E402
 
 PY = sys.executable
 # pypgoutput with pydantic 1 lives in a virtualenv of its own (see setup.sh).
@@ -65,16 +71,20 @@ def cli_binary() -> str:
 
 
 class Contender:
-    def __init__(self, key, label, kind, description, workloads=None):
+    def __init__(self, key, label, kind, description, workloads=None, snapshot=None):
         self.key = key
         self.label = label
         self.kind = kind  # floor | ours | peer
         self.description = description
-        self.workloads = workloads  # None: every workload
+        self.workloads = workloads  # the streaming workloads it drains; None: every one
+        # How it reads the snapshot workload's table; None: it does not take part.
+        self.snapshot = snapshot
         self.unavailable: str | None = None
 
-    def applies(self, wkey: str) -> bool:
-        return self.workloads is None or wkey in self.workloads
+    def applies(self, w: Workload) -> bool:
+        if w.snapshot:
+            return self.snapshot is not None
+        return self.workloads is None or w.key in self.workloads
 
 
 CONTENDERS = [
@@ -98,6 +108,8 @@ CONTENDERS = [
         "pgoutput-decoder CLI",
         "ours",
         "pgoutput-decoder stream --format envelope --output /dev/null --end-lsn",
+        snapshot="pgoutput-decoder stream --create-slot --snapshot-mode initial_only "
+        "--format envelope --output /dev/null",
     ),
     Contender(
         "cli_kafka",
@@ -113,6 +125,8 @@ CONTENDERS = [
         "Python async for",
         "ours",
         "pgoutput_decoder.LogicalReplicationReader, async for, touching message.after",
+        snapshot="the same with snapshot_mode='initial_only', create_slot=True: async for "
+        "until the iteration ends after the reads",
     ),
     Contender(
         "py_json",
@@ -144,6 +158,25 @@ CONTENDERS = [
         "Debezium embedded",
         "peer",
         "Debezium 3.6 PostgreSQL connector embedded via pydbzengine, JSON format",
+        snapshot="the same with snapshot.mode=initial_only (it creates its slot), counting "
+        "the read records",
+    ),
+    Contender(
+        "copy_text",
+        "COPY text (psql)",
+        "floor",
+        "",
+        workloads=[],
+        snapshot="psql -c \"\\copy bench_s to '/dev/null'\": the server's COPY in text "
+        "format, the format the snapshot reads",
+    ),
+    Contender(
+        "copy_binary",
+        "COPY binary (psql)",
+        "floor",
+        "",
+        workloads=[],
+        snapshot="psql -c \"\\copy bench_s to '/dev/null' with (format binary)\"",
     ),
 ]
 
@@ -161,8 +194,9 @@ def probe_python(code: str, python: str = PY) -> str | None:
 
 def check_availability(contenders, pg_bin: str) -> None:
     for c in contenders:
-        if c.key.startswith("pg_recvlogical"):
-            path = os.path.join(pg_bin, "pg_recvlogical")
+        if c.key.startswith("pg_recvlogical") or c.key.startswith("copy_"):
+            program = "psql" if c.key.startswith("copy_") else "pg_recvlogical"
+            path = os.path.join(pg_bin, program)
             if not os.path.exists(path):
                 c.unavailable = f"{path} not found"
         elif c.key == "cli":
@@ -300,6 +334,46 @@ def command_for(
     ]
 
 
+def snapshot_command_for(
+    c: Contender, server: Server, slot: str, w: Workload, expected: int, pg_bin: str, state: str
+) -> tuple[list[str], dict | None]:
+    """The command (and environment) with which `c` reads the snapshot workload's table.
+
+    The readers that create a slot get `slot`, which does not exist yet; their snapshot
+    progress goes under `state` (a temporary directory), not the user's state directory.
+    """
+    if c.key.startswith("copy_"):
+        fmt = " with (format binary)" if c.key == "copy_binary" else ""
+        # psql writes the rows itself and prints "COPY <rows>", which is the count.
+        copy = f"\\copy {w.table} to '/dev/null'{fmt}"
+        return [os.path.join(pg_bin, "psql"), "-X", "-d", server.dsn(), "-c", copy], None
+    if c.key == "cli":
+        cmd = [
+            cli_binary(),
+            "stream",
+            "--dsn",
+            server.uri(),
+            "--slot",
+            slot,
+            "--publication",
+            w.publication,
+            "--create-slot",
+            "--snapshot-mode",
+            "initial_only",
+            "--output",
+            "/dev/null",
+            "--format",
+            "envelope",
+            "--quiet",
+        ]
+        return cmd, dict(os.environ, XDG_STATE_HOME=state)
+    cmd = command_for(c, server, slot, w.publication, "0/0", expected, pg_bin)
+    cmd += ["--snapshot-mode", "initial_only"]
+    if c.key == "py_async":
+        cmd += ["--offset-file", os.path.join(state, f"{slot}.snapshot.json")]
+    return cmd, None
+
+
 #: The broker of the Kafka contender, started by run_workload when that contender runs.
 BROKER: kafka_broker.Broker | None = None
 
@@ -384,6 +458,7 @@ def summarize(runs: list[dict], expected: int) -> dict:
         "maxrss_mb": max(r["maxrss_kb"] for r in ok) / 1024,
         "tree_rss_peak_mb": max(r["tree_rss_peak_kb"] for r in ok) / 1024,
         "walsender_cpu_s": med("walsender_cpu_s"),
+        "server_cpu_s": med("server_cpu_s"),
         "stream_s": med("stream_s"),
         "first_event_s": med("first_event_s"),
         "steady_cpu_us_per_event": med("steady_cpu_us_per_event"),
@@ -432,6 +507,7 @@ def main() -> int:
                 "label": c.label,
                 "kind": c.kind,
                 "description": c.description,
+                "snapshot_description": c.snapshot,
                 "unavailable": c.unavailable,
             }
             for c in contenders
@@ -500,20 +576,12 @@ def run_workload(
 ) -> dict:
     n = w.rows(scale)
     expected = expected_events(w.key, n)
-    active = [c for c in contenders if c.applies(w.key) and not c.unavailable]
+    active = [c for c in contenders if c.applies(w) and not c.unavailable]
     print(
         f"\n== workload {w.key} ({w.name}): {w.description}; scale {scale:g} -> "
-        f"{expected:,} row changes"
+        f"{expected:,} " + ("rows" if w.snapshot else "row changes")
     )
     cur = conn.cursor()
-    t = time.perf_counter()
-    w.prepare(cur, n)
-    cur.execute(f"CREATE PUBLICATION {w.publication} FOR TABLE {w.table}")
-    conn.commit()
-
-    # One slot per contender and repetition, all created before the workload runs, so every
-    # drain reads the same WAL.
-    slots = {}
 
     def reps(c):
         return peer_repeat if c.kind == "peer" else repeat
@@ -521,11 +589,126 @@ def run_workload(
     names = [(c.key, r) for c in active for r in range(reps(c))]
     if verify and any(c.key == "cli" for c in active):
         names.append(("cli_verify", 0))
-    for key, r in names:
-        slot = f"bench_{w.key}_{key}_{r}"
+    slots = {(key, r): f"bench_{w.key}_{key}_{r}" for key, r in names}
+    if w.snapshot:
+        result, target = prepare_snapshot(w, n, cur), None
+    else:
+        result = prepare_stream(w, n, cur, slots.values())
+        target = result["target_lsn"]
+    expected = result["expected_events"]
+    # Where the snapshot readers keep their progress (each run has a slot of its own).
+    state = tempfile.mkdtemp(prefix="bench-snapshot-state-")
+    postmaster = server.postmaster_pid()
+
+    runs = {c.key: [] for c in active}
+    failed = {}
+    global BROKER
+    if any(c.key == "cli_kafka" for c in active) and BROKER is None:
+        BROKER = kafka_broker.Broker()
+    for r in range(repeat):
+        order = active if r % 2 == 0 else list(reversed(active))
+        for pos, c in enumerate(order):
+            if c.key in failed or r >= reps(c):
+                continue
+            slot = slots[(c.key, r)]
+            if w.snapshot:
+                cmd, env = snapshot_command_for(c, server, slot, w, expected, pg_bin, state)
+                m = measure.run_measured(cmd, timeout_s=timeout_s, env=env, server_pid=postmaster)
+                run = judge_snapshot(c, m, expected, cli_progress(state, slot))
+            else:
+                cmd = command_for(c, server, slot, w.publication, target, expected, pg_bin)
+                broker_cpu = BROKER.cpu_s() if c.key == "cli_kafka" and BROKER else None
+                m = measure.run_measured(
+                    cmd, slot=slot, db_connect=connect, timeout_s=timeout_s, server_pid=postmaster
+                )
+                cur.execute(
+                    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                    (slot,),
+                )
+                row = cur.fetchone()
+                conn.commit()
+                confirmed = row[0] if row else None
+                run = judge(c, m, expected, target, confirmed)
+                if broker_cpu is not None and BROKER is not None:
+                    after = BROKER.cpu_s()
+                    run["broker_cpu_s"] = None if after is None else after - broker_cpu
+            run.update(rep=r, position=pos)
+            runs[c.key].append(run)
+            status = "ok" if run["ok"] else "FAILED: " + " ".join(run["error"].split())[:300]
+            if run["warning"]:
+                status += f" (WARNING: {run['warning']})"
+            print(
+                f"  [{r + 1}/{repeat}] {c.label:<22} wall {m['wall_s']:8.3f} s  "
+                f"cpu {m['cpu_s']:8.3f} s  rss {m['maxrss_kb'] / 1024:7.1f} MB  "
+                f"events {run['events'] if run['events'] is not None else '-':>9}  "
+                + (
+                    f"server {m['server_cpu_s']:6.2f} s  "
+                    if w.snapshot and m["server_cpu_s"] is not None
+                    else ""
+                )
+                + status
+            )
+            if not run["ok"]:
+                failed[c.key] = run["error"]
+            # The slot has served its purpose; drop it so it pins no WAL.
+            drop_slot(cur, slot)
+            conn.commit()
+
+    if ("cli_verify", 0) in slots:
+        cli = next(c for c in active if c.key == "cli")
+        slot = slots[("cli_verify", 0)]
+        if w.snapshot:
+            cmd, env = snapshot_command_for(cli, server, slot, w, expected, pg_bin, state)
+        else:
+            cmd = command_for(cli, server, slot, w.publication, target, expected, pg_bin)
+            env = None
+        result["cli_record_count"] = verify_cli_count(cmd, env, expected)
+        drop_slot(cur, slot)
+        conn.commit()
+        print(f"  CLI record count check: {result['cli_record_count']['text']}")
+    shutil.rmtree(state, ignore_errors=True)
+
+    if BROKER is not None:
+        BROKER.stop()
+        BROKER = None
+
+    for c in contenders:
+        if not c.applies(w):
+            continue
+        entry = {"runs": runs.get(c.key, [])}
+        if c.unavailable:
+            entry.update(status="not available", error=c.unavailable)
+        elif c.key in failed:
+            entry.update(status="failed", error=failed[c.key])
+        else:
+            entry.update(status="ok")
+        entry["median"] = summarize(entry["runs"], expected) if entry["status"] == "ok" else {}
+        result["contenders"][c.key] = entry
+
+    cur.execute(f"DROP PUBLICATION {w.publication}")
+    cur.execute(f"DROP TABLE {w.table}")
+    conn.commit()
+    cur.execute("CHECKPOINT")
+    conn.commit()
+    cur.close()
+    return result
+
+
+def prepare_stream(w: Workload, n: int, cur, slots) -> dict:
+    """Creates the table, the publication and every slot, runs the workload, and returns the
+    workload's part of the results (the target LSN among it)."""
+    conn = cur.connection
+    expected = expected_events(w.key, n)
+    t = time.perf_counter()
+    w.prepare(cur, n)
+    cur.execute(f"CREATE PUBLICATION {w.publication} FOR TABLE {w.table}")
+    conn.commit()
+
+    # One slot per contender and repetition, all created before the workload runs, so every
+    # drain reads the same WAL.
+    for slot in slots:
         cur.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
         conn.commit()
-        slots[(key, r)] = slot
     cur.execute("SELECT pg_current_wal_lsn()")
     start_lsn = cur.fetchone()[0]
     conn.commit()
@@ -555,8 +738,7 @@ def run_workload(
         f"  workload generated in {gen_s:.1f} s: {wal_bytes / 1e6:.1f} MB of WAL, "
         f"target LSN {target}"
     )
-
-    result = {
+    return {
         "name": w.name,
         "description": w.description,
         "rows": n,
@@ -568,80 +750,34 @@ def run_workload(
         "prepare_s": prep_s,
         "contenders": {},
     }
-    runs = {c.key: [] for c in active}
-    failed = {}
-    global BROKER
-    if any(c.key == "cli_kafka" for c in active) and BROKER is None:
-        BROKER = kafka_broker.Broker()
-    for r in range(repeat):
-        order = active if r % 2 == 0 else list(reversed(active))
-        for pos, c in enumerate(order):
-            if c.key in failed or r >= reps(c):
-                continue
-            slot = slots[(c.key, r)]
-            cmd = command_for(c, server, slot, w.publication, target, expected, pg_bin)
-            broker_cpu = BROKER.cpu_s() if c.key == "cli_kafka" and BROKER else None
-            m = measure.run_measured(cmd, slot=slot, db_connect=connect, timeout_s=timeout_s)
-            cur.execute(
-                "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", (slot,)
-            )
-            row = cur.fetchone()
-            conn.commit()
-            confirmed = row[0] if row else None
-            run = judge(c, m, expected, target, confirmed)
-            run.update(rep=r, position=pos)
-            if broker_cpu is not None and BROKER is not None:
-                after = BROKER.cpu_s()
-                run["broker_cpu_s"] = None if after is None else after - broker_cpu
-            runs[c.key].append(run)
-            status = "ok" if run["ok"] else "FAILED: " + " ".join(run["error"].split())[:300]
-            if run["warning"]:
-                status += f" (WARNING: {run['warning']})"
-            print(
-                f"  [{r + 1}/{repeat}] {c.label:<22} wall {m['wall_s']:8.3f} s  "
-                f"cpu {m['cpu_s']:8.3f} s  rss {m['maxrss_kb'] / 1024:7.1f} MB  "
-                f"events {run['events'] if run['events'] is not None else '-':>9}  "
-                f"{status}"
-            )
-            if not run["ok"]:
-                failed[c.key] = run["error"]
-            # The slot has served its purpose; drop it so it pins no WAL.
-            drop_slot(cur, slot)
-            conn.commit()
 
-    if ("cli_verify", 0) in slots:
-        cli = next(c for c in active if c.key == "cli")
-        result["cli_record_count"] = verify_cli_count(
-            cli, server, slots[("cli_verify", 0)], w.publication, target, expected
-        )
-        drop_slot(cur, slots[("cli_verify", 0)])
-        conn.commit()
-        print(f"  CLI record count check: {result['cli_record_count']['text']}")
 
-    if BROKER is not None:
-        BROKER.stop()
-        BROKER = None
-
-    for c in contenders:
-        if not c.applies(w.key):
-            continue
-        entry = {"runs": runs.get(c.key, [])}
-        if c.unavailable:
-            entry.update(status="not available", error=c.unavailable)
-        elif c.key in failed:
-            entry.update(status="failed", error=failed[c.key])
-        else:
-            entry.update(status="ok")
-        entry["median"] = summarize(entry["runs"], expected) if entry["status"] == "ok" else {}
-        result["contenders"][c.key] = entry
-
-    cur.execute(f"DROP PUBLICATION {w.publication}")
-    cur.execute(f"DROP TABLE {w.table}")
+def prepare_snapshot(w: Workload, n: int, cur) -> dict:
+    """Creates and loads the snapshot workload's table and its publication; no slot (each
+    reader creates its own), and nothing is written while they read."""
+    conn = cur.connection
+    t = time.perf_counter()
+    w.prepare(cur, n)
+    cur.execute(f"CREATE PUBLICATION {w.publication} FOR TABLE {w.table}")
     conn.commit()
-    cur.execute("CHECKPOINT")
+    cur.execute(f"SELECT count(*), pg_total_relation_size('{w.table}') FROM {w.table}")
+    rows, table_bytes = cur.fetchone()
     conn.commit()
-    cur.close()
-    return result
+    prep_s = time.perf_counter() - t
+    if rows != n:
+        print(f"  note: the table holds {rows:,} rows, {n:,} planned")
+    print(f"  {rows:,} rows loaded in {prep_s:.1f} s: table and index {table_bytes / 1e6:.1f} MB")
+    return {
+        "name": w.name,
+        "description": w.description,
+        "snapshot": True,
+        "rows": n,
+        "expected_events": rows,
+        "table_bytes": table_bytes,
+        "wal_bytes": 0,
+        "prepare_s": prep_s,
+        "contenders": {},
+    }
 
 
 def drop_slot(cur, slot: str) -> None:
@@ -681,6 +817,47 @@ def judge(c: Contender, m: dict, expected: int, target: str, confirmed) -> dict:
         error = "the contender printed no event count"
     elif events != expected:
         error = f"saw {events} changes, expected {expected}"
+    return measured_run(m, error, events, confirmed)
+
+
+def judge_snapshot(c: Contender, m: dict, expected: int, progress: dict | None) -> dict:
+    """Did the read work, and did it see every row? psql prints the COPY's row count; the
+    Python readers report theirs; the CLI writes to /dev/null and must have recorded its
+    snapshot as complete (every read acknowledged), its count is checked in a separate run."""
+    res = m["result"] or {}
+    events = res.get("events")
+    if c.key.startswith("copy_"):
+        tag = re.search(r"^COPY (\d+)$", m["stdout_tail"], re.MULTILINE)
+        events = int(tag.group(1)) if tag else None
+    error = None
+    if m["killed"]:
+        error = m["killed"]
+    elif res.get("error"):
+        error = res["error"]
+    elif m["exit_code"] != 0 and not (events == expected and c.kind != "floor"):
+        tail = (m["stderr_tail"].strip().splitlines() or ["(no output)"])[-1]
+        error = f"exit code {m['exit_code']}: {tail}"
+    elif c.key == "cli":
+        if not (progress or {}).get("complete"):
+            error = f"its progress file does not record the snapshot as complete: {progress}"
+    elif events is None:
+        error = "the contender printed no row count"
+    elif events != expected:
+        error = f"saw {events} rows, expected {expected}"
+    return measured_run(m, error, events, None)
+
+
+def cli_progress(state: str, slot: str) -> dict | None:
+    """The CLI's snapshot progress file for `slot` under XDG_STATE_HOME=`state`."""
+    for path in glob.glob(os.path.join(state, "pgoutput-decoder", f"*-{slot}.snapshot.json")):
+        with contextlib.suppress(OSError, ValueError), open(path) as f:
+            return json.load(f)
+    return None
+
+
+def measured_run(m: dict, error: str | None, events, confirmed) -> dict:
+    """One run's record in the results: the measurement, and the verdict on it."""
+    res = m["result"] or {}
     warning = None
     if error is None and m["exit_code"] != 0:
         # The drain itself worked (every change seen and reported), but the process did not
@@ -691,7 +868,7 @@ def judge(c: Contender, m: dict, expected: int, target: str, confirmed) -> dict:
         if code > 128 or code < 0:
             with contextlib.suppress(ValueError):
                 how += f" ({signal.Signals(abs(code) - (128 if code > 0 else 0)).name})"
-        warning = f"{how} after the drain finished" + (f": {first.strip()[:200]}" if first else "")
+        warning = f"{how} after it finished" + (f": {first.strip()[:200]}" if first else "")
     return {
         "ok": error is None,
         "error": error,
@@ -704,6 +881,7 @@ def judge(c: Contender, m: dict, expected: int, target: str, confirmed) -> dict:
         "maxrss_kb": m["maxrss_kb"],
         "tree_rss_peak_kb": m["tree_rss_peak_kb"],
         "walsender_cpu_s": m["walsender_cpu_s"],
+        "server_cpu_s": m["server_cpu_s"],
         "stream_s": res.get("stream_s"),
         "first_event_s": res.get("first_event_s"),
         "steady_cpu_us_per_event": res.get("steady_cpu_us_per_event"),
@@ -714,26 +892,13 @@ def judge(c: Contender, m: dict, expected: int, target: str, confirmed) -> dict:
     }
 
 
-def verify_cli_count(cli: Contender, server, slot, pub, target, expected) -> dict:
-    """Untimed: drain a spare slot with the CLI in value format and count the records."""
-    cmd = [
-        cli_binary(),
-        "stream",
-        "--dsn",
-        server.uri(),
-        "--slot",
-        slot,
-        "--publication",
-        pub,
-        "--output",
-        "-",
-        "--end-lsn",
-        target,
-        "--format",
-        "value",
-        "--quiet",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def verify_cli_count(cmd: list[str], env: dict | None, expected: int) -> dict:
+    """Untimed: the CLI's command once more on a spare slot, in value format to standard
+    output, and its records counted."""
+    cmd = list(cmd)
+    cmd[cmd.index("--output") + 1] = "-"
+    cmd[cmd.index("--format") + 1] = "value"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     lines = 0
     while True:
         chunk = proc.stdout.read(1 << 20)
@@ -744,7 +909,7 @@ def verify_cli_count(cli: Contender, server, slot, pub, target, expected) -> dic
     code = proc.wait()
     ok = code == 0 and lines == expected
     text = (
-        f"{lines:,} records for {expected:,} changes: "
+        f"{lines:,} records for {expected:,} rows or changes: "
         + ("MATCH" if ok else "MISMATCH")
         + (f" (exit code {code}: {err[-300:]})" if code else "")
     )

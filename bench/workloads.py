@@ -5,6 +5,9 @@ that must exist before the measured changes; that happens before the slots are c
 those rows are not part of any slot's stream). `run()` performs the measured changes and
 returns how many row changes (insert, update, delete events) it committed, summed from the
 statements' row counts.
+
+A snapshot workload (`snapshot=True`) writes no changes: `prepare()` loads the rows, and each
+contender reads the table as it stands (an initial snapshot, or plain `COPY`).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Workload:
     base_rows: int
     prepare: Callable  # (cursor, n) -> None
     run: Callable  # (cursor, n) -> events
+    snapshot: bool = False  # the rows exist beforehand; contenders read the table
 
     def rows(self, scale: float) -> int:
         return max(1, round(self.base_rows * scale))
@@ -195,6 +199,29 @@ def _run_e(cur, n):
     return _batched_insert(cur, "bench_e", exprs, 1, n, TXN_ROWS)
 
 
+# (s) initial snapshot -------------------------------------------------------------------
+
+
+def _prep_s(cur, n):
+    # The rows of workload (a), loaded before anyone reads. VACUUM FREEZE settles the table
+    # (hint bits set, visibility map full), so the first reader does not pay for writing
+    # them, and ANALYZE gives pg_class.reltuples for the snapshot's progress estimate.
+    cur.execute(f"CREATE TABLE bench_s ({MIXED_COLUMNS})")
+    cur.connection.commit()
+    _batched_insert(cur, "bench_s", MIXED_ROW, 1, n, 100_000)
+    conn = cur.connection
+    old = conn.autocommit
+    conn.autocommit = True
+    try:
+        cur.execute("VACUUM (FREEZE, ANALYZE) bench_s")
+    finally:
+        conn.autocommit = old
+
+
+def _run_s(cur, n):
+    return 0  # nothing is written while the contenders read
+
+
 WORKLOADS = {
     w.key: w
     for w in [
@@ -229,10 +256,20 @@ WORKLOADS = {
             _prep_e,
             _run_e,
         ),
+        Workload(
+            "s",
+            "snapshot",
+            "initial snapshot of 1,000,000 rows of the 10-column table of (a), to /dev/null",
+            1_000_000,
+            _prep_s,
+            _run_s,
+            snapshot=True,
+        ),
     ]
 }
 
 
 def expected_events(key: str, n: int) -> int:
-    """Row changes a workload of size n commits (b: n updates plus n // 2 deletes)."""
+    """Row changes a workload of size n commits (b: n updates plus n // 2 deletes), or, for
+    the snapshot workload, the rows each contender reads."""
     return n + max(1, n // 2) if key == "b" else n

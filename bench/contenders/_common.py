@@ -39,6 +39,15 @@ def parse_args(description: str) -> argparse.Namespace:
         "--max-seconds", type=float, default=3600.0, help="give up after this many seconds in all"
     )
     p.add_argument(
+        "--snapshot-mode",
+        default=None,
+        help="read the table first (initial_only: read it, then end) instead of draining "
+        "a pre-created slot; --expected is then the number of rows",
+    )
+    p.add_argument(
+        "--offset-file", default=None, help="where a snapshot keeps its progress (py_api)"
+    )
+    p.add_argument(
         "--seconds",
         type=float,
         default=None,

@@ -3,6 +3,10 @@
 Mode `after` touches `message.after` of every change; mode `json` also renders each message
 as Debezium JSON with `pgoutput_decoder.message_to_debezium_json`. The loop stops once the
 expected number of changes was seen (the reader acknowledges automatically).
+
+With `--snapshot-mode initial_only` the reader creates the slot and reads the published
+tables (`op == "r"` messages), and the iteration ends by itself after the last read: the loop
+runs to that end, and the reads it saw are the count.
 """
 
 import asyncio
@@ -44,6 +48,16 @@ def main() -> None:
 
     threading.Thread(target=watchdog, daemon=True).start()
 
+    snapshot = {}
+    if args.snapshot_mode:
+        snapshot = {
+            "snapshot_mode": args.snapshot_mode,
+            "create_slot": True,
+            "offset_file": args.offset_file,
+        }
+    # initial_only ends the iteration after the reads: no need to stop at a count.
+    ends_by_itself = args.snapshot_mode == "initial_only"
+
     async def run():
         reader = pgoutput_decoder.LogicalReplicationReader(
             publication_name=args.publication,
@@ -54,6 +68,7 @@ def main() -> None:
             user=args.user,
             password=args.password or None,
             auto_acknowledge=True,
+            **snapshot,
         )
         t_start = time.perf_counter()
         if soak:
@@ -77,7 +92,7 @@ def main() -> None:
                 state["last"] = time.monotonic()
                 if time.monotonic() >= deadline:
                     break
-            elif events >= args.expected:
+            elif events >= args.expected and not ends_by_itself:
                 break
             elif not events & 1023:
                 state["events"] = events
@@ -90,7 +105,7 @@ def main() -> None:
         # stop (which tells the server and closes the connection).
         if soak:
             stopper.cancel()
-        else:
+        elif not ends_by_itself:
             await reader.acknowledge()
         await reader.stop()
         return stream_s
