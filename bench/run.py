@@ -112,6 +112,22 @@ CONTENDERS = [
         "--format envelope --output /dev/null",
     ),
     Contender(
+        "cli_t2",
+        "CLI, 2 snapshot readers",
+        "ours",
+        "the CLI's snapshot with --snapshot-max-threads 2",
+        workloads=[],
+        snapshot="pgoutput-decoder stream --snapshot-max-threads 2 (the table in block ranges)",
+    ),
+    Contender(
+        "cli_t4",
+        "CLI, 4 snapshot readers",
+        "ours",
+        "the CLI's snapshot with --snapshot-max-threads 4",
+        workloads=[],
+        snapshot="pgoutput-decoder stream --snapshot-max-threads 4 (the table in block ranges)",
+    ),
+    Contender(
         "cli_kafka",
         "CLI -> Kafka (tansu)",
         "ours",
@@ -199,7 +215,7 @@ def check_availability(contenders, pg_bin: str) -> None:
             path = os.path.join(pg_bin, program)
             if not os.path.exists(path):
                 c.unavailable = f"{path} not found"
-        elif c.key == "cli":
+        elif c.key in ("cli", "cli_t2", "cli_t4"):
             if not os.access(cli_binary(), os.X_OK):
                 c.unavailable = (
                     f"{cli_binary()} not found: cargo build --release -p pgoutput-decoder-cli"
@@ -347,10 +363,14 @@ def snapshot_command_for(
         # psql writes the rows itself and prints "COPY <rows>", which is the count.
         copy = f"\\copy {w.table} to '/dev/null'{fmt}"
         return [os.path.join(pg_bin, "psql"), "-X", "-d", server.dsn(), "-c", copy], None
-    if c.key == "cli":
+    if c.key in ("cli", "cli_t2", "cli_t4"):
+        threads = {"cli": [], "cli_t2": ["--snapshot-max-threads", "2"]}.get(
+            c.key, ["--snapshot-max-threads", "4"]
+        )
         cmd = [
             cli_binary(),
             "stream",
+            *threads,
             "--dsn",
             server.uri(),
             "--slot",
@@ -837,7 +857,7 @@ def judge_snapshot(c: Contender, m: dict, expected: int, progress: dict | None) 
     elif m["exit_code"] != 0 and not (events == expected and c.kind != "floor"):
         tail = (m["stderr_tail"].strip().splitlines() or ["(no output)"])[-1]
         error = f"exit code {m['exit_code']}: {tail}"
-    elif c.key == "cli":
+    elif c.key in ("cli", "cli_t2", "cli_t4"):
         if not (progress or {}).get("complete"):
             error = f"its progress file does not record the snapshot as complete: {progress}"
     elif events is None:

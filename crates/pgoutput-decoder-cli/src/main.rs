@@ -130,6 +130,9 @@ struct StreamArgs {
     /// initial_only (then exit), always, when_needed, or no_data (stream only).
     #[arg(long, value_name = "MODE")]
     snapshot_mode: Option<pgoutput_decoder::config::SnapshotMode>,
+    /// Connections reading an initial snapshot in parallel (snapshot.max.threads).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    snapshot_max_threads: Option<u16>,
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,

@@ -105,6 +105,9 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<Loaded, Box<dyn StdError
     if args.two_phase {
         config.two_phase = true;
     }
+    if let Some(n) = args.snapshot_max_threads {
+        config.snapshot_max_threads = usize::from(n);
+    }
     if let Some(mode) = args.snapshot_mode {
         config.snapshot_mode = mode;
     }

@@ -369,7 +369,8 @@ const TABLE: [OptionSpec; 63] = [
         .python("offset_file"),
     opt("snapshot.max.threads", Integer, Some("1"))
         .doc("connections reading an initial snapshot in parallel, under the same snapshot")
-        .field("snapshot_max_threads"),
+        .field("snapshot_max_threads")
+        .cli("--snapshot-max-threads"),
     opt("signal.data.collection", Text, None)
         .doc("the signal table (schema.table, in the publication) whose rows ask for incremental snapshots")
         .field("signal_table"),

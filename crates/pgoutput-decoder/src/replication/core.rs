@@ -120,6 +120,7 @@ impl ReplicationCore {
     /// An incremental snapshot chunk is about to be read between watermarks with this window's
     /// id: from its low watermark on, changes of its table are noted.
     pub(crate) fn expect_window(&mut self, window: Window) {
+        self.assembler.take_watermark();
         self.window = Some(window);
     }
 
@@ -274,7 +275,7 @@ impl ReplicationCore {
         let start = out.len();
         let action = self.take_xlog(wal_start, wal_end, data, now_us, out)?;
         if self.window.is_none() {
-            self.assembler.take_watermark();
+            // A watermark seen now is left where it is: expect_window clears it.
             return Ok(action);
         }
         match self.watch_window(start, out) {

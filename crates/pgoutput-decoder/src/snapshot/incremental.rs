@@ -137,6 +137,60 @@ impl SnapshotSignal {
     }
 }
 
+/// The stream's end of the API's snapshot requests: a flag checked once per loop (a relaxed
+/// load), and the channel drained only when it is set.
+pub(crate) struct SignalInbox {
+    rx: tokio::sync::mpsc::UnboundedReceiver<SnapshotSignal>,
+    news: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The API's end: see [`SignalInbox`].
+#[derive(Debug, Clone)]
+pub(crate) struct SignalSender {
+    tx: tokio::sync::mpsc::UnboundedSender<SnapshotSignal>,
+    news: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A connected pair.
+pub(crate) fn signal_channel() -> (SignalSender, SignalInbox) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let news = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    (
+        SignalSender {
+            tx,
+            news: news.clone(),
+        },
+        SignalInbox { rx, news },
+    )
+}
+
+impl SignalSender {
+    /// Sends `signal`; false when the stream is gone.
+    pub(crate) fn send(&self, signal: SnapshotSignal) -> bool {
+        let sent = self.tx.send(signal).is_ok();
+        self.news.store(true, std::sync::atomic::Ordering::Release);
+        sent
+    }
+}
+
+impl SignalInbox {
+    /// Whether signals may be waiting.
+    pub(crate) fn has_news(&self) -> bool {
+        self.news.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The next waiting signal, if any (clears the flag first, so none is missed).
+    pub(crate) fn try_take(&mut self) -> Option<SnapshotSignal> {
+        self.news.store(false, std::sync::atomic::Ordering::Relaxed);
+        let signal = self.rx.try_recv().ok();
+        if signal.is_some() {
+            // More may follow.
+            self.news.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        signal
+    }
+}
+
 /// One table to read: waiting, or (with `last`/`max`) part-way, as kept in the progress file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pending {

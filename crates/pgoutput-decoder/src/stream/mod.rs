@@ -28,7 +28,11 @@ use crate::{
     config::ReplicationConfig,
     event::Event,
     pipeline::{Batch, ByteBudget, Delivery, EventCounter, Source, Stats, StatsSnapshot},
-    snapshot::{self, incremental::SnapshotSignal, Decision, Outcome},
+    snapshot::{
+        self,
+        incremental::{SignalInbox, SignalSender, SnapshotSignal},
+        Decision, Outcome,
+    },
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
@@ -80,7 +84,7 @@ pub struct ChangeStream {
     /// Counts what is taken from the queue into the pipeline's stats.
     counter: EventCounter,
     /// Incremental snapshot requests for the connection task.
-    signals: mpsc::UnboundedSender<SnapshotSignal>,
+    signals: SignalSender,
 }
 
 impl ChangeStream {
@@ -139,7 +143,7 @@ impl ChangeStream {
         let stopped = Arc::new(AtomicBool::new(false));
         let stats = Stats::new(acks.clone(), config.max_queue_size, config.max_queue_bytes);
         stats.connected();
-        let (signals, signals_rx) = mpsc::unbounded_channel();
+        let (signals, signals_rx) = snapshot::incremental::signal_channel();
         let parts = SessionParts {
             system_id: prepared.system_id.clone(),
             signals: signals_rx,
@@ -416,7 +420,7 @@ impl ChangeStream {
 struct SessionParts {
     /// The server's system identifier (names the incremental snapshot progress file).
     system_id: String,
-    signals: mpsc::UnboundedReceiver<SnapshotSignal>,
+    signals: SignalInbox,
     config: ReplicationConfig,
     acks: AckTracker,
     stats: Stats,
@@ -545,7 +549,7 @@ impl Source for ChangeStream {
 
 /// Sends snapshot signals to a running [`ChangeStream`] (see [`ChangeStream::snapshot`]).
 #[derive(Debug, Clone)]
-pub struct SnapshotHandle(mpsc::UnboundedSender<SnapshotSignal>);
+pub struct SnapshotHandle(SignalSender);
 
 impl SnapshotHandle {
     /// As [`ChangeStream::snapshot`].
@@ -571,9 +575,11 @@ impl SnapshotHandle {
     /// # Errors
     /// [`ErrorKind::Closed`] once the stream has ended.
     pub fn signal(&self, signal: SnapshotSignal) -> Result<()> {
-        self.0
-            .send(signal)
-            .map_err(|_| Error::new(ErrorKind::Closed, "the stream has ended"))
+        if self.0.send(signal) {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Closed, "the stream has ended"))
+        }
     }
 }
 

@@ -33,7 +33,7 @@ use crate::{
     event::Event,
     pipeline::{Batch, ByteBudget, QueuedBatch, Stats},
     replication::{self, Action, ReplicationCore},
-    snapshot::incremental::{Incremental, SnapshotSignal},
+    snapshot::incremental::{Incremental, SignalInbox},
     stream::{
         linger::{Linger, GATHER_BYTES},
         setup,
@@ -130,7 +130,7 @@ pub(crate) struct Session {
     /// Incremental snapshots asked for while streaming.
     pub incremental: Incremental,
     /// Snapshot requests from the APIs.
-    pub signals: mpsc::UnboundedReceiver<SnapshotSignal>,
+    pub signals: SignalInbox,
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -308,8 +308,10 @@ impl Session {
             if *stop.borrow() {
                 return Ok(());
             }
-            while let Ok(signal) = self.signals.try_recv() {
-                self.incremental.signal(signal);
+            if self.signals.has_news() {
+                while let Some(signal) = self.signals.try_take() {
+                    self.incremental.signal(signal);
+                }
             }
             if self.incremental.has_checkpoints() {
                 self.incremental.persist(self.acks.acked_seq());
@@ -508,18 +510,22 @@ impl Session {
         if self.incremental.active() {
             self.incremental.note_transactions(&pending[start..]);
         }
-        if let Action::WindowOpened = action {
-            self.incremental
-                .read_chunk(&self.config, &mut state.core)
-                .await;
-            return Ok(());
+        match action {
+            // The common case, without building run_action's future.
+            Action::Continue => Ok(()),
+            Action::WindowOpened => {
+                self.incremental
+                    .read_chunk(&self.config, &mut state.core)
+                    .await;
+                Ok(())
+            }
+            Action::WindowClosed(lsn) => {
+                self.incremental
+                    .close_window(&mut state.core, lsn, now, pending);
+                Ok(())
+            }
+            other => self.run_action(state, other).await,
         }
-        if let Action::WindowClosed(lsn) = action {
-            self.incremental
-                .close_window(&mut state.core, lsn, now, pending);
-            return Ok(());
-        }
-        self.run_action(state, action).await
     }
 
     /// Runs what the core asked for.
