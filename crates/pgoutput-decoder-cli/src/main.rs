@@ -126,6 +126,22 @@ struct StreamArgs {
     /// Never show the live status line, even on a terminal.
     #[arg(long)]
     quiet: bool,
+    /// Serve Prometheus metrics (/metrics), a health check (/health) and a live status page
+    /// (/) on this address, e.g. 127.0.0.1:9187 or 0.0.0.0:9187.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
+    /// /health answers 503 when the consumer is more than this many seconds behind the source
+    /// (MilliSecondsBehindSource; default 300; 0 = no limit).
+    #[arg(long, value_name = "SECS")]
+    health_max_lag_seconds: Option<f64>,
+    /// /health answers 503 when the slot is more than this many bytes of WAL behind the
+    /// server (default: no limit).
+    #[arg(long, value_name = "BYTES")]
+    health_max_lag_bytes: Option<u64>,
+    /// How often the slot's status (lag in bytes, active, wal_status, safe_wal_size, retained
+    /// WAL) is read from the server on a side connection, for --metrics-addr (default 10).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    slot_status_interval: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -229,6 +245,10 @@ mod tests {
             "--exit-when-idle",
             "--end-lsn",
             "--quiet",
+            "--metrics-addr",
+            "--health-max-lag-seconds",
+            "--health-max-lag-bytes",
+            "--slot-status-interval",
             "--help",
         ];
         for (flag, _) in &flags {

@@ -18,6 +18,7 @@ use pgoutput_decoder::{
     config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key, SnapshotMode},
     conn::ConnectParams,
     debezium_server::{from_debezium_server, is_debezium_server},
+    monitor::{HealthPolicy, MetricsServer, Monitor, SlotWatch},
     pipeline::{FileSink, KafkaSink, Sink},
     properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
@@ -199,7 +200,18 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         signalled.await;
         let _ = stop_tx.send(true);
     });
+    let monitoring = MonitorSettings::from_args(&args, &config)?;
     let mut stream = ChangeStream::connect(config).await?;
+    let _metrics = match monitoring {
+        Some(settings) => match settings.serve(&stream).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                let _ = stream.stop().await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let delivery = stream.delivery(1);
     let mut sink: Box<dyn Sink + '_> = match (out, &kafka) {
         (Some(out), _) => Box::new(FileSink::new(
@@ -283,6 +295,57 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     flushed?;
     stopped?;
     Ok(())
+}
+
+/// What `--metrics-addr` serves, checked before connecting.
+struct MonitorSettings {
+    addr: String,
+    connection: ConnectParams,
+    slot: String,
+    interval: Duration,
+    health: HealthPolicy,
+}
+
+impl MonitorSettings {
+    fn from_args(
+        args: &StreamArgs,
+        config: &ReplicationConfig,
+    ) -> Result<Option<Self>, Box<dyn StdError>> {
+        let Some(addr) = &args.metrics_addr else {
+            return Ok(None);
+        };
+        let interval = seconds_flag("--slot-status-interval", args.slot_status_interval)?;
+        if interval.is_zero() {
+            return Err("--slot-status-interval must be a positive number of seconds".into());
+        }
+        let mut health = HealthPolicy::default();
+        if let Some(secs) = args.health_max_lag_seconds {
+            let limit = seconds_flag("--health-max-lag-seconds", secs)?;
+            health.max_lag_time = (!limit.is_zero()).then_some(limit);
+        }
+        if let Some(bytes) = args.health_max_lag_bytes {
+            health.max_lag_bytes = Some(bytes);
+        }
+        Ok(Some(MonitorSettings {
+            addr: addr.clone(),
+            connection: config.connection.clone(),
+            slot: config.slot_name.clone(),
+            interval,
+            health,
+        }))
+    }
+
+    /// Starts watching the slot and serving the endpoints for `stream`.
+    async fn serve(self, stream: &ChangeStream) -> Result<MetricsServer, Box<dyn StdError>> {
+        let slot = SlotWatch::start(self.connection, self.slot, self.interval);
+        let monitor = Monitor::new(stream.stats_handle(), Some(slot), self.health);
+        let server = MetricsServer::bind(&self.addr, monitor).await?;
+        eprintln!(
+            "metrics: http://{0}/metrics, health: http://{0}/health, status page: http://{0}/",
+            server.local_addr()
+        );
+        Ok(server)
+    }
 }
 
 /// Opens the output file for appending, creating it when missing: what an earlier run wrote

@@ -106,6 +106,7 @@ mod debezium;
 pub mod debezium_server;
 pub mod error;
 pub mod event;
+pub mod monitor;
 pub mod partition;
 pub mod pipeline;
 pub mod properties;
