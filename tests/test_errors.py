@@ -333,6 +333,10 @@ WRONG_TYPES: dict[str, Any] = {
     "two_phase": 1,
     "multidimensional_array_mode": 1,
     "properties": [("a", "b")],
+    "metrics_addr": 9187,
+    "slot_status_interval": "10",
+    "progress_interval": "10",
+    "lag_warning_seconds": "60",
 }
 
 

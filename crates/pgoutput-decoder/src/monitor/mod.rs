@@ -76,6 +76,18 @@ impl Monitor {
         (self.inner.stats.snapshot(), slot, now_us())
     }
 
+    /// Everything at one moment: the counters, the slot's status, the time, the health.
+    pub fn reading(&self) -> Reading {
+        let (stats, slot, now_us) = self.read();
+        let problems = self.inner.health.problems(&stats, slot.as_ref(), now_us);
+        Reading {
+            stats,
+            slot,
+            now_us,
+            problems,
+        }
+    }
+
     /// The slot's status as last read (`None` when the slot is not watched).
     pub fn slot(&self) -> Option<SlotReading> {
         self.inner.slot.as_ref().map(SlotWatch::reading)
@@ -99,6 +111,19 @@ impl Monitor {
         let problems = self.inner.health.problems(&stats, slot.as_ref(), now);
         status_value(&stats, slot.as_ref(), now, &problems).to_string()
     }
+}
+
+/// The numbers at one moment (see [`Monitor::reading`]).
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The pipeline's counters.
+    pub stats: StatsSnapshot,
+    /// The slot's status as last read (`None`: not watched).
+    pub slot: Option<SlotReading>,
+    /// When this was read, in microseconds since the Unix epoch.
+    pub now_us: i64,
+    /// Why the stream is unhealthy (empty: healthy).
+    pub problems: Vec<String>,
 }
 
 fn status_value(

@@ -112,7 +112,8 @@ pub struct StatsSnapshot {
     /// reconnect attempt, the error that ended the stream).
     pub errors: u64,
     /// Commit time of the transaction of the last event taken from the queue, in microseconds
-    /// since the Unix epoch (0: none yet).
+    /// since the Unix epoch (before the first is taken, that of the first event queued; 0:
+    /// none yet).
     pub last_commit_time_us: i64,
     /// When the last event was taken from the queue, in microseconds since the Unix epoch
     /// (0: none yet).
@@ -128,7 +129,9 @@ impl StatsSnapshot {
     /// taken (the lag the consumer had when it caught up, near 0 when it keeps up). 0 before
     /// the first event.
     pub fn millis_behind_source(&self, now_us: i64) -> u64 {
-        if self.last_commit_time_us == 0 {
+        if self.last_commit_time_us == 0
+            || (self.queue.events == 0 && self.last_event_taken_us == 0)
+        {
             return 0;
         }
         let at = if self.queue.events > 0 {
@@ -195,6 +198,8 @@ struct Counters {
     last_error: Mutex<Option<String>>,
     last_commit_time_us: AtomicI64,
     last_event_taken_us: AtomicI64,
+    /// Commit time of the first event ever queued (the lag before the first is taken).
+    first_queued_commit_us: AtomicI64,
 }
 
 /// The pipeline's counters, shared by the connection task, the consumer's side and whoever
@@ -225,9 +230,21 @@ impl Stats {
             .fetch_add(bytes as u64, Relaxed);
     }
 
-    /// Connection task: a batch of `events` holding `kib` of the byte budget was queued.
+    /// A producer queued this batch, holding `kib` of the byte budget.
     #[inline]
-    pub(crate) fn queued(&self, events: usize, kib: u32) {
+    pub(crate) fn queued(&self, events: &[Event], kib: u32) {
+        self.queued_count(events.len(), kib);
+        let first = &self.counters.first_queued_commit_us;
+        if first.load(Relaxed) == 0 {
+            if let Some(event) = events.first() {
+                first.store(commit_time_us(event), Relaxed);
+            }
+        }
+    }
+
+    /// A batch of `events` holding `kib` of the byte budget was queued.
+    #[inline]
+    pub(crate) fn queued_count(&self, events: usize, kib: u32) {
         self.counters
             .queued_events
             .fetch_add(events as u64, Relaxed);
@@ -330,7 +347,11 @@ impl Stats {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             errors: c.errors.load(Relaxed),
-            last_commit_time_us: c.last_commit_time_us.load(Relaxed),
+            last_commit_time_us: match c.last_commit_time_us.load(Relaxed) {
+                // Nothing taken yet: what waits is as old as the first event queued.
+                0 => c.first_queued_commit_us.load(Relaxed),
+                taken => taken,
+            },
             last_event_taken_us: c.last_event_taken_us.load(Relaxed),
         }
     }

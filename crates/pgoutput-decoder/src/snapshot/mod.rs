@@ -215,7 +215,7 @@ impl Queue<'_> {
                 Ok(permit) => {
                     ByteBudget::spend(bytes);
                     self.acks.produced(last);
-                    self.stats.queued(events.len(), kib);
+                    self.stats.queued(&events, kib);
                     permit.send(Ok(QueuedBatch { events, kib }));
                     true
                 }

@@ -374,7 +374,7 @@ impl Session {
                         // kB per hand-over, mapped and unmapped each time.
                         let next = Vec::with_capacity(pending.len());
                         let events = std::mem::replace(pending, next);
-                        self.stats.queued(events.len(), kib);
+                        self.stats.queued(&events, kib);
                         p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }
