@@ -129,7 +129,11 @@ impl Drop for Streaming {
 
 #[test]
 fn prometheus_scrapes_counts_lag_and_health() {
-    let pg = ClusterBuilder::new().start().unwrap();
+    // A limit on the WAL kept for slots, so that the slot has a safe_wal_size to serve.
+    let pg = ClusterBuilder::new()
+        .setting("max_slot_wal_keep_size", "1GB")
+        .start()
+        .unwrap();
     pg.create_database("db").unwrap();
     pg.psql(
         "db",

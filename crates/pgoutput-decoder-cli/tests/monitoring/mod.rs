@@ -1,4 +1,7 @@
-//! Shared code of the monitoring tests: a tiny HTTP client and a throwaway Prometheus server.
+//! Shared code of the monitoring tests: a tiny HTTP client, a throwaway Prometheus server, and
+//! the metric names the shipped dashboard and alert rules use.
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
 
 pub mod http;
 pub mod prometheus;
@@ -31,4 +34,41 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The repository's `deploy/monitoring` directory (scrape config, alert rules, dashboard).
+pub fn deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/monitoring")
+}
+
+/// The `pgoutput_decoder_*` metric names a text mentions (PromQL, a dashboard, rules), sorted.
+pub fn metric_names(text: &str) -> Vec<String> {
+    const PREFIX: &str = "pgoutput_decoder_";
+    let mut names: Vec<String> = text
+        .match_indices(PREFIX)
+        .filter(|(at, _)| {
+            // Not the tail of a longer identifier.
+            !text[..*at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The metric names the dashboard and the alert rules use.
+pub fn shipped_metric_names() -> Vec<String> {
+    let dir = deploy_dir();
+    let mut text = std::fs::read_to_string(dir.join("grafana-dashboard.json")).unwrap();
+    text += &std::fs::read_to_string(dir.join("alerts.yml")).unwrap();
+    metric_names(&text)
 }
