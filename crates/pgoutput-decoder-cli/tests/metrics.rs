@@ -250,4 +250,38 @@ fn prometheus_scrapes_counts_lag_and_health() {
         Duration::from_secs(30),
         |v| v >= 1.0,
     );
+
+    // The status page and its numbers (the page itself runs in Chromium in the Python suite,
+    // tests/test_status_page.py).
+    let page = http::get(&cli.metrics, "/").unwrap();
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<canvas id=\"throughput\""),
+        "{}",
+        page.body
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&http::get(&cli.metrics, "/status.json").unwrap().body).unwrap();
+    assert_eq!(status["events"]["total"], before + 2001);
+    assert_eq!(status["healthy"], true);
+    assert_eq!(status["slot"]["wal_status"], "reserved");
+    assert_eq!(http::get(&cli.metrics, "/nothing").unwrap().status, 404);
+
+    // Every metric is served by now, among them all that the dashboard and the alert rules
+    // use.
+    let served = http::get(&cli.metrics, "/metrics").unwrap().body;
+    let served = monitoring::metric_names(&served);
+    for metric in pgoutput_decoder::monitor::prometheus::METRICS {
+        assert!(
+            served.iter().any(|s| s == metric.name),
+            "{} is not served",
+            metric.name
+        );
+    }
+    for name in monitoring::shipped_metric_names() {
+        assert!(
+            served.contains(&name),
+            "deploy/monitoring uses {name}, which is not served"
+        );
+    }
 }
