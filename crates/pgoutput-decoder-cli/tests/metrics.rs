@@ -181,6 +181,9 @@ fn prometheus_scrapes_counts_lag_and_health() {
     prometheus.wait_for("pgoutput_decoder_lag_bytes", Duration::from_secs(30), |v| {
         v == 0.0
     });
+    // The README's SQL for the same question runs and finds the slot.
+    let answer = pg.psql("db", &monitoring::faq_sql()).unwrap();
+    assert!(answer.contains("metrics_slot|t|reserved|"), "{answer}");
 
     // The consumer stalls (nothing reads its output, so its writes block): the lag in bytes
     // and in time rises, and falls back once it reads again.

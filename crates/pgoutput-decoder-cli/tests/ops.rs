@@ -7,7 +7,7 @@ mod monitoring;
 
 use std::process::Command;
 
-use monitoring::{deploy_dir, metric_names, shipped_metric_names, tool};
+use monitoring::{deploy_dir, metric_names, readme_monitoring, shipped_metric_names, tool};
 use pgoutput_decoder::monitor::prometheus::METRICS;
 
 fn promtool(args: &[&str]) {
@@ -70,6 +70,51 @@ fn the_dashboard_is_json_with_queries_on_served_metrics() {
             METRICS.iter().any(|m| m.name == name),
             "{name} is used in deploy/monitoring but not served"
         );
+    }
+}
+
+#[test]
+fn the_readme_metric_table_is_the_served_metrics() {
+    let section = readme_monitoring();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| `pgoutput_decoder_"))
+        .collect();
+    let documented: Vec<String> = rows
+        .iter()
+        .map(|r| r.split('`').nth(1).unwrap().to_owned())
+        .collect();
+    let served: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+    assert_eq!(
+        documented, served,
+        "the README's table, in the order served"
+    );
+    for (row, metric) in rows.iter().zip(METRICS) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], metric.kind, "{row}");
+        // The Debezium attribute named in the code is named in the table.
+        for attribute in metric.debezium.split([' ', '(', ')', ',']) {
+            if attribute.chars().next().is_some_and(char::is_uppercase) && !attribute.contains('{')
+            {
+                assert!(cells[4].contains(attribute), "{attribute} missing in {row}");
+            }
+        }
+    }
+}
+
+/// Every alert of the rules is in the README's alert table. (The FAQ's SQL runs against
+/// PostgreSQL in metrics.rs.)
+#[test]
+fn the_readme_lists_every_alert() {
+    let section = readme_monitoring();
+    let rules = std::fs::read_to_string(deploy_dir().join("alerts.yml")).unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert_eq!(alerts.len(), 10);
+    for alert in alerts {
+        assert!(section.contains(&format!("| `{alert}` |")), "{alert}");
     }
 }
 

@@ -72,3 +72,21 @@ pub fn shipped_metric_names() -> Vec<String> {
     text += &std::fs::read_to_string(dir.join("alerts.yml")).unwrap();
     metric_names(&text)
 }
+
+/// The README's "Monitoring" section.
+pub fn readme_monitoring() -> String {
+    let readme = std::fs::read_to_string(deploy_dir().join("../../README.md")).expect("the README");
+    let start = readme
+        .find("\n## Monitoring\n")
+        .expect("a Monitoring section");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    rest[..end].to_owned()
+}
+
+/// The SQL of the README's FAQ on lag.
+pub fn faq_sql() -> String {
+    let section = readme_monitoring();
+    let start = section.find("```sql\n").expect("the FAQ's SQL") + 7;
+    section[start..start + section[start..].find("```").unwrap()].to_owned()
+}

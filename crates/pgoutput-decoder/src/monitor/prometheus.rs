@@ -55,7 +55,7 @@ metrics! {
         "The position up to which everything was made durable by every sink.";
     CONFIRMED: "pgoutput_decoder_confirmed_lsn", "gauge", "",
         "The flush position last sent to the server.";
-    QUEUE_EVENTS: "pgoutput_decoder_queue_events", "gauge", "QueueTotalCapacity - QueueRemainingCapacity",
+    QUEUE_EVENTS: "pgoutput_decoder_queue_events", "gauge", "QueueTotalCapacity minus QueueRemainingCapacity",
         "Events waiting in the queue.";
     QUEUE_CAPACITY: "pgoutput_decoder_queue_capacity_events", "gauge", "QueueTotalCapacity",
         "The most events the queue holds (max.queue.size).";
@@ -67,7 +67,7 @@ metrics! {
         "1 while the replication connection is up.";
     RECONNECTS: "pgoutput_decoder_reconnects_total", "counter", "",
         "Successful reconnects after a lost connection.";
-    ERRORS: "pgoutput_decoder_errors_total", "counter", "NumberOfErroneousEvents (closest)",
+    ERRORS: "pgoutput_decoder_errors_total", "counter", "",
         "Errors of the replication connection (lost connections, failed reconnect attempts).";
     SLOT_UP: "pgoutput_decoder_slot_status_up", "gauge", "",
         "1 when the last read of the slot's status on the side connection succeeded.";
