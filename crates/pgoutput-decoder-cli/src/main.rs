@@ -126,6 +126,10 @@ struct StreamArgs {
     /// Never show the live status line, even on a terminal.
     #[arg(long)]
     quiet: bool,
+    /// When stderr is not a terminal, write a progress line (events, events/s, lag) there
+    /// every SECS seconds (default: none; on a terminal the status line is redrawn instead).
+    #[arg(long, value_name = "SECS")]
+    progress_interval: Option<f64>,
     /// Serve Prometheus metrics (/metrics), a health check (/health) and a live status page
     /// (/) on this address, e.g. 127.0.0.1:9187 or 0.0.0.0:9187.
     #[arg(long, value_name = "HOST:PORT")]
@@ -245,6 +249,7 @@ mod tests {
             "--exit-when-idle",
             "--end-lsn",
             "--quiet",
+            "--progress-interval",
             "--metrics-addr",
             "--health-max-lag-seconds",
             "--health-max-lag-bytes",

@@ -25,7 +25,10 @@ use pgoutput_decoder::{
 };
 use tokio::sync::watch;
 
-use crate::{status_line::StatusLine, Format, SinkKind, StreamArgs};
+use crate::{
+    status_line::{Display, StatusLine},
+    Format, SinkKind, StreamArgs,
+};
 
 pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
 
@@ -238,7 +241,7 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     };
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
-    let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
+    let mut status = StatusLine::stderr(status_display(&args)?);
     // Events written to the terminal the status line is on must not run into it.
     let events_on_terminal =
         sink_kind == SinkKind::File && args.output == "-" && std::io::stdout().is_terminal();
@@ -295,6 +298,21 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     flushed?;
     stopped?;
     Ok(())
+}
+
+/// How the status is shown: redrawn in place on a terminal, as progress lines with
+/// `--progress-interval` when stderr is not one, not at all with `--quiet`.
+fn status_display(args: &StreamArgs) -> Result<Display, Box<dyn StdError>> {
+    let every = match args.progress_interval {
+        Some(secs) => Some(seconds_flag("--progress-interval", secs)?),
+        None => None,
+    };
+    Ok(match (args.quiet, std::io::stderr().is_terminal(), every) {
+        (true, _, _) => Display::Off,
+        (false, true, _) => Display::Terminal,
+        (false, false, Some(every)) if !every.is_zero() => Display::Lines(every),
+        (false, false, _) => Display::Off,
+    })
 }
 
 /// What `--metrics-addr` serves, checked before connecting.

@@ -225,6 +225,34 @@ fn envelope_format_has_topic_key_and_tombstones() {
 }
 
 #[test]
+fn progress_lines_go_to_a_stderr_that_is_not_a_terminal() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "snapshot.mode=no_data\n");
+    let output = dir.path().join("out.jsonl");
+    let stderr = stream_while(
+        &pg,
+        &config,
+        &output,
+        &["--exit-when-idle", "1.5", "--progress-interval", "0.2"],
+        "insert into t select generate_series(1, 5)",
+    );
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(progress.len() >= 3, "{stderr}");
+    // The last one, written at the end, has every event.
+    let last = progress.last().unwrap();
+    assert!(last.starts_with("progress: 5 events, "), "{stderr}");
+    assert!(last.contains(" ms behind, last LSN "), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "no terminal codes: {stderr:?}");
+}
+
+#[test]
 fn transforms_apply_to_value_format_and_schemas() {
     let pg = ClusterBuilder::new().start().unwrap();
     pg.create_database("db").unwrap();
