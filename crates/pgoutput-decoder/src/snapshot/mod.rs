@@ -123,6 +123,7 @@ pub(crate) struct InitialSnapshot {
 /// `REPEATABLE READ` transaction under `exported` (the slot's snapshot, `SET TRANSACTION
 /// SNAPSHOT`) or a new one, and the list of tables. Must run before the replication connection
 /// issues another command, which ends the exported snapshot.
+#[tracing::instrument(name = "snapshot_open", skip_all, fields(slot = %config.slot_name))]
 pub(crate) async fn open(
     config: &ReplicationConfig,
     host: &str,
@@ -236,6 +237,7 @@ pub(crate) enum Outcome {
 
 impl InitialSnapshot {
     /// Reads every table into `queue`, numbering reads from 1.
+    #[tracing::instrument(name = "snapshot", skip_all)]
     pub(crate) async fn run(
         mut self,
         queue: Queue<'_>,

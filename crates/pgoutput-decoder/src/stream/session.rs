@@ -212,6 +212,7 @@ impl Session {
 
     /// Reconnects with backoff and resumes after the last acknowledged transaction. Returns
     /// `Ok(false)` when a stop was requested meanwhile.
+    #[tracing::instrument(name = "reconnect", skip_all, fields(slot = %self.config.slot_name))]
     async fn reconnect(
         &mut self,
         state: &mut State,
