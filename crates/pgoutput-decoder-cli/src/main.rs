@@ -15,8 +15,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "pgoutput-decoder", version, about, long_about = None)]
 struct Cli {
+    /// Log lines as text, or as one JSON object a line (for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// `2026-01-01T00:00:00Z  INFO connect{slot=...}: message key=value`.
+    Text,
+    /// `{"timestamp":...,"level":"INFO","fields":{"message":...},"target":...,"spans":[...]}`.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,19 +180,32 @@ fn log_colours(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
     stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
 }
 
+/// Logs go to stderr (through the status line's writer), filtered by `PGOUTPUT_DECODER_LOG`
+/// (default `warn`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(status_line::LogWriterFactory);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(log_colours(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(status_line::LogWriterFactory)
-        .with_ansi(log_colours(
-            std::io::stderr().is_terminal(),
-            std::env::var_os("NO_COLOR").as_deref(),
-        ))
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

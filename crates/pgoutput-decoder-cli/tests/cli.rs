@@ -253,6 +253,51 @@ fn progress_lines_go_to_a_stderr_that_is_not_a_terminal() {
 }
 
 #[test]
+fn log_format_json_writes_one_object_a_line() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "snapshot.mode=no_data\n");
+    let output = dir.path().join("out.jsonl");
+    let mut command = stream_command(
+        &config,
+        &output,
+        &["--log-format", "json", "--exit-when-idle", "1"],
+    );
+    command
+        .env("PGOUTPUT_DECODER_LOG", "info")
+        .stderr(Stdio::piped());
+    let child = spawn_until_active(&pg, &mut command);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    let started = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "streaming started")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(started["level"], "INFO");
+    assert_eq!(started["fields"]["slot"], "cli_slot");
+    // Slot creation is logged in the connect span (once the create_slot span has ended).
+    let created = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "created replication slot")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let spans: Vec<&str> = created["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(spans, ["connect"], "{created}");
+}
+
+#[test]
 fn transforms_apply_to_value_format_and_schemas() {
     let pg = ClusterBuilder::new().start().unwrap();
     pg.create_database("db").unwrap();
