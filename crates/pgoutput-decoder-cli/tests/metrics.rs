@@ -16,6 +16,7 @@ use std::{
 };
 
 use monitoring::{free_port, http, prometheus::Prometheus};
+use pgoutput_decoder::monitor::prometheus::{is_snapshot_metric, METRICS};
 use throwaway_postgres::{Cluster, ClusterBuilder, StopMode};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
@@ -29,17 +30,24 @@ struct Streaming {
 }
 
 impl Streaming {
-    fn start(pg: &Cluster, dir: &std::path::Path) -> Streaming {
+    /// Streams with the properties `extra` added (e.g. `snapshot.mode=...`; the default is
+    /// no_data).
+    fn start(pg: &Cluster, dir: &std::path::Path, extra: &str) -> Streaming {
         let config = dir.join("connector.properties");
         std::fs::write(
             &config,
             format!(
                 "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\n\
                  database.dbname=db\ntopic.prefix=m\nslot.name=metrics_slot\n\
-                 publication.name=metrics_pub\nsnapshot.mode=no_data\n\
-                 status.update.interval.ms=500\nreconnect.max.delay.ms=1000\n",
+                 publication.name=metrics_pub\n\
+                 status.update.interval.ms=500\nreconnect.max.delay.ms=1000\n{}",
                 pg.host(),
-                pg.port()
+                pg.port(),
+                if extra.is_empty() {
+                    "snapshot.mode=no_data\n"
+                } else {
+                    extra
+                }
             ),
         )
         .unwrap();
@@ -142,7 +150,7 @@ fn prometheus_scrapes_counts_lag_and_health() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cli = Streaming::start(&pg, dir.path());
+    let cli = Streaming::start(&pg, dir.path(), "");
     let Some(prometheus) = Prometheus::start(std::slice::from_ref(&cli.metrics)) else {
         return;
     };
@@ -274,17 +282,90 @@ fn prometheus_scrapes_counts_lag_and_health() {
     // use.
     let served = http::get(&cli.metrics, "/metrics").unwrap().body;
     let served = monitoring::metric_names(&served);
-    for metric in pgoutput_decoder::monitor::prometheus::METRICS {
+    // (The snapshot's come only with a snapshot: see the test below.)
+    for metric in METRICS.iter().filter(|m| !is_snapshot_metric(m.name)) {
         assert!(
             served.iter().any(|s| s == metric.name),
             "{} is not served",
             metric.name
         );
     }
-    for name in monitoring::shipped_metric_names() {
+    for name in monitoring::shipped_metric_names()
+        .into_iter()
+        .filter(|n| !is_snapshot_metric(n))
+    {
         assert!(
             served.contains(&name),
             "deploy/monitoring uses {name}, which is not served"
         );
     }
+}
+
+/// The value of a sample line `name` (with its labels) in a /metrics text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn the_snapshot_progress_is_served() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql(
+        "db",
+        "create table big (id int primary key); create table small (id int primary key);
+         insert into big select generate_series(1, 1000); insert into small values (1), (2);
+         analyze big; analyze small;
+         create publication metrics_pub for table big, small;",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Streaming::start(&pg, dir.path(), "snapshot.mode=initial\n");
+    cli.wait_for_lines(1002);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = http::get(&cli.metrics, "/metrics").unwrap().body;
+        if sample(&text, "pgoutput_decoder_snapshot_completed") == Some(1.0) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for (name, value) in [
+        ("pgoutput_decoder_snapshot_running", 0.0),
+        ("pgoutput_decoder_snapshot_tables_total", 2.0),
+        ("pgoutput_decoder_snapshot_tables_remaining", 0.0),
+        (
+            "pgoutput_decoder_snapshot_table_rows_estimated{table=\"public.big\"}",
+            1000.0,
+        ),
+        (
+            "pgoutput_decoder_snapshot_table_rows_read{table=\"public.big\"}",
+            1000.0,
+        ),
+        (
+            "pgoutput_decoder_snapshot_table_rows_read{table=\"public.small\"}",
+            2.0,
+        ),
+        (
+            "pgoutput_decoder_table_events_total{table=\"public.big\",op=\"r\"}",
+            1000.0,
+        ),
+        ("pgoutput_decoder_events_total{op=\"r\"}", 1002.0),
+    ] {
+        assert_eq!(sample(&text, name), Some(value), "{name} in:\n{text}");
+    }
+    let served = monitoring::metric_names(&text);
+    for metric in METRICS.iter().filter(|m| is_snapshot_metric(m.name)) {
+        assert!(
+            served.iter().any(|s| s == metric.name),
+            "{} is not served",
+            metric.name
+        );
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&http::get(&cli.metrics, "/status.json").unwrap().body).unwrap();
+    assert_eq!(status["snapshot"]["completed"], true);
+    assert_eq!(status["snapshot"]["tables"][0]["table"], "public.big");
 }

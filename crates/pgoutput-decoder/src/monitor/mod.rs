@@ -181,5 +181,15 @@ fn status_value(
         "errors": stats.errors,
         "last_error": stats.last_error,
         "slot": slot,
+        "snapshot": stats.snapshot.as_ref().map(|s| json!({
+            "running": s.running,
+            "completed": s.completed,
+            "tables_total": s.tables.len(),
+            "tables_remaining": s.tables_remaining(),
+            "tables": s.tables.iter().map(|t| json!({
+                "table": t.table, "estimated_rows": t.estimated_rows,
+                "rows_read": t.rows_read, "done": t.done,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }

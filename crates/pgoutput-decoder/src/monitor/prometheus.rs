@@ -85,6 +85,23 @@ metrics! {
         "The server's current WAL position.";
     SLOT_CONFIRMED: "pgoutput_decoder_slot_confirmed_flush_lsn", "gauge", "",
         "The slot's confirmed_flush_lsn as the server reports it.";
+    SNAPSHOT_RUNNING: "pgoutput_decoder_snapshot_running", "gauge", "SnapshotRunning",
+        "1 while an initial snapshot reads tables (absent without a snapshot in this run).";
+    SNAPSHOT_COMPLETED: "pgoutput_decoder_snapshot_completed", "gauge", "SnapshotCompleted",
+        "1 once the snapshot read every table.";
+    SNAPSHOT_TABLES: "pgoutput_decoder_snapshot_tables_total", "gauge", "TotalTableCount",
+        "Tables the snapshot reads.";
+    SNAPSHOT_REMAINING: "pgoutput_decoder_snapshot_tables_remaining", "gauge", "RemainingTableCount",
+        "Tables the snapshot has not read whole yet.";
+    SNAPSHOT_ESTIMATED: "pgoutput_decoder_snapshot_table_rows_estimated", "gauge", "",
+        "The planner's estimate of a table's rows (pg_class.reltuples; absent when never analyzed), by table.";
+    SNAPSHOT_ROWS: "pgoutput_decoder_snapshot_table_rows_read", "gauge", "",
+        "Rows the snapshot read of a table, once read whole, by table (live counts: table_events_total with op r).";
+}
+
+/// Whether a metric is served only in a run with an initial snapshot.
+pub fn is_snapshot_metric(name: &str) -> bool {
+    name.starts_with("pgoutput_decoder_snapshot_")
 }
 
 const WAL_STATUSES: [&str; 4] = ["reserved", "extended", "unreserved", "lost"];
@@ -214,6 +231,22 @@ pub fn render(stats: &StatsSnapshot, slot: Option<&SlotReading>, now_us: i64) ->
             if let Some(c) = s.confirmed_flush {
                 out.one(SLOT_CONFIRMED, c.0);
             }
+        }
+    }
+    if let Some(snapshot) = &stats.snapshot {
+        out.one(SNAPSHOT_RUNNING, u8::from(snapshot.running));
+        out.one(SNAPSHOT_COMPLETED, u8::from(snapshot.completed));
+        out.one(SNAPSHOT_TABLES, snapshot.tables.len());
+        out.one(SNAPSHOT_REMAINING, snapshot.tables_remaining());
+        out.header(SNAPSHOT_ESTIMATED);
+        for t in &snapshot.tables {
+            if let Some(n) = t.estimated_rows {
+                out.sample(SNAPSHOT_ESTIMATED, &[("table", &t.table)], n);
+            }
+        }
+        out.header(SNAPSHOT_ROWS);
+        for t in snapshot.tables.iter().filter(|t| t.done) {
+            out.sample(SNAPSHOT_ROWS, &[("table", &t.table)], t.rows_read);
         }
     }
     out.text

@@ -80,6 +80,37 @@ pub struct QueueStats {
     pub byte_capacity: u64,
 }
 
+/// One table of an initial snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotTableStats {
+    /// `schema.table`.
+    pub table: String,
+    /// The planner's estimate of its rows (`pg_class.reltuples`; `None`: never analyzed).
+    pub estimated_rows: Option<u64>,
+    /// Rows read so far (counted when the table's reading ends).
+    pub rows_read: u64,
+    /// Whether every row was read (and queued).
+    pub done: bool,
+}
+
+/// The progress of an initial snapshot (Debezium's snapshot metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotStats {
+    /// Reading (`SnapshotRunning`).
+    pub running: bool,
+    /// Every table was read (`SnapshotCompleted`).
+    pub completed: bool,
+    /// The tables to read, in reading order (`TotalTableCount` is their number).
+    pub tables: Vec<SnapshotTableStats>,
+}
+
+impl SnapshotStats {
+    /// Tables not read yet (`RemainingTableCount`).
+    pub fn tables_remaining(&self) -> usize {
+        self.tables.iter().filter(|t| !t.done).count()
+    }
+}
+
 /// A copy of the pipeline's counters at one moment; see [`ChangeStream::stats`].
 ///
 /// [`ChangeStream::stats`]: crate::ChangeStream::stats
@@ -118,6 +149,8 @@ pub struct StatsSnapshot {
     /// When the last event was taken from the queue, in microseconds since the Unix epoch
     /// (0: none yet).
     pub last_event_taken_us: i64,
+    /// The initial snapshot's progress (`None`: no snapshot in this run).
+    pub snapshot: Option<SnapshotStats>,
 }
 
 impl StatsSnapshot {
@@ -200,6 +233,8 @@ struct Counters {
     last_event_taken_us: AtomicI64,
     /// Commit time of the first event ever queued (the lag before the first is taken).
     first_queued_commit_us: AtomicI64,
+    /// Updated once per table of a snapshot, never per event.
+    snapshot: Mutex<Option<SnapshotStats>>,
 }
 
 /// The pipeline's counters, shared by the connection task, the consumer's side and whoever
@@ -347,6 +382,7 @@ impl Stats {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             errors: c.errors.load(Relaxed),
+            snapshot: c.snapshot.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             last_commit_time_us: match c.last_commit_time_us.load(Relaxed) {
                 // Nothing taken yet: what waits is as old as the first event queued.
                 0 => c.first_queued_commit_us.load(Relaxed),
@@ -354,6 +390,50 @@ impl Stats {
             },
             last_event_taken_us: c.last_event_taken_us.load(Relaxed),
         }
+    }
+
+    /// Snapshot: about to read these tables, `(name, estimated rows)`, in order.
+    pub(crate) fn snapshot_started(&self, tables: impl Iterator<Item = (String, Option<u64>)>) {
+        let tables = tables
+            .map(|(table, estimated_rows)| SnapshotTableStats {
+                table,
+                estimated_rows,
+                rows_read: 0,
+                done: false,
+            })
+            .collect();
+        *self.snapshot_lock() = Some(SnapshotStats {
+            running: true,
+            completed: false,
+            tables,
+        });
+    }
+
+    /// Snapshot: table number `index` was read whole, `rows` rows.
+    pub(crate) fn snapshot_table_read(&self, index: usize, rows: u64) {
+        if let Some(t) = self
+            .snapshot_lock()
+            .as_mut()
+            .and_then(|s| s.tables.get_mut(index))
+        {
+            t.rows_read = rows;
+            t.done = true;
+        }
+    }
+
+    /// Snapshot: over, every table read (`completed`) or not (stopped, failed).
+    pub(crate) fn snapshot_ended(&self, completed: bool) {
+        if let Some(s) = self.snapshot_lock().as_mut() {
+            s.running = false;
+            s.completed = completed;
+        }
+    }
+
+    fn snapshot_lock(&self) -> std::sync::MutexGuard<'_, Option<SnapshotStats>> {
+        self.counters
+            .snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Events taken so far (all kinds), without a whole snapshot.

@@ -243,14 +243,34 @@ impl InitialSnapshot {
         queue: Queue<'_>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Outcome> {
+        let tables = std::mem::take(&mut self.tables);
+        let origin = (self.lsn, self.tx_id, self.started_us);
+        queue.stats.snapshot_started(
+            tables
+                .iter()
+                .map(|t| (t.name().to_string(), u64::try_from(t.estimated_rows).ok())),
+        );
+        let outcome = self.read_tables(&queue, stop, &tables, origin).await;
+        queue
+            .stats
+            .snapshot_ended(matches!(outcome, Ok(Outcome::Read { .. })));
+        outcome
+    }
+
+    /// The reading itself; `run` keeps the stats' snapshot state around it.
+    async fn read_tables(
+        mut self,
+        queue: &Queue<'_>,
+        stop: &mut watch::Receiver<bool>,
+        tables: &[SnapshotTable],
+        origin: (Lsn, u32, i64),
+    ) -> Result<Outcome> {
         let mut parser = RowParser::default();
         let mut markers = Markers::default();
         let mut batch = Vec::with_capacity(self.batch_size);
         let mut seq = 0u64;
         let (started, mut last_log) = (Instant::now(), Instant::now());
         let mut rows_total = 0u64;
-        let tables = std::mem::take(&mut self.tables);
-        let origin = (self.lsn, self.tx_id, self.started_us);
         for (index, table) in tables.iter().enumerate() {
             let table_started = Instant::now();
             let mut rows = 0u64;
@@ -292,6 +312,7 @@ impl InitialSnapshot {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .table_queued(table.name().to_string(), if rows == 0 { 0 } else { seq });
+            queue.stats.snapshot_table_read(index, rows);
             tracing::info!(table = %table.name(), rows, seconds = table_started.elapsed().as_secs_f64(), "snapshot of table done");
         }
         if let Some((event, marker)) = markers.finish() {
