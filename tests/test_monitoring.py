@@ -177,3 +177,30 @@ async def test_progress_and_lag_warning_in_logging(
         assert await asyncio.to_thread(
             wait_until, lambda: logged(logging.INFO, "lag is back under"), 30
         )
+
+
+async def test_stats_follow_an_initial_snapshot(db: Database) -> None:
+    db.sql(f"{TABLE}; INSERT INTO t SELECT i, 'v' FROM generate_series(1, 30) i")
+    db.create_publication()
+    reader = db.reader(create_slot=True, properties={"snapshot.mode": "initial"})
+    async with reader:
+        reads = await collect(reader, 30)
+        assert {m.op for m in reads} == {"r"}
+
+        def completed() -> bool:
+            s = reader.stats()
+            return s is not None and s.snapshot_completed is True
+
+        assert await asyncio.to_thread(wait_until, completed, 30), reader.stats()
+        stats = reader.stats()
+        assert stats is not None
+        assert stats.snapshot_running is False
+        assert stats.snapshot_tables_total == 1
+        assert stats.snapshot_tables_remaining == 0
+        assert stats.tables["public.t"]["r"] == 30
+    # Without a snapshot the fields are None.
+    later = db.reader()
+    async with later:
+        stats = later.stats()
+        assert stats is not None
+        assert stats.snapshot_running is None

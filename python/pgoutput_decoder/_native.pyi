@@ -358,6 +358,19 @@ class ReaderStats:
     @property
     def healthy(self) -> bool:
         """No health problems."""
+    @property
+    def snapshot_running(self) -> bool | None:
+        """Whether an initial snapshot is reading tables (SnapshotRunning); None when this
+        reader took no snapshot."""
+    @property
+    def snapshot_completed(self) -> bool | None:
+        """Whether the snapshot read every table (SnapshotCompleted); None without one."""
+    @property
+    def snapshot_tables_total(self) -> int | None:
+        """Tables the snapshot reads (TotalTableCount); None without one."""
+    @property
+    def snapshot_tables_remaining(self) -> int | None:
+        """Tables it has not read whole yet (RemainingTableCount); None without one."""
 
 @disjoint_base
 class LogicalReplicationReader:

@@ -41,6 +41,10 @@ pub struct ReaderStats {
     slot_confirmed_flush_lsn: Option<u64>,
     server_wal_lsn: Option<u64>,
     health_problems: Vec<String>,
+    snapshot_running: Option<bool>,
+    snapshot_completed: Option<bool>,
+    snapshot_tables_total: Option<usize>,
+    snapshot_tables_remaining: Option<usize>,
 }
 
 fn by_op(counts: &EventCounts, with_non_table: bool) -> HashMap<String, u64> {
@@ -97,6 +101,10 @@ impl ReaderStats {
             slot_confirmed_flush_lsn: status.and_then(|s| s.confirmed_flush).map(|l| l.0),
             server_wal_lsn: status.map(|s| s.wal_end.0),
             health_problems,
+            snapshot_running: stats.snapshot.as_ref().map(|s| s.running),
+            snapshot_completed: stats.snapshot.as_ref().map(|s| s.completed),
+            snapshot_tables_total: stats.snapshot.as_ref().map(|s| s.tables.len()),
+            snapshot_tables_remaining: stats.snapshot.as_ref().map(|s| s.tables_remaining()),
         }
     }
 }
