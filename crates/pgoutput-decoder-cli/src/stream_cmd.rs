@@ -18,7 +18,7 @@ use pgoutput_decoder::{
     config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key, SnapshotMode},
     conn::ConnectParams,
     debezium_server::{from_debezium_server, is_debezium_server},
-    monitor::{HealthPolicy, MetricsServer, Monitor, SlotWatch},
+    monitor::{HealthPolicy, MetricsListener, MetricsServer, Monitor, SlotWatch},
     pipeline::{FileSink, KafkaSink, Sink},
     properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
@@ -203,18 +203,13 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         signalled.await;
         let _ = stop_tx.send(true);
     });
-    let monitoring = MonitorSettings::from_args(&args, &config)?;
-    let mut stream = ChangeStream::connect(config).await?;
-    let _metrics = match monitoring {
-        Some(settings) => match settings.serve(&stream).await {
-            Ok(server) => Some(server),
-            Err(e) => {
-                let _ = stream.stop().await;
-                return Err(e);
-            }
-        },
+    // The metrics address is taken before connecting: one in use is reported at once.
+    let monitoring = match MonitorSettings::from_args(&args, &config)? {
+        Some(settings) => Some((MetricsListener::bind(&settings.addr).await?, settings)),
         None => None,
     };
+    let mut stream = ChangeStream::connect(config).await?;
+    let _metrics = monitoring.map(|(listener, settings)| settings.serve(listener, &stream));
     let delivery = stream.delivery(1);
     let mut sink: Box<dyn Sink + '_> = match (out, &kafka) {
         (Some(out), _) => Box::new(FileSink::new(
@@ -353,16 +348,16 @@ impl MonitorSettings {
         }))
     }
 
-    /// Starts watching the slot and serving the endpoints for `stream`.
-    async fn serve(self, stream: &ChangeStream) -> Result<MetricsServer, Box<dyn StdError>> {
+    /// Starts watching the slot and serving the endpoints for `stream` on `listener`.
+    fn serve(self, listener: MetricsListener, stream: &ChangeStream) -> MetricsServer {
         let slot = SlotWatch::start(self.connection, self.slot, self.interval);
         let monitor = Monitor::new(stream.stats_handle(), Some(slot), self.health);
-        let server = MetricsServer::bind(&self.addr, monitor).await?;
+        let server = listener.serve(monitor);
         eprintln!(
             "metrics: http://{0}/metrics, health: http://{0}/health, status page: http://{0}/",
             server.local_addr()
         );
-        Ok(server)
+        server
     }
 }
 

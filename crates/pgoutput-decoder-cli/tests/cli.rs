@@ -298,6 +298,37 @@ fn log_format_json_writes_one_object_a_line() {
 }
 
 #[test]
+fn a_metrics_address_that_cannot_be_used_fails_before_connecting() {
+    // Nothing listens on port 1: an attempt to connect would fail differently.
+    let dsn = "postgresql://postgres@127.0.0.1:1/db";
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for (metrics, needle) in [
+        (
+            addr.as_str(),
+            format!("could not listen for metrics on {addr}"),
+        ),
+        (
+            "nonsense",
+            "could not listen for metrics on nonsense".to_owned(),
+        ),
+    ] {
+        let out = run(&[
+            "stream",
+            "--dsn",
+            dsn,
+            "--slot",
+            "s",
+            "--publication",
+            "p",
+            "--metrics-addr",
+            metrics,
+        ]);
+        assert_one_line_error(&out, &needle);
+    }
+}
+
+#[test]
 fn transforms_apply_to_value_format_and_schemas() {
     let pg = ClusterBuilder::new().start().unwrap();
     pg.create_database("db").unwrap();

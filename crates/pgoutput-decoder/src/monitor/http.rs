@@ -28,13 +28,20 @@ pub struct MetricsServer {
     task: JoinHandle<()>,
 }
 
-impl MetricsServer {
-    /// Listens on `addr` (`HOST:PORT`; port 0 picks a free one) and serves `monitor`'s
-    /// endpoints. Needs a tokio runtime.
+/// The endpoints' address, bound but not served yet: bind it before connecting to PostgreSQL,
+/// so that an address in use is reported at once.
+#[derive(Debug)]
+pub struct MetricsListener {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl MetricsListener {
+    /// Listens on `addr` (`HOST:PORT`; port 0 picks a free one).
     ///
     /// # Errors
     /// The address cannot be resolved or bound (in use, not allowed).
-    pub async fn bind(addr: &str, monitor: Monitor) -> Result<Self> {
+    pub async fn bind(addr: &str) -> Result<Self> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Error::new(
                 ErrorKind::Config,
@@ -45,8 +52,34 @@ impl MetricsServer {
         let local_addr = listener.local_addr().map_err(|e| {
             Error::new(ErrorKind::Io, format!("metrics listener: {e}")).with_source(e)
         })?;
-        let task = tokio::spawn(accept(listener, monitor));
-        Ok(MetricsServer { local_addr, task })
+        Ok(MetricsListener {
+            listener,
+            local_addr,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves `monitor`'s endpoints from now on. Needs a tokio runtime.
+    pub fn serve(self, monitor: Monitor) -> MetricsServer {
+        MetricsServer {
+            local_addr: self.local_addr,
+            task: tokio::spawn(accept(self.listener, monitor)),
+        }
+    }
+}
+
+impl MetricsServer {
+    /// Listens on `addr` and serves `monitor`'s endpoints ([`MetricsListener::bind`], then
+    /// [`MetricsListener::serve`]). Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// The address cannot be resolved or bound (in use, not allowed).
+    pub async fn bind(addr: &str, monitor: Monitor) -> Result<Self> {
+        Ok(MetricsListener::bind(addr).await?.serve(monitor))
     }
 
     /// The address it listens on.

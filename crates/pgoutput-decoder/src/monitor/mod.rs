@@ -39,7 +39,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 pub use health::HealthPolicy;
-pub use http::MetricsServer;
+pub use http::{MetricsListener, MetricsServer};
 pub use slot::{SlotReading, SlotStatus, SlotWatch};
 
 use crate::pipeline::{now_us, StatsHandle, StatsSnapshot};
