@@ -47,6 +47,14 @@ if [ -z "${PG17_BIN:-}" ] && ! [ -x /usr/lib/postgresql/17/bin/postgres ] &&
     fi
 fi
 
+# Prometheus (and promtool) for the monitoring tests: a real server scrapes the CLI's
+# /metrics, and promtool checks the shipped alert rules. Chromium (headless) loads the live
+# status page.
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 ||
+    { echo "bootstrap: installing prometheus" >&2; apt_install prometheus; }
+command -v chromium >/dev/null 2>&1 ||
+    { echo "bootstrap: installing chromium" >&2; apt_install chromium; }
+
 # The Rust toolchain comes with the machine; cargo-nextest runs the test suites.
 if ! command -v cargo >/dev/null 2>&1; then
     echo "bootstrap: cargo is missing; install Rust (https://rustup.rs) and retry" >&2

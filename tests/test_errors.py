@@ -335,6 +335,10 @@ WRONG_TYPES: dict[str, Any] = {
     "snapshot_mode": 1,
     "offset_file": 5,
     "properties": [("a", "b")],
+    "metrics_addr": 9187,
+    "slot_status_interval": "10",
+    "progress_interval": "10",
+    "lag_warning_seconds": "60",
 }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "LogicalReplicationReader",
     "PostgresCluster",
     "PublicationNotFoundError",
+    "ReaderStats",
     "ReplicationError",
     "ReplicationMessage",
     "SlotNotFoundError",
@@ -260,6 +261,120 @@ def debezium_records(
 # The reader
 # ---------------------------------------------------------------------------------------------
 
+@final
+class ReaderStats:
+    """What :meth:`LogicalReplicationReader.stats` returns: the same numbers as the
+    Prometheus endpoint (README "Monitoring"), at one moment. Positions are LSNs as ints."""
+
+    @property
+    def events(self) -> int:
+        """Messages handed over by the stream so far (Debezium's TotalNumberOfEventsSeen)."""
+    @property
+    def events_by_op(self) -> dict[str, int]:
+        """The same by op: ``"c"``, ``"u"``, ``"d"``, ``"r"`` (snapshot reads), ``"t"``,
+        ``"m"`` (logical messages), ``"tx"`` (BEGIN/END with
+        ``provide_transaction_metadata``)."""
+    @property
+    def tables(self) -> dict[str, dict[str, int]]:
+        """Change events by table (``"schema.table"``) and op (``"c"``, ``"u"``, ``"d"``,
+        ``"r"``, ``"t"``)."""
+    @property
+    def bytes_received(self) -> int:
+        """Bytes of replication messages received from the server."""
+    @property
+    def transactions(self) -> int:
+        """Transactions (and non-transactional messages) whose end was received
+        (NumberOfCommittedTransactions)."""
+    @property
+    def received_lsn(self) -> int:
+        """The highest WAL position received from the server."""
+    @property
+    def handed_out_lsn(self) -> int:
+        """The end of the last transaction whose messages were all handed to you."""
+    @property
+    def acknowledged_lsn(self) -> int:
+        """What is confirmed, or will be at the next status update."""
+    @property
+    def confirmed_lsn(self) -> int:
+        """The flush position last sent to the server (the slot's ``confirmed_flush_lsn``
+        once the server processed it)."""
+    @property
+    def lag_ms(self) -> int:
+        """Milliseconds behind the source (MilliSecondsBehindSource): while messages wait in
+        the queue, now minus the commit time of the last one taken; otherwise how old that
+        message was when it was taken. 0 before the first message."""
+    @property
+    def ms_since_last_event(self) -> int | None:
+        """Milliseconds since the last message was taken (MilliSecondsSinceLastEvent); None
+        before the first."""
+    @property
+    def lag_bytes(self) -> int | None:
+        """The server's WAL end minus the slot's confirmed position, as last read on the side
+        connection; None when the slot's status is not read."""
+    @property
+    def queue_events(self) -> int:
+        """Messages waiting in the queue between the connection and you."""
+    @property
+    def queue_capacity(self) -> int:
+        """The most messages the queue holds (``max_queue_size``)."""
+    @property
+    def queue_bytes(self) -> int:
+        """Approximate bytes waiting (0 without ``max.queue.size.in.bytes``)."""
+    @property
+    def queue_byte_capacity(self) -> int:
+        """``max.queue.size.in.bytes`` (0: none)."""
+    @property
+    def connected(self) -> bool:
+        """Whether the replication connection is up (Connected)."""
+    @property
+    def reconnects(self) -> int:
+        """Successful reconnects after a lost connection."""
+    @property
+    def errors(self) -> int:
+        """Errors of the replication connection (lost connections, failed attempts)."""
+    @property
+    def last_error(self) -> str | None:
+        """The last of them, if any."""
+    @property
+    def slot_active(self) -> bool | None:
+        """``pg_replication_slots.active`` as last read; None when not read."""
+    @property
+    def slot_wal_status(self) -> Literal["reserved", "extended", "unreserved", "lost"] | None:
+        """``pg_replication_slots.wal_status`` (PostgreSQL 13+)."""
+    @property
+    def slot_safe_wal_size(self) -> int | None:
+        """``pg_replication_slots.safe_wal_size``: bytes of WAL before the slot risks losing
+        what it needs (None without ``max_slot_wal_keep_size``)."""
+    @property
+    def slot_retained_wal_bytes(self) -> int | None:
+        """WAL the server keeps for the slot: its WAL end minus the slot's ``restart_lsn``."""
+    @property
+    def slot_confirmed_flush_lsn(self) -> int | None:
+        """``pg_replication_slots.confirmed_flush_lsn`` as last read."""
+    @property
+    def server_wal_lsn(self) -> int | None:
+        """The server's WAL end (``pg_current_wal_lsn()``) as last read."""
+    @property
+    def health_problems(self) -> list[str]:
+        """Why ``/health`` would answer 503 (not connected, lag over the limit, slot missing
+        or ``wal_status`` lost); empty when healthy."""
+    @property
+    def healthy(self) -> bool:
+        """No health problems."""
+    @property
+    def snapshot_running(self) -> bool | None:
+        """Whether an initial snapshot is reading tables (SnapshotRunning); None when this
+        reader took no snapshot."""
+    @property
+    def snapshot_completed(self) -> bool | None:
+        """Whether the snapshot read every table (SnapshotCompleted); None without one."""
+    @property
+    def snapshot_tables_total(self) -> int | None:
+        """Tables the snapshot reads (TotalTableCount); None without one."""
+    @property
+    def snapshot_tables_remaining(self) -> int | None:
+        """Tables it has not read whole yet (RemainingTableCount); None without one."""
+
 @disjoint_base
 class LogicalReplicationReader:
     """Native base of ``pgoutput_decoder.LogicalReplicationReader``, which adds ``async for``,
@@ -373,6 +488,18 @@ class LogicalReplicationReader:
         change after a quiet spell is handed over at once. ``max_batch_size`` (2048): most
         messages received per batch; ``max_queue_size`` (8192): messages buffered between
         the connection and the consumer.
+
+    Monitoring (README "Monitoring")
+        ``metrics_addr``: ``"HOST:PORT"`` to serve what ``pgoutput-decoder stream
+        --metrics-addr`` serves while connected: ``/metrics`` (Prometheus), ``/health`` (200
+        or 503 with the reasons) and a live status page at ``/``. ``slot_status_interval``:
+        seconds between reads of the slot's status on a side connection (lag in bytes,
+        ``active``, ``wal_status``, ``safe_wal_size``, retained WAL; default None: not read,
+        10 with ``metrics_addr``). ``progress_interval``: seconds between INFO progress lines
+        on the ``pgoutput_decoder`` logger (default None: off). ``lag_warning_seconds``: a
+        WARNING on that logger when the reader is more than this many seconds behind the
+        source (:attr:`ReaderStats.lag_ms`), repeated every minute while it stays over
+        (default None: off).
     """
 
     def __init__(
@@ -420,6 +547,10 @@ class LogicalReplicationReader:
         snapshot_mode: _SnapshotMode = "no_data",
         offset_file: str | PathLike[str] | None = None,
         properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
+        metrics_addr: str | None = None,
+        slot_status_interval: float | None = None,
+        progress_interval: float | None = None,
+        lag_warning_seconds: float | None = None,
     ) -> None: ...
     def connect(self) -> Awaitable[None]:
         """Connects: checks the server, creates the publication and slot when asked, starts
@@ -497,6 +628,11 @@ class LogicalReplicationReader:
         from (the slot's confirmed position, or ``start_lsn``), and ``acknowledged <=
         handed_out <= received`` always holds, except after ``acknowledge(lsn)`` with an
         ``lsn`` past what was handed out (that confirms transactions not handed out yet)."""
+    def stats(self) -> ReaderStats | None:
+        """The reader's numbers now (a copy; cheap, no server round trip): events by op and
+        table, positions, lag, queue, connection; the slot's status as last read when
+        ``slot_status_interval`` or ``metrics_addr`` is set. None before connecting; after
+        :meth:`stop`, the numbers at the stop."""
     @property
     def state(self) -> Literal["idle", "connected", "stopped"]:
         """``"idle"`` before connecting, then ``"connected"``, then ``"stopped"`` (from the

@@ -16,8 +16,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "pgoutput-decoder", version, about, long_about = None)]
 struct Cli {
+    /// Log lines as text, or as one JSON object a line (for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// `2026-01-01T00:00:00Z  INFO connect{slot=...}: message key=value`.
+    Text,
+    /// `{"timestamp":...,"level":"INFO","fields":{"message":...},"target":...,"spans":[...]}`.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +177,26 @@ struct StreamArgs {
     /// Never show the live status line, even on a terminal.
     #[arg(long)]
     quiet: bool,
+    /// When stderr is not a terminal, write a progress line (events, events/s, lag) there
+    /// every SECS seconds (default: none; on a terminal the status line is redrawn instead).
+    #[arg(long, value_name = "SECS")]
+    progress_interval: Option<f64>,
+    /// Serve Prometheus metrics (/metrics), a health check (/health) and a live status page
+    /// (/) on this address, e.g. 127.0.0.1:9187 or 0.0.0.0:9187.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
+    /// /health answers 503 when the consumer is more than this many seconds behind the source
+    /// (MilliSecondsBehindSource; default 300; 0 = no limit).
+    #[arg(long, value_name = "SECS")]
+    health_max_lag_seconds: Option<f64>,
+    /// /health answers 503 when the slot is more than this many bytes of WAL behind the
+    /// server (default: no limit).
+    #[arg(long, value_name = "BYTES")]
+    health_max_lag_bytes: Option<u64>,
+    /// How often the slot's status (lag in bytes, active, wal_status, safe_wal_size, retained
+    /// WAL) is read from the server on a side connection, for --metrics-addr (default 10).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    slot_status_interval: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,19 +219,32 @@ fn log_colours(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
     stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
 }
 
+/// Logs go to stderr (through the status line's writer), filtered by `PGOUTPUT_DECODER_LOG`
+/// (default `warn`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(status_line::LogWriterFactory);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(log_colours(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PGOUTPUT_DECODER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(status_line::LogWriterFactory)
-        .with_ansi(log_colours(
-            std::io::stderr().is_terminal(),
-            std::env::var_os("NO_COLOR").as_deref(),
-        ))
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -269,6 +314,11 @@ mod tests {
             "--exit-when-idle",
             "--end-lsn",
             "--quiet",
+            "--progress-interval",
+            "--metrics-addr",
+            "--health-max-lag-seconds",
+            "--health-max-lag-bytes",
+            "--slot-status-interval",
             "--help",
         ];
         for (flag, _) in &flags {

@@ -1,5 +1,6 @@
-//! The live status line on stderr: events/s, lag in bytes and the last LSN, read from the
-//! pipeline's stats.
+//! The live status line on stderr: events/s, lag in bytes and in time, and the last LSN, read
+//! from the pipeline's stats. When stderr is not a terminal it can be written as a progress
+//! line every so often instead (`--progress-interval`).
 //!
 //! It is drawn without a newline, so whatever else reaches the same terminal must not run
 //! into it: events written to stdout on that terminal clear it first ([`StatusLine::clear`],
@@ -20,8 +21,22 @@ const CLEAR: &[u8] = b"\r\x1b[2K";
 /// Whether the status line is on the terminal now, shared with the log writer.
 static SHOWN: AtomicBool = AtomicBool::new(false);
 
+/// How the status is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Display {
+    /// Not at all.
+    Off,
+    /// Redrawn in place once a second (stderr is a terminal).
+    Terminal,
+    /// A `progress:` line of its own every so often (stderr is a file or a pipe).
+    Lines(Duration),
+}
+
 pub(crate) struct StatusLine<W: Write> {
+    /// Whether the line is redrawn in place on a terminal.
     enabled: bool,
+    /// Progress lines instead, this often.
+    lines_every: Option<Duration>,
     err: W,
     /// Whether the line is on the terminal now (the log writer clears it too).
     shown: &'static AtomicBool,
@@ -33,9 +48,13 @@ pub(crate) struct StatusLine<W: Write> {
 }
 
 impl StatusLine<std::io::Stderr> {
-    /// The status line on stderr (`enabled`: stderr is a terminal and it was not turned off).
-    pub(crate) fn stderr(enabled: bool) -> Self {
-        StatusLine::new(enabled, std::io::stderr(), &SHOWN)
+    /// The status on stderr, shown as `display` says.
+    pub(crate) fn stderr(display: Display) -> Self {
+        let mut line = StatusLine::new(display == Display::Terminal, std::io::stderr(), &SHOWN);
+        if let Display::Lines(every) = display {
+            line.lines_every = Some(every);
+        }
+        line
     }
 }
 
@@ -43,6 +62,7 @@ impl<W: Write> StatusLine<W> {
     pub(crate) fn new(enabled: bool, err: W, shown: &'static AtomicBool) -> Self {
         StatusLine {
             enabled,
+            lines_every: None,
             err,
             shown,
             total_at_last_print: 0,
@@ -55,6 +75,14 @@ impl<W: Write> StatusLine<W> {
     /// then).
     pub(crate) fn maybe_print(&mut self, stats: impl FnOnce() -> StatsSnapshot) {
         let elapsed = self.last_print.elapsed();
+        if let Some(every) = self.lines_every {
+            if elapsed >= every {
+                self.render(elapsed, &stats());
+                self.write_progress_line();
+                self.last_print = Instant::now();
+            }
+            return;
+        }
         if !self.enabled || elapsed < Duration::from_secs(1) {
             return;
         }
@@ -73,10 +101,25 @@ impl<W: Write> StatusLine<W> {
             .received
             .0
             .saturating_sub(positions.acknowledged.0);
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
         self.text = format!(
-            "{} events, {:.0} events/s, lag {} bytes, last LSN {}",
-            total, rate, lag, positions.handed_out
+            "{} events, {:.0} events/s, lag {} bytes, {} ms behind, last LSN {}",
+            total,
+            rate,
+            lag,
+            stats.millis_behind_source(now_us),
+            positions.handed_out
         );
+    }
+
+    /// The text as a line of its own, in one write: stderr's lock, which log lines take too,
+    /// keeps the two from interleaving.
+    fn write_progress_line(&mut self) {
+        let line = format!("progress: {}\n", self.text);
+        let _ = self.err.write_all(line.as_bytes());
+        let _ = self.err.flush();
     }
 
     fn draw(&mut self) {
@@ -107,6 +150,12 @@ impl<W: Write> StatusLine<W> {
     /// Leaves the terminal clean: the final numbers on a line of their own (replacing a `^C`
     /// the terminal echoed), or an empty line start when nothing was shown.
     pub(crate) fn finish(&mut self, stats: &StatsSnapshot) {
+        if self.lines_every.is_some() {
+            let elapsed = self.last_print.elapsed().max(Duration::from_millis(1));
+            self.render(elapsed, stats);
+            self.write_progress_line();
+            return;
+        }
         if !self.enabled {
             return;
         }
@@ -230,5 +279,27 @@ mod tests {
         line.redraw();
         line.finish(&stats(1));
         assert!(line.err.is_empty());
+    }
+
+    #[test]
+    fn progress_lines_come_at_their_interval_and_at_the_end() {
+        static SHOWN: AtomicBool = AtomicBool::new(false);
+        let mut line = StatusLine::new(false, Vec::new(), &SHOWN);
+        line.lines_every = Some(Duration::from_secs(5));
+        line.maybe_print(|| stats(1));
+        assert!(line.err.is_empty(), "not due yet");
+        line.last_print -= Duration::from_secs(5);
+        line.maybe_print(|| stats(2));
+        let out = text(&line.err);
+        assert!(out.starts_with("progress: 2 events, "), "{out}");
+        assert!(out.ends_with(" ms behind, last LSN 0/16B3748\n"), "{out}");
+        assert!(!out.contains("ESC"), "no terminal codes in a file: {out}");
+        line.err.clear();
+        line.clear();
+        line.redraw();
+        assert!(line.err.is_empty());
+        line.finish(&stats(3));
+        assert!(text(&line.err).starts_with("progress: 3 events, "));
+        assert!(!SHOWN.load(Ordering::SeqCst));
     }
 }

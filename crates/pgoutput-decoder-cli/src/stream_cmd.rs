@@ -18,13 +18,17 @@ use pgoutput_decoder::{
     config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key, SnapshotMode},
     conn::ConnectParams,
     debezium_server::{from_debezium_server, is_debezium_server},
+    monitor::{HealthPolicy, MetricsListener, MetricsServer, Monitor, SlotWatch},
     pipeline::{FileSink, KafkaSink, Sink},
     properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
 };
 use tokio::sync::watch;
 
-use crate::{status_line::StatusLine, Format, SinkKind, StreamArgs};
+use crate::{
+    status_line::{Display, StatusLine},
+    Format, SinkKind, StreamArgs,
+};
 
 pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
 
@@ -202,7 +206,13 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         signalled.await;
         let _ = stop_tx.send(true);
     });
+    // The metrics address is taken before connecting: one in use is reported at once.
+    let monitoring = match MonitorSettings::from_args(&args, &config)? {
+        Some(settings) => Some((MetricsListener::bind(&settings.addr).await?, settings)),
+        None => None,
+    };
     let mut stream = ChangeStream::connect(config).await?;
+    let _metrics = monitoring.map(|(listener, settings)| settings.serve(listener, &stream));
     let delivery = stream.delivery(1);
     let mut sink: Box<dyn Sink + '_> = match (out, &kafka) {
         (Some(out), _) => Box::new(FileSink::new(
@@ -229,7 +239,7 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     };
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
-    let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
+    let mut status = StatusLine::stderr(status_display(&args)?);
     // Events written to the terminal the status line is on must not run into it.
     let events_on_terminal =
         sink_kind == SinkKind::File && args.output == "-" && std::io::stdout().is_terminal();
@@ -286,6 +296,72 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
     flushed?;
     stopped?;
     Ok(())
+}
+
+/// How the status is shown: redrawn in place on a terminal, as progress lines with
+/// `--progress-interval` when stderr is not one, not at all with `--quiet`.
+fn status_display(args: &StreamArgs) -> Result<Display, Box<dyn StdError>> {
+    let every = match args.progress_interval {
+        Some(secs) => Some(seconds_flag("--progress-interval", secs)?),
+        None => None,
+    };
+    Ok(match (args.quiet, std::io::stderr().is_terminal(), every) {
+        (true, _, _) => Display::Off,
+        (false, true, _) => Display::Terminal,
+        (false, false, Some(every)) if !every.is_zero() => Display::Lines(every),
+        (false, false, _) => Display::Off,
+    })
+}
+
+/// What `--metrics-addr` serves, checked before connecting.
+struct MonitorSettings {
+    addr: String,
+    connection: ConnectParams,
+    slot: String,
+    interval: Duration,
+    health: HealthPolicy,
+}
+
+impl MonitorSettings {
+    fn from_args(
+        args: &StreamArgs,
+        config: &ReplicationConfig,
+    ) -> Result<Option<Self>, Box<dyn StdError>> {
+        let Some(addr) = &args.metrics_addr else {
+            return Ok(None);
+        };
+        let interval = seconds_flag("--slot-status-interval", args.slot_status_interval)?;
+        if interval.is_zero() {
+            return Err("--slot-status-interval must be a positive number of seconds".into());
+        }
+        let mut health = HealthPolicy::default();
+        if let Some(secs) = args.health_max_lag_seconds {
+            let limit = seconds_flag("--health-max-lag-seconds", secs)?;
+            health.max_lag_time = (!limit.is_zero()).then_some(limit);
+        }
+        if let Some(bytes) = args.health_max_lag_bytes {
+            health.max_lag_bytes = Some(bytes);
+        }
+        Ok(Some(MonitorSettings {
+            addr: addr.clone(),
+            connection: config.connection.clone(),
+            slot: config.slot_name.clone(),
+            interval,
+            health,
+        }))
+    }
+
+    /// Starts watching the slot and serving the endpoints for `stream` on `listener`.
+    fn serve(self, listener: MetricsListener, stream: &ChangeStream) -> MetricsServer {
+        let slot = SlotWatch::start(self.connection, self.slot, self.interval);
+        let monitor = Monitor::new(stream.stats_handle(), Some(slot), self.health);
+        let server = listener.serve(monitor);
+        eprintln!(
+            "metrics: http://{0}/metrics, health: http://{0}/health, status page: http://{0}/",
+            server.local_addr()
+        );
+        server
+    }
 }
 
 /// Opens the output file for appending, creating it when missing: what an earlier run wrote

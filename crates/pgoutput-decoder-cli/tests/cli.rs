@@ -225,6 +225,110 @@ fn envelope_format_has_topic_key_and_tombstones() {
 }
 
 #[test]
+fn progress_lines_go_to_a_stderr_that_is_not_a_terminal() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "snapshot.mode=no_data\n");
+    let output = dir.path().join("out.jsonl");
+    let stderr = stream_while(
+        &pg,
+        &config,
+        &output,
+        &["--exit-when-idle", "1.5", "--progress-interval", "0.2"],
+        "insert into t select generate_series(1, 5)",
+    );
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(progress.len() >= 3, "{stderr}");
+    // The last one, written at the end, has every event.
+    let last = progress.last().unwrap();
+    assert!(last.starts_with("progress: 5 events, "), "{stderr}");
+    assert!(last.contains(" ms behind, last LSN "), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "no terminal codes: {stderr:?}");
+}
+
+#[test]
+fn log_format_json_writes_one_object_a_line() {
+    let pg = ClusterBuilder::new().start().unwrap();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &pg, "snapshot.mode=no_data\n");
+    let output = dir.path().join("out.jsonl");
+    let mut command = stream_command(
+        &config,
+        &output,
+        &["--log-format", "json", "--exit-when-idle", "1"],
+    );
+    command
+        .env("PGOUTPUT_DECODER_LOG", "info")
+        .stderr(Stdio::piped());
+    let child = spawn_until_active(&pg, &mut command);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    let started = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "streaming started")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(started["level"], "INFO");
+    assert_eq!(started["fields"]["slot"], "cli_slot");
+    // Slot creation is logged in the connect span (once the create_slot span has ended).
+    let created = logs
+        .iter()
+        .find(|l| l["fields"]["message"] == "created replication slot")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let spans: Vec<&str> = created["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(spans, ["connect"], "{created}");
+}
+
+#[test]
+fn a_metrics_address_that_cannot_be_used_fails_before_connecting() {
+    // Nothing listens on port 1: an attempt to connect would fail differently.
+    let dsn = "postgresql://postgres@127.0.0.1:1/db";
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for (metrics, needle) in [
+        (
+            addr.as_str(),
+            format!("could not listen for metrics on {addr}"),
+        ),
+        (
+            "nonsense",
+            "could not listen for metrics on nonsense".to_owned(),
+        ),
+    ] {
+        let out = run(&[
+            "stream",
+            "--dsn",
+            dsn,
+            "--slot",
+            "s",
+            "--publication",
+            "p",
+            "--metrics-addr",
+            metrics,
+        ]);
+        assert_one_line_error(&out, &needle);
+    }
+}
+
+#[test]
 fn transforms_apply_to_value_format_and_schemas() {
     let pg = ClusterBuilder::new().start().unwrap();
     pg.create_database("db").unwrap();

@@ -11,6 +11,8 @@
 //! - [`options`]: keyword arguments → a validated `ReplicationConfig`.
 //! - [`errors`]: the exception hierarchy and the one mapping from Rust errors.
 //! - [`logging`]: `tracing` → Python `logging`.
+//! - [`stats`]: `ReaderStats`, what `reader.stats()` returns; [`monitoring`]: `metrics_addr=`,
+//!   the slot's status, the progress log and the lag warning.
 //! - [`runtime`]: the tokio runtime, futures as awaitables, and the thread that calls Python
 //!   for background work.
 //! - [`testing`]: throwaway PostgreSQL clusters (`pgoutput_decoder.testing`);
@@ -21,10 +23,12 @@ mod errors;
 mod kafka_broker;
 mod logging;
 mod message;
+mod monitoring;
 mod options;
 mod reader;
 mod records;
 mod runtime;
+mod stats;
 mod testing;
 
 use pyo3::prelude::*;
@@ -44,6 +48,8 @@ mod _native {
     use crate::records::debezium_records;
     #[pymodule_export]
     use crate::runtime::_shutdown;
+    #[pymodule_export]
+    use crate::stats::ReaderStats;
     #[pymodule_export]
     use crate::testing::PostgresCluster;
 

@@ -206,6 +206,11 @@ pub(crate) fn int(name: &str, value: &Bound<'_, PyAny>) -> PyResult<i64> {
 }
 
 /// A number of seconds or a count: an `int` or a `float` (not a `bool`).
+/// A positive number of seconds.
+pub(crate) fn positive_seconds(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    seconds(name, number(name, value)?, false)
+}
+
 pub(crate) fn number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
     if value.is_instance_of::<PyBool>()
         || !(value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>())

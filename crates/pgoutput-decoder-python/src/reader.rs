@@ -35,8 +35,10 @@ use crate::{
     errors::{replication_error, to_py_err},
     logging,
     message::{ReplicationMessage, StreamContext},
+    monitoring::{Monitoring, MonitoringOptions},
     options::{self, ConnectionArgs, StreamArgs},
     runtime::{self, into_awaitable, ErrorMaker},
+    stats::ReaderStats,
 };
 
 /// A library error, raised once the GIL is held.
@@ -81,10 +83,15 @@ struct State {
     snapshots: Option<SnapshotHandle>,
     /// Snapshot requests made before connecting: sent once connected.
     waiting_snapshots: Vec<SnapshotSignal>,
+    /// The numbers of `stats()`, the metrics endpoint and the progress log, while connected.
+    monitoring: Option<Monitoring>,
+    /// The numbers when the reader stopped.
+    final_stats: Option<pgoutput_decoder::monitor::Reading>,
 }
 
 struct Shared {
     config: ReplicationConfig,
+    monitoring: MonitoringOptions,
     auto_ack: bool,
     conn: tokio::sync::Mutex<Conn>,
     state: Mutex<State>,
@@ -138,6 +145,13 @@ impl Shared {
             Ok(connected) => connected.map_err(core_error)?,
             Err(_) => return Err(reader_error("connecting was interrupted; try again")),
         };
+        let monitoring = match self.monitoring.start(&self.config, &stream).await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = stream.stop().await;
+                return Err(core_error(e));
+            }
+        };
         // Events wait in this reader's queue after `next_batch`: `positions()["handed_out"]`
         // follows what `_pop` hands to Python, not what the stream returned.
         stream.ack_handle().track_hand_out();
@@ -162,6 +176,7 @@ impl Shared {
                 let _ = handle.signal(signal);
             }
             st.snapshots = Some(handle);
+            st.monitoring = Some(monitoring);
         }
         *conn = Conn::Connected(stream);
         self.phase.store(CONNECTED, Ordering::SeqCst);
@@ -315,6 +330,9 @@ impl Shared {
             let mut st = self.state();
             st.queue.clear();
             st.unacked = None;
+            // The endpoint and the progress log end with the stream; stats() keeps the
+            // last numbers.
+            st.final_stats = st.monitoring.take().map(|m| m.monitor.reading());
         }
         match previous {
             Conn::Connected(stream) => stream.stop().await.map_err(core_error)?,
@@ -379,7 +397,8 @@ impl LogicalReplicationReader {
          receive_timeout=None, batch_linger=0.01, max_batch_size=2048, \
          max_queue_size=8192, two_phase=False, \
          multidimensional_array_mode='null_subarrays', snapshot_mode='no_data', \
-         offset_file=None, properties=None)",
+         offset_file=None, properties=None, metrics_addr=None, \
+         slot_status_interval=None, progress_interval=None, lag_warning_seconds=None)",
         signature = (
         publication_name = None,
         slot_name = None,
@@ -424,6 +443,10 @@ impl LogicalReplicationReader {
         snapshot_mode = None,
         offset_file = None,
         properties = None,
+        metrics_addr = None,
+        slot_status_interval = None,
+        progress_interval = None,
+        lag_warning_seconds = None,
         ),
     )]
     #[allow(clippy::too_many_arguments)]
@@ -470,6 +493,10 @@ impl LogicalReplicationReader {
         snapshot_mode: Option<Bound<'py, PyAny>>,
         offset_file: Option<Bound<'py, PyAny>>,
         properties: Option<Bound<'py, PyAny>>,
+        metrics_addr: Option<Bound<'py, PyAny>>,
+        slot_status_interval: Option<Bound<'py, PyAny>>,
+        progress_interval: Option<Bound<'py, PyAny>>,
+        lag_warning_seconds: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
         use options::{boolean, int, number, optional, path, string};
         let required = |name: &str, value: &Option<Bound<'py, PyAny>>| {
@@ -516,6 +543,24 @@ impl LogicalReplicationReader {
                 .map(|b| b.unwrap_or(default))
         };
         let auto_acknowledge = flag("auto_acknowledge", &auto_acknowledge, true)?;
+        let monitoring = MonitoringOptions {
+            metrics_addr: optional("metrics_addr", &metrics_addr, string)?,
+            slot_status_interval: optional(
+                "slot_status_interval",
+                &slot_status_interval,
+                options::positive_seconds,
+            )?,
+            progress_interval: optional(
+                "progress_interval",
+                &progress_interval,
+                options::positive_seconds,
+            )?,
+            lag_warning: optional(
+                "lag_warning_seconds",
+                &lag_warning_seconds,
+                options::positive_seconds,
+            )?,
+        };
         let config = options::replication_config(
             connection,
             StreamArgs {
@@ -600,6 +645,7 @@ impl LogicalReplicationReader {
         Ok(LogicalReplicationReader {
             shared: Arc::new(Shared {
                 config,
+                monitoring,
                 auto_ack: auto_acknowledge,
                 conn: tokio::sync::Mutex::new(Conn::Idle),
                 state: Mutex::new(State::default()),
@@ -790,6 +836,22 @@ impl LogicalReplicationReader {
         d.set_item("handed_out", p.handed_out.0)?;
         d.set_item("acknowledged", p.acknowledged.0)?;
         Ok(Some(d))
+    }
+
+    /// The reader's numbers now (see ReaderStats in the stubs); None before connecting.
+    fn stats(&self) -> Option<ReaderStats> {
+        let st = self.shared.state();
+        let reading = match (&st.monitoring, &st.final_stats) {
+            (Some(m), _) => m.monitor.reading(),
+            (None, Some(last)) => last.clone(),
+            (None, None) => return None,
+        };
+        Some(ReaderStats::new(
+            &reading.stats,
+            reading.slot.as_ref(),
+            reading.now_us,
+            reading.problems,
+        ))
     }
 
     /// "idle" (not connected yet), "connected", or "stopped" (from the moment `stop()` was

@@ -50,6 +50,8 @@
 //!   Debezium JSON).
 //! - [`JsonEncoder`]: Debezium JSON (Kafka `JsonConverter`, schemas disabled, or enabled with
 //!   [`JsonEncoder::with_schemas`]).
+//! - [`monitor`]: the stats and the slot's status (read on a side connection) served over
+//!   HTTP: Prometheus metrics, a health check, a live status page.
 //!
 //! Decoding of the pgoutput protocol itself lives in the sans-IO crate `pgoutput`.
 //!
@@ -106,6 +108,7 @@ mod debezium;
 pub mod debezium_server;
 pub mod error;
 pub mod event;
+pub mod monitor;
 pub mod partition;
 pub mod pipeline;
 pub mod properties;

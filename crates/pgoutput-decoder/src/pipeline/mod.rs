@@ -48,8 +48,12 @@ pub(crate) use budget::ByteBudget;
 pub use sinks::file::FileSink;
 #[cfg(feature = "kafka")]
 pub use sinks::kafka::KafkaSink;
+pub(crate) use stats::now_us;
 pub(crate) use stats::{EventCounter, Stats};
-pub use stats::{EventCounts, QueueStats, StatsSnapshot, TableCount};
+pub use stats::{
+    EventCounts, QueueStats, SnapshotStats, SnapshotTableStats, StatsHandle, StatsSnapshot,
+    TableCount,
+};
 pub use watermark::{DeliveryTracker, MAX_SINKS};
 
 /// A batch on its way through the bounded queue to the consumer, with the byte budget it

@@ -10,7 +10,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed},
         Arc, Mutex,
     },
 };
@@ -62,6 +62,8 @@ pub struct TableCount {
     pub table: String,
     /// Change events of the table taken from the queue.
     pub events: u64,
+    /// The same events by kind (`message` and `transaction` stay 0: they belong to no table).
+    pub by_op: EventCounts,
 }
 
 /// The queue between the connection task and the consumer.
@@ -76,6 +78,37 @@ pub struct QueueStats {
     pub bytes: u64,
     /// The byte bound (`max_queue_bytes`; 0: none).
     pub byte_capacity: u64,
+}
+
+/// One table of an initial snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotTableStats {
+    /// `schema.table`.
+    pub table: String,
+    /// The planner's estimate of its rows (`pg_class.reltuples`; `None`: never analyzed).
+    pub estimated_rows: Option<u64>,
+    /// Rows read so far (counted when the table's reading ends).
+    pub rows_read: u64,
+    /// Whether every row was read (and queued).
+    pub done: bool,
+}
+
+/// The progress of an initial snapshot (Debezium's snapshot metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotStats {
+    /// Reading (`SnapshotRunning`).
+    pub running: bool,
+    /// Every table was read (`SnapshotCompleted`).
+    pub completed: bool,
+    /// The tables to read, in reading order (`TotalTableCount` is their number).
+    pub tables: Vec<SnapshotTableStats>,
+}
+
+impl SnapshotStats {
+    /// Tables not read yet (`RemainingTableCount`).
+    pub fn tables_remaining(&self) -> usize {
+        self.tables.iter().filter(|t| !t.done).count()
+    }
 }
 
 /// A copy of the pipeline's counters at one moment; see [`ChangeStream::stats`].
@@ -106,6 +139,55 @@ pub struct StatsSnapshot {
     pub reconnects: u64,
     /// The last error of the replication connection (lost connection, failed stream), if any.
     pub last_error: Option<String>,
+    /// Errors of the replication connection so far (each lost connection, each failed
+    /// reconnect attempt, the error that ended the stream).
+    pub errors: u64,
+    /// Commit time of the transaction of the last event taken from the queue, in microseconds
+    /// since the Unix epoch (before the first is taken, that of the first event queued; 0:
+    /// none yet).
+    pub last_commit_time_us: i64,
+    /// When the last event was taken from the queue, in microseconds since the Unix epoch
+    /// (0: none yet).
+    pub last_event_taken_us: i64,
+    /// The initial snapshot's progress (`None`: no snapshot in this run).
+    pub snapshot: Option<SnapshotStats>,
+}
+
+impl StatsSnapshot {
+    /// How far the consumer is behind the source, in milliseconds, `now_us` being the time
+    /// now (microseconds since the Unix epoch): Debezium's `MilliSecondsBehindSource`.
+    ///
+    /// While events wait in the queue, the time since the commit of the last event taken
+    /// (it grows while the consumer is stalled); otherwise how old that event was when it was
+    /// taken (the lag the consumer had when it caught up, near 0 when it keeps up). 0 before
+    /// the first event.
+    pub fn millis_behind_source(&self, now_us: i64) -> u64 {
+        if self.last_commit_time_us == 0
+            || (self.queue.events == 0 && self.last_event_taken_us == 0)
+        {
+            return 0;
+        }
+        let at = if self.queue.events > 0 {
+            now_us
+        } else {
+            self.last_event_taken_us
+        };
+        (at.saturating_sub(self.last_commit_time_us) / 1000).max(0) as u64
+    }
+
+    /// Milliseconds since the last event was taken from the queue (Debezium's
+    /// `MilliSecondsSinceLastEvent`); `None` before the first event.
+    pub fn millis_since_last_event(&self, now_us: i64) -> Option<u64> {
+        (self.last_event_taken_us != 0)
+            .then(|| (now_us.saturating_sub(self.last_event_taken_us) / 1000).max(0) as u64)
+    }
+}
+
+/// Microseconds since the Unix epoch, now (0 on a clock before 1970).
+pub(crate) fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Slots of [`EventCounts`] in [`Counters::ops`].
@@ -123,10 +205,14 @@ fn op_slot(op: Op) -> usize {
     }
 }
 
+/// Kinds of change events a table has (create, update, delete, read, truncate).
+const TABLE_OP_SLOTS: usize = 5;
+
 #[derive(Debug)]
 struct TableSlot {
     table: String,
-    events: AtomicU64,
+    /// Events by [`op_slot`] (the first [`TABLE_OP_SLOTS`]).
+    ops: [AtomicU64; TABLE_OP_SLOTS],
 }
 
 #[derive(Debug, Default)]
@@ -141,7 +227,14 @@ struct Counters {
     byte_capacity: u64,
     connected: AtomicBool,
     reconnects: AtomicU64,
+    errors: AtomicU64,
     last_error: Mutex<Option<String>>,
+    last_commit_time_us: AtomicI64,
+    last_event_taken_us: AtomicI64,
+    /// Commit time of the first event ever queued (the lag before the first is taken).
+    first_queued_commit_us: AtomicI64,
+    /// Updated once per table of a snapshot, never per event.
+    snapshot: Mutex<Option<SnapshotStats>>,
 }
 
 /// The pipeline's counters, shared by the connection task, the consumer's side and whoever
@@ -172,9 +265,21 @@ impl Stats {
             .fetch_add(bytes as u64, Relaxed);
     }
 
-    /// Connection task: a batch of `events` holding `kib` of the byte budget was queued.
+    /// A producer queued this batch, holding `kib` of the byte budget.
     #[inline]
-    pub(crate) fn queued(&self, events: usize, kib: u32) {
+    pub(crate) fn queued(&self, events: &[Event], kib: u32) {
+        self.queued_count(events.len(), kib);
+        let first = &self.counters.first_queued_commit_us;
+        if first.load(Relaxed) == 0 {
+            if let Some(event) = events.first() {
+                first.store(commit_time_us(event), Relaxed);
+            }
+        }
+    }
+
+    /// A batch of `events` holding `kib` of the byte budget was queued.
+    #[inline]
+    pub(crate) fn queued_count(&self, events: usize, kib: u32) {
         self.counters
             .queued_events
             .fetch_add(events as u64, Relaxed);
@@ -208,6 +313,7 @@ impl Stats {
     /// The replication connection failed with `error`.
     pub(crate) fn failed(&self, error: &dyn std::fmt::Display) {
         self.counters.connected.store(false, Relaxed);
+        self.counters.errors.fetch_add(1, Relaxed);
         *self
             .counters
             .last_error
@@ -229,9 +335,21 @@ impl Stats {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|slot| TableCount {
-                table: slot.table.clone(),
-                events: slot.events.load(Relaxed),
+            .map(|slot| {
+                let n = |op: Op| slot.ops[op_slot(op)].load(Relaxed);
+                let by_op = EventCounts {
+                    create: n(Op::Create),
+                    update: n(Op::Update),
+                    delete: n(Op::Delete),
+                    read: n(Op::Read),
+                    truncate: n(Op::Truncate),
+                    ..EventCounts::default()
+                };
+                TableCount {
+                    table: slot.table.clone(),
+                    events: by_op.total(),
+                    by_op,
+                }
             })
             .collect();
         let (positions, transactions) = self.acks.positions_and_transactions();
@@ -263,7 +381,59 @@ impl Stats {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            errors: c.errors.load(Relaxed),
+            snapshot: c.snapshot.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            last_commit_time_us: match c.last_commit_time_us.load(Relaxed) {
+                // Nothing taken yet: what waits is as old as the first event queued.
+                0 => c.first_queued_commit_us.load(Relaxed),
+                taken => taken,
+            },
+            last_event_taken_us: c.last_event_taken_us.load(Relaxed),
         }
+    }
+
+    /// Snapshot: about to read these tables, `(name, estimated rows)`, in order.
+    pub(crate) fn snapshot_started(&self, tables: impl Iterator<Item = (String, Option<u64>)>) {
+        let tables = tables
+            .map(|(table, estimated_rows)| SnapshotTableStats {
+                table,
+                estimated_rows,
+                rows_read: 0,
+                done: false,
+            })
+            .collect();
+        *self.snapshot_lock() = Some(SnapshotStats {
+            running: true,
+            completed: false,
+            tables,
+        });
+    }
+
+    /// Snapshot: table number `index` was read whole, `rows` rows.
+    pub(crate) fn snapshot_table_read(&self, index: usize, rows: u64) {
+        if let Some(t) = self
+            .snapshot_lock()
+            .as_mut()
+            .and_then(|s| s.tables.get_mut(index))
+        {
+            t.rows_read = rows;
+            t.done = true;
+        }
+    }
+
+    /// Snapshot: over, every table read (`completed`) or not (stopped, failed).
+    pub(crate) fn snapshot_ended(&self, completed: bool) {
+        if let Some(s) = self.snapshot_lock().as_mut() {
+            s.running = false;
+            s.completed = completed;
+        }
+    }
+
+    fn snapshot_lock(&self) -> std::sync::MutexGuard<'_, Option<SnapshotStats>> {
+        self.counters
+            .snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Events taken so far (all kinds), without a whole snapshot.
@@ -297,38 +467,53 @@ impl EventCounter {
     }
 
     /// Counts the events of a batch taken from the queue: added up locally, then one atomic
-    /// addition per kind and per run of one table's events.
+    /// addition per kind and per run of one table's events, and the last event's commit time
+    /// stored once.
     pub(crate) fn count(&mut self, events: &[Event]) {
         let mut ops = [0u64; OP_SLOTS];
-        // Events of the last table not yet added to its slot.
-        let mut run = 0u64;
+        // Events of the last table, by kind, not yet added to its slot.
+        let mut run = [0u64; TABLE_OP_SLOTS];
         for event in events {
             match &event.kind {
                 EventKind::Change(c) => {
-                    ops[op_slot(c.op)] += 1;
+                    let slot = op_slot(c.op);
+                    ops[slot] += 1;
                     if !matches!(&self.last, Some((t, _)) if Arc::ptr_eq(t, &c.table)) {
-                        self.add_run(run);
-                        run = 0;
-                        let slot = self.slot_of(&c.table);
-                        self.last = Some((c.table.clone(), slot));
+                        self.add_run(&mut run);
+                        let table_slot = self.slot_of(&c.table);
+                        self.last = Some((c.table.clone(), table_slot));
                     }
-                    run += 1;
+                    // Change events are never messages: the slot is below TABLE_OP_SLOTS.
+                    if let Some(n) = run.get_mut(slot) {
+                        *n += 1;
+                    }
                 }
                 EventKind::Message(_) => ops[op_slot(Op::Message)] += 1,
                 EventKind::Transaction(_) => ops[TRANSACTION_SLOT] += 1,
             }
         }
-        self.add_run(run);
-        for (counter, n) in self.stats.counters.ops.iter().zip(ops) {
+        self.add_run(&mut run);
+        let c = &self.stats.counters;
+        for (counter, n) in c.ops.iter().zip(ops) {
             if n > 0 {
                 counter.fetch_add(n, Relaxed);
             }
         }
+        if let Some(last) = events.last() {
+            c.last_commit_time_us.store(commit_time_us(last), Relaxed);
+            c.last_event_taken_us.store(now_us(), Relaxed);
+        }
     }
 
-    fn add_run(&self, run: u64) {
-        if let (Some((_, slot)), true) = (&self.last, run > 0) {
-            slot.events.fetch_add(run, Relaxed);
+    /// Adds the run of the last table to its slot and empties it.
+    fn add_run(&self, run: &mut [u64; TABLE_OP_SLOTS]) {
+        if let Some((_, slot)) = &self.last {
+            for (counter, n) in slot.ops.iter().zip(run.iter_mut()) {
+                if *n > 0 {
+                    counter.fetch_add(*n, Relaxed);
+                    *n = 0;
+                }
+            }
         }
     }
 
@@ -352,7 +537,7 @@ impl EventCounter {
             None => {
                 let slot = Arc::new(TableSlot {
                     table: table.data_collection.clone(),
-                    events: AtomicU64::new(0),
+                    ops: Default::default(),
                 });
                 tables.push(slot.clone());
                 slot
@@ -360,5 +545,31 @@ impl EventCounter {
         };
         self.by_relation.insert(table.relation_id, slot.clone());
         slot
+    }
+}
+
+/// The commit time of the transaction an event belongs to.
+fn commit_time_us(event: &Event) -> i64 {
+    match &event.kind {
+        EventKind::Change(c) => c.source.commit_time_us,
+        EventKind::Message(m) => m.source.commit_time_us,
+        EventKind::Transaction(t) => t.commit_time_us,
+    }
+}
+
+/// A handle on the pipeline's counters for readers outside the consumer's loop: a metrics
+/// endpoint, a progress logger, another thread. Cheap to clone; reading takes no lock on the
+/// counting path.
+#[derive(Debug, Clone)]
+pub struct StatsHandle(Stats);
+
+impl StatsHandle {
+    pub(crate) fn new(stats: Stats) -> Self {
+        StatsHandle(stats)
+    }
+
+    /// The counters now (as [`ChangeStream::stats`](crate::ChangeStream::stats)).
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.0.snapshot()
     }
 }

@@ -145,8 +145,8 @@ fn queue_connection_and_positions_are_in_the_snapshot() {
     stats.connected();
     stats.received_bytes(300);
     stats.received_bytes(200);
-    stats.queued(10, 3);
-    stats.queued(5, 1);
+    stats.queued_count(10, 3);
+    stats.queued_count(5, 1);
     stats.dequeued(10, 3);
     acks.produced(1);
     acks.committed(1, Lsn(400));

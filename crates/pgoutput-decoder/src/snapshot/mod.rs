@@ -140,6 +140,7 @@ const CHUNK_PAGES: i64 = 2048;
 /// SNAPSHOT`) or under a snapshot the first one exports, and the list of tables. Must run
 /// before the replication connection issues another command, which ends the exported
 /// snapshot.
+#[tracing::instrument(name = "snapshot_open", skip_all, fields(slot = %config.slot_name))]
 pub(crate) async fn open(
     config: &ReplicationConfig,
     host: &str,
@@ -316,7 +317,7 @@ impl Queue<'_> {
                 Ok(permit) => {
                     ByteBudget::spend(bytes);
                     self.acks.produced(last);
-                    self.stats.queued(events.len(), kib);
+                    self.stats.queued(&events, kib);
                     permit.send(Ok(QueuedBatch { events, kib }));
                     true
                 }
@@ -347,12 +348,32 @@ enum Piece {
 impl InitialSnapshot {
     /// Reads every table into `queue`, numbering reads from 1: the readers read and parse in
     /// parallel; this task marks, numbers and queues their rows.
+    #[tracing::instrument(name = "snapshot", skip_all)]
     pub(crate) async fn run(
         mut self,
         queue: Queue<'_>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Outcome> {
         let tables: Arc<Vec<SnapshotTable>> = Arc::new(std::mem::take(&mut self.tables));
+        queue.stats.snapshot_started(
+            tables
+                .iter()
+                .map(|t| (t.name().to_string(), u64::try_from(t.estimated_rows).ok())),
+        );
+        let outcome = self.read_tables(&queue, stop, tables).await;
+        queue
+            .stats
+            .snapshot_ended(matches!(outcome, Ok(Outcome::Read { .. })));
+        outcome
+    }
+
+    /// The reading itself; `run` keeps the stats' snapshot state around it.
+    async fn read_tables(
+        mut self,
+        queue: &Queue<'_>,
+        stop: &mut watch::Receiver<bool>,
+        tables: Arc<Vec<SnapshotTable>>,
+    ) -> Result<Outcome> {
         let mut left_per_table = vec![0usize; tables.len()];
         for u in &self.units {
             left_per_table[u.table] += 1;
@@ -429,6 +450,7 @@ impl InitialSnapshot {
                     left_per_table[t] -= 1;
                     if left_per_table[t] == 0 {
                         tables_left -= 1;
+                        queue.stats.snapshot_table_read(t, rows_per_table[t]);
                         tracing::info!(table = %tables[t].name(), rows = rows_per_table[t], "snapshot of table done");
                         match markers.table_done(t) {
                             Some(marked) => release(marked, &mut batch),

@@ -27,7 +27,9 @@ use crate::{
     ack::AckTracker,
     config::ReplicationConfig,
     event::Event,
-    pipeline::{Batch, ByteBudget, Delivery, EventCounter, Source, Stats, StatsSnapshot},
+    pipeline::{
+        Batch, ByteBudget, Delivery, EventCounter, Source, Stats, StatsHandle, StatsSnapshot,
+    },
     snapshot::{
         self,
         incremental::{SignalInbox, SignalSender, SnapshotSignal},
@@ -330,6 +332,12 @@ impl ChangeStream {
     /// ```
     pub fn stats(&self) -> StatsSnapshot {
         self.counter.stats().snapshot()
+    }
+
+    /// A handle on the same counters for other tasks and threads (a metrics endpoint, a
+    /// progress logger): [`StatsHandle::snapshot`] reads them while this stream is busy.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle::new(self.counter.stats().clone())
     }
 
     /// How many events were taken from the queue so far (the total of

@@ -220,6 +220,7 @@ impl Session {
 
     /// Reconnects with backoff and resumes after the last acknowledged transaction. Returns
     /// `Ok(false)` when a stop was requested meanwhile.
+    #[tracing::instrument(name = "reconnect", skip_all, fields(slot = %self.config.slot_name))]
     async fn reconnect(
         &mut self,
         state: &mut State,
@@ -395,7 +396,7 @@ impl Session {
                         // kB per hand-over, mapped and unmapped each time.
                         let next = Vec::with_capacity(pending.len());
                         let events = std::mem::replace(pending, next);
-                        self.stats.queued(events.len(), kib);
+                        self.stats.queued(&events, kib);
                         p.send(Ok(QueuedBatch { events, kib }));
                         Step::Sent
                     }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use pgoutput::Lsn;
+use tracing::Instrument;
 
 use crate::{
     catalog::{self, ServerInfo},
@@ -156,6 +157,11 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     start_streaming(config, prepared).await
 }
 
+#[tracing::instrument(
+    name = "connect",
+    skip_all,
+    fields(slot = %config.slot_name, publication = %config.publication_name)
+)]
 pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
     config.validate()?;
     let mut catalog = PgConnection::connect(&config.connection, false).await?;
@@ -252,7 +258,12 @@ pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
             },
             ..CreateSlotOptions::default()
         };
-        match repl.create_logical_slot(slot, &options).await {
+        let creating = tracing::info_span!("create_slot", slot = %slot);
+        match repl
+            .create_logical_slot(slot, &options)
+            .instrument(creating)
+            .await
+        {
             Ok(info) => {
                 let consistent_point = Lsn(info.consistent_point);
                 slot_confirmed = Some(consistent_point);
