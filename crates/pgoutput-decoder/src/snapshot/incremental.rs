@@ -557,7 +557,18 @@ impl Incremental {
         core: &mut ReplicationCore,
     ) -> Result<()> {
         if self.conn.is_none() {
-            self.conn = Some(PgConnection::connect(&config.connection, false).await?);
+            let conn = PgConnection::connect(&config.connection, false).await?;
+            if conn.server_version_num() < 140000 {
+                // pgoutput sends logical decoding messages (the watermarks) from 14 on.
+                let tables: Vec<String> = self.left().into_iter().map(|p| p.table).collect();
+                tracing::error!(tables = ?tables, server_version = conn.server_version_num(), "incremental snapshots need PostgreSQL 14 or later (their watermarks are logical decoding messages, which pgoutput sends from 14 on); the request is dropped");
+                self.pending.clear();
+                self.reading = None;
+                self.amend(|left| left.clear());
+                conn.close().await;
+                return Ok(());
+            }
+            self.conn = Some(conn);
         }
         while self.reading.is_none() {
             let Some(next) = self.pending.pop_front() else {
