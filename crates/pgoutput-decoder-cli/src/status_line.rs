@@ -105,7 +105,8 @@ impl<W: Write> StatusLine<W> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as i64);
         self.text = format!(
-            "{} events, {:.0} events/s, lag {} bytes, {} ms behind, last LSN {}",
+            "{}{} events, {:.0} events/s, lag {} bytes, {} ms behind, last LSN {}",
+            snapshot_progress(stats, rate),
             total,
             rate,
             lag,
@@ -210,6 +211,43 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriterFactory {
 /// Makes [`LogWriter`]s for `tracing_subscriber`.
 pub(crate) struct LogWriterFactory;
 
+/// While an initial snapshot runs: a bar, tables done, rows read against the planner's
+/// estimate (`pg_class.reltuples`) and the time left at `rate` rows a second; empty
+/// otherwise.
+fn snapshot_progress(stats: &StatsSnapshot, rate: f64) -> String {
+    let Some(snapshot) = stats.snapshot.as_ref().filter(|s| s.running) else {
+        return String::new();
+    };
+    let total = snapshot.tables.len();
+    let done = total - snapshot.tables_remaining();
+    let read = stats.events.read;
+    let estimated: u64 = snapshot
+        .tables
+        .iter()
+        .filter_map(|t| t.estimated_rows)
+        .sum();
+    if estimated == 0 {
+        return format!("snapshot {done}/{total} tables, {read} rows | ");
+    }
+    let share = (read as f64 / estimated as f64).min(1.0);
+    const WIDTH: usize = 20;
+    let filled = (share * WIDTH as f64).round() as usize;
+    let eta = if rate > 0.0 {
+        format!(
+            ", ~{:.0} s left",
+            estimated.saturating_sub(read) as f64 / rate
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "snapshot [{}{}] {:.0}% {done}/{total} tables, {read}/~{estimated} rows{eta} | ",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled),
+        share * 100.0
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +259,31 @@ mod tests {
         stats.positions.handed_out = Lsn(0x16B_3748);
         stats.events.create = events;
         stats
+    }
+
+    #[test]
+    fn a_running_snapshot_shows_a_bar_tables_rows_and_time_left() {
+        use pgoutput_decoder::pipeline::{SnapshotStats, SnapshotTableStats};
+        let mut stats = stats(0);
+        stats.events.read = 500;
+        let table = |name: &str, rows: u64, done: bool| SnapshotTableStats {
+            table: name.into(),
+            estimated_rows: Some(rows),
+            rows_read: 0,
+            done,
+        };
+        stats.snapshot = Some(SnapshotStats {
+            running: true,
+            completed: false,
+            tables: vec![table("public.a", 400, true), table("public.b", 600, false)],
+        });
+        let text = snapshot_progress(&stats, 100.0);
+        assert_eq!(
+            text,
+            "snapshot [##########----------] 50% 1/2 tables, 500/~1000 rows, ~5 s left | "
+        );
+        stats.snapshot.as_mut().unwrap().running = false;
+        assert_eq!(snapshot_progress(&stats, 100.0), "");
     }
 
     fn text(out: &[u8]) -> String {
