@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,19 @@ async def test_a_snapshot_of_a_name_that_is_not_schema_table_is_refused(db: Data
     reader = db.reader()
     with pytest.raises(ValueError, match=r"schema\.table"):
         await reader.snapshot(["orders"])
+
+
+async def test_the_snapshot_reports_its_progress_in_logging(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pgoutput_decoder")
+    db.sql(SCHEMA)
+    db.create_publication()
+    reader = db.reader(
+        snapshot_mode="initial_only", create_slot=True, offset_file=tmp_path / "p.json"
+    )
+    assert len([m async for m in reader]) == 7
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("pgoutput_decoder")]
+    assert any("snapshot started" in m for m in messages), messages
+    assert any("snapshot of table done" in m for m in messages), messages
+    assert any("snapshot read every table" in m for m in messages), messages
