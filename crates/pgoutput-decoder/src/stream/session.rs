@@ -477,7 +477,10 @@ impl Session {
             let Some(frame) = self.reader.try_recv_buffered()? else {
                 break;
             };
-            self.handle_frame(state, frame, now, pending).await?;
+            let action = self.feed_frame(state, frame, now, pending)?;
+            if !matches!(action, Action::Continue) {
+                self.follow_up(state, action, now, pending).await?;
+            }
         }
         state.core.publish_received();
         Ok(())
@@ -491,6 +494,22 @@ impl Session {
         now: i64,
         pending: &mut Vec<Event>,
     ) -> Result<()> {
+        match self.feed_frame(state, frame, now, pending)? {
+            // The common case: no future to build.
+            Action::Continue => Ok(()),
+            other => self.follow_up(state, other, now, pending).await,
+        }
+    }
+
+    /// Feeds one frame to the core (without waiting for anything): what the core asks for
+    /// next.
+    fn feed_frame(
+        &mut self,
+        state: &mut State,
+        frame: bytes::Bytes,
+        now: i64,
+        pending: &mut Vec<Event>,
+    ) -> Result<Action> {
         self.stats.received_bytes(frame.len());
         let start = pending.len();
         let action = match parse_copy_data(frame)? {
@@ -511,9 +530,18 @@ impl Session {
         if self.incremental.active() {
             self.incremental.note_transactions(&pending[start..]);
         }
+        Ok(action)
+    }
+
+    /// Runs what the core asked for after a frame (anything but `Continue`).
+    async fn follow_up(
+        &mut self,
+        state: &mut State,
+        action: Action,
+        now: i64,
+        pending: &mut Vec<Event>,
+    ) -> Result<()> {
         match action {
-            // The common case, without building run_action's future.
-            Action::Continue => Ok(()),
             Action::WindowOpened => {
                 self.incremental
                     .read_chunk(&self.config, &mut state.core)
