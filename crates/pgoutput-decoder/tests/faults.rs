@@ -561,6 +561,9 @@ async fn large_transaction(rows: u64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_transaction_is_streamed_and_memory_stays_bounded() {
+    if !support::server_has(14, "streaming of in-progress transactions") {
+        return;
+    }
     large_transaction(200_000).await;
 }
 
@@ -568,11 +571,17 @@ async fn large_transaction_is_streamed_and_memory_stays_bounded() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "long: run with make test-faults"]
 async fn million_row_transaction_is_streamed_and_memory_stays_bounded() {
+    if !support::server_has(14, "streaming of in-progress transactions") {
+        return;
+    }
     large_transaction(1_000_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn streamed_transactions_drop_aborted_work() {
+    if !support::server_has(14, "streaming of in-progress transactions") {
+        return;
+    }
     let pg = Arc::new(
         ClusterBuilder::new()
             .setting("logical_decoding_work_mem", "64kB")

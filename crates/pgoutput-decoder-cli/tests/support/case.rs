@@ -64,6 +64,17 @@ pub fn run_transform(name: &str) {
 
 fn run_in(root: &Path, name: &str, transforms: bool) {
     let cluster = cluster::lease();
+    let dir = root.join("cases").join(name);
+    if let Some((major, why)) = min_server_version(&dir) {
+        if cluster.major_version() < major {
+            eprintln!(
+                "SKIPPED conformance case {name}: it needs PostgreSQL {major}+ ({why}), the \
+                 server is {}",
+                cluster.major_version()
+            );
+            return;
+        }
+    }
     let workdir = tempfile::Builder::new()
         .prefix(&format!("conformance-{name}-"))
         .tempdir()
@@ -72,7 +83,7 @@ fn run_in(root: &Path, name: &str, transforms: bool) {
         name: name.to_owned(),
         db: format!("case_{name}"),
         slot: format!("pgd_{name}"),
-        dir: root.join("cases").join(name),
+        dir,
         transforms,
         expected: root.join("expected").join(format!("{name}.jsonl")),
         config: workdir.path().join(format!("{name}.properties")),
@@ -91,6 +102,20 @@ fn run_in(root: &Path, name: &str, transforms: bool) {
         let kept = workdir.keep();
         panic!("{}", case.report(&failure, &timeline, &kept));
     }
+}
+
+/// A case's `min_server_version` file: the first line is the oldest PostgreSQL major version
+/// that can run it, the rest says why.
+fn min_server_version(case_dir: &Path) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(case_dir.join("min_server_version")).ok()?;
+    let (first, why) = text.split_once('\n').unwrap_or((&text, ""));
+    let major = first.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "{}/min_server_version: the first line must be a major version, got {first:?}",
+            case_dir.display()
+        )
+    });
+    Some((major, why.split_whitespace().collect::<Vec<_>>().join(" ")))
 }
 
 struct Case {
