@@ -120,6 +120,14 @@ def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def require_server(cluster: Any, major: int, feature: str) -> None:
+    """Skips the test unless the server is PostgreSQL ``major`` or newer."""
+    if cluster.major_version < major:
+        pytest.skip(
+            f"PostgreSQL {major}+ is needed for {feature}, the server is {cluster.major_version}"
+        )
+
+
 def require_server_for_case(cluster: Any, case_dir: Path) -> None:
     """Skips a conformance case whose ``min_server_version`` file (first line: the oldest
     PostgreSQL major version that can run it; the rest: why) names a newer server."""

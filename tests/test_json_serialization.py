@@ -16,7 +16,14 @@ import pytest
 
 import pgoutput_decoder
 from debezium_compare import compare, json_eq, load_jsonl
-from helpers import ROOT, Database, assert_no_more, collect, require_server_for_case
+from helpers import (
+    ROOT,
+    Database,
+    assert_no_more,
+    collect,
+    require_server,
+    require_server_for_case,
+)
 
 CONFORMANCE = ROOT / "tests" / "conformance"
 CASES = sorted(p.name for p in (CONFORMANCE / "cases").iterdir() if p.is_dir())
@@ -293,6 +300,7 @@ async def test_message_to_dict_is_the_python_view(db: Database) -> None:
 
 
 async def test_logical_messages_and_truncates(db: Database) -> None:
+    require_server(db.cluster, 14, "logical decoding messages")
     db.prepare("CREATE TABLE t (id int PRIMARY KEY)")
     reader = db.reader(skipped_operations="none", topic_prefix="p")
     await db.asql(
