@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +97,12 @@ def postgres_bin(major: str) -> Path:
 
 def python_interpreter(version: str) -> Path:
     """pyenv's newest CPython `version` (3.9 -> .../versions/3.9.18/bin/python3)."""
-    root = os.environ.get("PYENV_ROOT") or subprocess.run(
-        ["pyenv", "root"], check=True, stdout=subprocess.PIPE, text=True
-    ).stdout.strip()
+    root = (
+        os.environ.get("PYENV_ROOT")
+        or subprocess.run(
+            ["pyenv", "root"], check=True, stdout=subprocess.PIPE, text=True
+        ).stdout.strip()
+    )
     found = [
         Path(p)
         for p in glob.glob(f"{root}/versions/{version}.*/bin/python{version}")
@@ -109,6 +113,16 @@ def python_interpreter(version: str) -> Path:
     return max(found, key=lambda p: [int(x) for x in p.parent.parent.name.split(".")])
 
 
+def printed(case: ET.Element, marker: str | None) -> bool:
+    """Whether a test case's captured output has a line starting with `marker`."""
+    return marker is not None and any(
+        line.lstrip().startswith(marker)
+        for tag in ("system-out", "system-err")
+        for element in case.iter(tag)
+        for line in (element.text or "").splitlines()
+    )
+
+
 def count_junit(path: Path, skip_marker: str | None) -> tuple[int, int, int]:
     """(passed, failed, skipped) of a JUnit report. With `skip_marker`, a passed test whose
     captured output has a line starting with it counts as skipped."""
@@ -116,14 +130,7 @@ def count_junit(path: Path, skip_marker: str | None) -> tuple[int, int, int]:
     for case in ET.parse(path).getroot().iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
-        elif case.find("skipped") is not None:
-            skipped += 1
-        elif skip_marker and any(
-            line.lstrip().startswith(skip_marker)
-            for tag in ("system-out", "system-err")
-            for element in case.iter(tag)
-            for line in (element.text or "").splitlines()
-        ):
+        elif case.find("skipped") is not None or printed(case, skip_marker):
             skipped += 1
         else:
             passed += 1
@@ -138,12 +145,19 @@ def rust_suites(major: str, bin_dir: Path, smoke: bool) -> Row:
     started = time.monotonic()
     code = run(
         [
-            "cargo", "nextest", "run", "--workspace", "--profile", "matrix",
-            "--no-fail-fast", "-E", selection,
+            "cargo",
+            "nextest",
+            "run",
+            "--workspace",
+            "--profile",
+            "matrix",
+            "--no-fail-fast",
+            "-E",
+            selection,
         ],
         env={"PG_BIN": str(bin_dir)},
         log_file=OUT / f"rust-pg{major}.log",
-    )  # fmt: skip
+    )
     row.seconds = time.monotonic() - started
     if not junit.exists():
         row.failed, row.note = 1, f"no report (exit {code}): see target/matrix/rust-pg{major}.log"
@@ -191,8 +205,9 @@ def python_suite(label: str, python: Path, bin_dir: Path, tests: list[str], name
     junit = OUT / f"{name}.xml"
     junit.unlink(missing_ok=True)
     started = time.monotonic()
+    pytest = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
     code = run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *tests],
+        [*pytest, *tests],
         env={"PG_BIN": str(bin_dir)},
         log_file=OUT / f"{name}.log",
     )
@@ -234,52 +249,77 @@ def main() -> int:
     parser.add_argument("--python", help="comma-separated CPython versions (none: empty)")
     args = parser.parse_args()
     pg_versions = versions(
-        args.postgres if args.postgres is not None else ",".join(
-            SMOKE_POSTGRES if args.smoke else POSTGRES
-        ),
+        args.postgres
+        if args.postgres is not None
+        else ",".join(SMOKE_POSTGRES if args.smoke else POSTGRES),
         POSTGRES,
         "PostgreSQL",
     )
     py_versions = versions(
-        args.python if args.python is not None else ",".join(
-            SMOKE_PYTHONS if args.smoke else PYTHONS
-        ),
+        args.python
+        if args.python is not None
+        else ",".join(SMOKE_PYTHONS if args.smoke else PYTHONS),
         PYTHONS,
         "CPython",
     )
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    rows: list[Row] = []
     # The Python suite runs on every PostgreSQL in the full matrix, on none in the smoke one.
     wheel = build_wheel() if py_versions or (pg_versions and not args.smoke) else None
+    bins = {major: postgres_bin(major) for major in {*pg_versions, PY_POSTGRES}}
 
-    for major in pg_versions:
-        bin_dir = postgres_bin(major)
-        log(f"PostgreSQL {major} from {bin_dir}")
-        rows.append(rust_suites(major, bin_dir, args.smoke))
-        if not args.smoke and wheel is not None:
+    def rust_lane() -> list[Row]:
+        rows = []
+        for major in pg_versions:
+            rows.append(rust_suites(major, bins[major], args.smoke))
+            print(table(rows[-1:]), flush=True)
+        return rows
+
+    def python_lane() -> list[Row]:
+        rows: list[Row] = []
+        if wheel is None:
+            return rows
+        if not args.smoke:
             python = venv(PG_PYTHON, wheel)
-            rows.append(
-                python_suite(
-                    f"PostgreSQL {major}: Python suite (CPython {PG_PYTHON})",
-                    python, bin_dir, [], f"python-pg{major}",
-                )  # fmt: skip
-            )
-        print(table(rows[-2:] if not args.smoke else rows[-1:]), flush=True)
-
-    if py_versions and wheel is not None:
-        bin_dir = postgres_bin(PY_POSTGRES)
+            for major in pg_versions:
+                rows.append(
+                    python_suite(
+                        f"PostgreSQL {major}: Python suite (CPython {PG_PYTHON})",
+                        python,
+                        bins[major],
+                        [],
+                        f"python-pg{major}",
+                    )
+                )
+                print(table(rows[-1:]), flush=True)
         tests = PYTHON_SMOKE_TESTS if args.smoke else []
+        kind = "smoke tests" if args.smoke else "Python suite"
         for version in py_versions:
-            python = venv(version, wheel)
-            kind = "smoke tests" if args.smoke else "Python suite"
+            label = f"CPython {version}: {kind} (PostgreSQL {PY_POSTGRES})"
+            if not args.smoke and version == PG_PYTHON and PY_POSTGRES in pg_versions:
+                # The same run as the PostgreSQL row above: not done twice.
+                same = next(r for r in rows if r.suite.startswith(f"PostgreSQL {PY_POSTGRES}:"))
+                copy = Row(label, same.passed, same.failed, same.skipped, note="the run above")
+                rows.append(copy)
+                continue
             rows.append(
                 python_suite(
-                    f"CPython {version}: {kind} (PostgreSQL {PY_POSTGRES})",
-                    python, bin_dir, tests, f"python-{version}",
-                )  # fmt: skip
+                    label, venv(version, wheel), bins[PY_POSTGRES], tests, f"python-{version}"
+                )
             )
             print(table(rows[-1:]), flush=True)
+        return rows
+
+    # Most of a suite's time is spent waiting (servers starting, timeouts, sleeps), so the
+    # Rust suites run one after the other and the Python suites beside them.
+    with ThreadPoolExecutor(max_workers=2) as lanes:
+        rust, python = lanes.submit(rust_lane), lanes.submit(python_lane)
+        rust_rows, python_rows = rust.result(), python.result()
+    # Each PostgreSQL version's Rust and Python rows together, then the CPython rows.
+    rows = []
+    for major in pg_versions:
+        rows += [r for r in rust_rows + python_rows if r.suite.startswith(f"PostgreSQL {major}:")]
+    rows += [r for r in python_rows if r.suite.startswith("CPython")]
 
     summary = table(rows)
     minutes = (time.monotonic() - started) / 60
