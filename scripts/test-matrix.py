@@ -49,7 +49,8 @@ PG_PYTHON = "3.11"
 PY_POSTGRES = "15"
 #: What the Python smoke runs take: the basics and the version checks.
 PYTHON_SMOKE_TESTS = ["tests/test_smoke.py", "tests/test_versions.py"]
-TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23"]
+#: The suite's own tools; mypy for the tests that type-check the examples and the README.
+TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23", "mypy>=1.10"]
 
 
 @dataclass
@@ -189,10 +190,8 @@ def venv(version: str, wheel: Path) -> Path:
     python = path / "bin" / "python"
     if not python.exists():
         subprocess.run([str(python_interpreter(version)), "-m", "venv", str(path)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", *TEST_DEPENDENCIES],
-            check=True,
-        )
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *TEST_DEPENDENCIES], check=True)
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
         check=True,
