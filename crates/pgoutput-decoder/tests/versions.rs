@@ -9,6 +9,7 @@
 //! | two-phase decoding, row filters and column lists in publications | 15 |
 //! | failover slots | 17 |
 //! | generated columns published (`publish_generated_columns`) | 18 |
+//! | a missing publication is a warning, not an error (the stream still stops) | 18 |
 
 mod support;
 
@@ -153,6 +154,32 @@ async fn smoke_connect_stream_acknowledge_restart_and_resume() {
     let mut stream = ChangeStream::connect(cfg).await.unwrap();
     assert_quiet(&mut stream).await;
     stream.stop().await.unwrap();
+}
+
+/// Up to 17 the server stops the stream with an error when the publication is gone; 18 only
+/// warns that it skipped the publication and would go on without its changes. Either way the
+/// stream ends with `PublicationNotFound`, never streaming on without the rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publication_dropped_while_streaming_stops_the_stream() {
+    let pg = cluster();
+    sql(&pg, "create table t (id int primary key)");
+    let mut stream = ChangeStream::connect(config(&pg, "dropped")).await.unwrap();
+    sql(
+        &pg,
+        "drop publication versions_pub; insert into t values (1)",
+    );
+    let err = match tokio::time::timeout(Duration::from_secs(30), stream.next_event())
+        .await
+        .expect("no error within 30 s")
+    {
+        Ok(Some(event)) => panic!("an event without a publication: {event:?}"),
+        Ok(None) => panic!("the stream ended without an error"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), ErrorKind::PublicationNotFound, "{err}");
+    let server_code = if major(&pg) >= 18 { "55000" } else { "42704" };
+    assert_eq!(err.code(), Some(server_code), "{err}");
+    assert!(err.to_string().contains("versions_pub"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

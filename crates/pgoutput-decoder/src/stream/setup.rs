@@ -365,7 +365,12 @@ pub(crate) async fn classify(
     let Some(db) = e.db_error().cloned() else {
         return e;
     };
-    match sqlstate::kind(&db.code, phase) {
+    // PostgreSQL 18 reports a missing publication as a warning the reader already classified.
+    let kind = match e.kind() {
+        ErrorKind::PublicationNotFound => ErrorKind::PublicationNotFound,
+        _ => sqlstate::kind(&db.code, phase),
+    };
+    match kind {
         ErrorKind::PublicationNotFound => catalog::publication_not_found(config).with_db_error(db),
         ErrorKind::SlotNotFound => catalog::slot_not_found(&config.slot_name).with_db_error(db),
         ErrorKind::SlotInUse => {
