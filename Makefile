@@ -20,9 +20,11 @@ demo: build ## live CDC demo on a throwaway PostgreSQL (ARGS=--keep leaves it ru
 	./target/release/pgoutput-decoder demo $(ARGS)
 
 .PHONY: lint
-lint: ## rustfmt and clippy, warnings are errors
+lint: ## rustfmt and clippy, warnings are errors; no import circles between modules
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/module-cycles.py --self-test
+	python3 scripts/module-cycles.py
 
 .PHONY: test-rust
 test-rust: ## Rust unit, integration and conformance tests
@@ -34,12 +36,13 @@ python-dev: setup ## build the Python package into .venv (with pytest, mypy, ruf
 	scripts/python-env.sh
 
 .PHONY: lint-python
-lint-python: python-dev ## ruff and mypy --strict on the package, tests, examples and bench; stubtest on the stubs
-	.venv/bin/ruff check python tests examples bench
-	.venv/bin/ruff format --check python tests examples bench
+lint-python: python-dev ## ruff and mypy --strict on the package, tests, examples, bench and scripts; stubtest on the stubs
+	.venv/bin/ruff check python tests examples bench scripts
+	.venv/bin/ruff format --check python tests examples bench scripts
 	.venv/bin/mypy
 	.venv/bin/mypy --strict examples
 	.venv/bin/mypy --strict tests
+	.venv/bin/mypy --strict scripts
 # The stubs against the compiled module. Run outside the source tree: from here mypy would
 # find the package twice (the files setting and the editable install).
 	cd / && $(CURDIR)/.venv/bin/python -m mypy.stubtest pgoutput_decoder \

@@ -224,6 +224,20 @@ def render_text(out) -> str:
         for ckey, c in w["contenders"].items():
             for warning in (c.get("median") or {}).get("warnings", []):
                 lines.append(f"  WARNING {out['contenders'][ckey]['label']}: {warning}")
+        kafka = (w["contenders"].get("cli_kafka") or {}).get("median") or {}
+        drain = (w["contenders"].get("cli") or {}).get("median") or {}
+        if kafka.get("wall_s") and drain.get("wall_s"):
+            broker = kafka.get("broker_cpu_s")
+            lines.append(
+                f"  Kafka: {kafka['events_per_s'] / drain['events_per_s']:.2f} of the /dev/null "
+                f"drain's rate; client CPU {kafka['cpu_us_per_event']:.2f} vs "
+                f"{drain['cpu_us_per_event']:.2f} us/event"
+                + (
+                    f"; broker CPU {broker:.1f} s in {kafka['wall_s']:.1f} s wall"
+                    if broker is not None
+                    else ""
+                )
+            )
         cc = w.get("cli_record_count")
         if cc:
             lines.append(f"  CLI record count: {cc['text']}")

@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import kafka_broker  # noqa: E402
 import measure  # noqa: E402
 import psycopg2  # noqa: E402
 import report  # noqa: E402
@@ -99,6 +100,15 @@ CONTENDERS = [
         "pgoutput-decoder stream --format envelope --output /dev/null --end-lsn",
     ),
     Contender(
+        "cli_kafka",
+        "CLI -> Kafka (tansu)",
+        "ours",
+        "pgoutput-decoder stream --sink kafka --end-lsn into a local tansu 0.6 broker (SQLite "
+        "storage, one partition per topic): idempotent producer, acks=all, confirmed once "
+        "acknowledged",
+        workloads=["a"],
+    ),
+    Contender(
         "py_async",
         "Python async for",
         "ours",
@@ -160,6 +170,11 @@ def check_availability(contenders, pg_bin: str) -> None:
                 c.unavailable = (
                     f"{cli_binary()} not found: cargo build --release -p pgoutput-decoder-cli"
                 )
+        elif c.key == "cli_kafka":
+            if not os.access(cli_binary(), os.X_OK):
+                c.unavailable = f"{cli_binary()} not found"
+            elif kafka_broker.tansu_binary() is None:
+                c.unavailable = "no tansu binary (make setup installs it)"
         elif c.key in ("py_async", "py_json"):
             err = probe_python(
                 "import pgoutput_decoder as p; p.LogicalReplicationReader; "
@@ -231,6 +246,27 @@ def command_for(
             "envelope",
             "--quiet",
         ]
+    if c.key == "cli_kafka":
+        return [
+            cli_binary(),
+            "stream",
+            "--dsn",
+            server.uri(),
+            "--slot",
+            slot,
+            "--publication",
+            pub,
+            "--sink",
+            "kafka",
+            "--bootstrap-servers",
+            BROKER.bootstrap_servers,
+            # Topics of their own per run: every run writes to new, empty topics.
+            "--topic-prefix",
+            slot,
+            "--end-lsn",
+            target,
+            "--quiet",
+        ]
     script = {
         "py_async": "py_api.py",
         "py_json": "py_api.py",
@@ -262,6 +298,10 @@ def command_for(
         "--end-lsn",
         target,
     ]
+
+
+#: The broker of the Kafka contender, started by run_workload when that contender runs.
+BROKER: kafka_broker.Broker | None = None
 
 
 # Machine description --------------------------------------------------------------------
@@ -347,6 +387,7 @@ def summarize(runs: list[dict], expected: int) -> dict:
         "stream_s": med("stream_s"),
         "first_event_s": med("first_event_s"),
         "steady_cpu_us_per_event": med("steady_cpu_us_per_event"),
+        "broker_cpu_s": med("broker_cpu_s"),
         "warnings": sorted({r["warning"] for r in ok if r.get("warning")}),
     }
 
@@ -529,6 +570,9 @@ def run_workload(
     }
     runs = {c.key: [] for c in active}
     failed = {}
+    global BROKER
+    if any(c.key == "cli_kafka" for c in active) and BROKER is None:
+        BROKER = kafka_broker.Broker()
     for r in range(repeat):
         order = active if r % 2 == 0 else list(reversed(active))
         for pos, c in enumerate(order):
@@ -536,6 +580,7 @@ def run_workload(
                 continue
             slot = slots[(c.key, r)]
             cmd = command_for(c, server, slot, w.publication, target, expected, pg_bin)
+            broker_cpu = BROKER.cpu_s() if c.key == "cli_kafka" and BROKER else None
             m = measure.run_measured(cmd, slot=slot, db_connect=connect, timeout_s=timeout_s)
             cur.execute(
                 "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", (slot,)
@@ -545,6 +590,9 @@ def run_workload(
             confirmed = row[0] if row else None
             run = judge(c, m, expected, target, confirmed)
             run.update(rep=r, position=pos)
+            if broker_cpu is not None and BROKER is not None:
+                after = BROKER.cpu_s()
+                run["broker_cpu_s"] = None if after is None else after - broker_cpu
             runs[c.key].append(run)
             status = "ok" if run["ok"] else "FAILED: " + " ".join(run["error"].split())[:300]
             if run["warning"]:
@@ -569,6 +617,10 @@ def run_workload(
         drop_slot(cur, slots[("cli_verify", 0)])
         conn.commit()
         print(f"  CLI record count check: {result['cli_record_count']['text']}")
+
+    if BROKER is not None:
+        BROKER.stop()
+        BROKER = None
 
     for c in contenders:
         if not c.applies(w.key):
@@ -606,7 +658,7 @@ def drop_slot(cur, slot: str) -> None:
             time.sleep(0.1)
 
 
-FLOOR_AND_CLI = ("pg_recvlogical", "pg_recvlogical_v2", "cli")
+FLOOR_AND_CLI = ("pg_recvlogical", "pg_recvlogical_v2", "cli", "cli_kafka")
 
 
 def judge(c: Contender, m: dict, expected: int, target: str, confirmed) -> dict:

@@ -55,3 +55,14 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     echo "bootstrap: installing cargo-nextest" >&2
     cargo install --locked cargo-nextest >/dev/null
 fi
+
+# tansu, a Kafka-protocol broker, for the Kafka sink's tests: built once (about 8 minutes on 2
+# cores) into a cache outside the checkout, so every checkout and CI run reuses it. --locked:
+# without it its optional storage crates fail to build.
+TANSU_VERSION=0.6.0
+tansu_root="$HOME/.cache/pgoutput-decoder/tansu-0.6"
+if [ -z "${TANSU_BIN:-}" ] && ! [ -x "$tansu_root/bin/tansu" ]; then
+    echo "bootstrap: building the tansu broker $TANSU_VERSION into $tansu_root (once)" >&2
+    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
+        --root "$tansu_root" >/dev/null
+fi

@@ -333,6 +333,8 @@ WRONG_TYPES: dict[str, Any] = {
     "max_queue_size": "1",
     "two_phase": 1,
     "multidimensional_array_mode": 1,
+    "snapshot_mode": 1,
+    "offset_file": 5,
     "properties": [("a", "b")],
 }
 

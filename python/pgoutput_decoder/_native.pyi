@@ -19,6 +19,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionError",
     "DecodingError",
+    "KafkaBroker",
     "LogicalReplicationReader",
     "PostgresCluster",
     "PublicationNotFoundError",
@@ -55,6 +56,9 @@ _BinaryHandlingMode: TypeAlias = Literal["bytes", "base64", "base64-url-safe", "
 _IntervalHandlingMode: TypeAlias = Literal["numeric", "string"]
 _HstoreHandlingMode: TypeAlias = Literal["json", "map"]
 _MultidimensionalArrayMode: TypeAlias = Literal["null_subarrays", "nested"]
+_SnapshotMode: TypeAlias = Literal[
+    "no_data", "never", "initial", "initial_only", "always", "when_needed"
+]
 #: An operation ``skipped_operations`` can skip (``"none"`` as the whole value skips none).
 _SkippableOp: TypeAlias = Literal["c", "u", "d", "t"]
 
@@ -73,7 +77,8 @@ class ReplicationError(Exception):
     #: What went wrong: ``"connection"``, ``"tls"``, ``"slot_in_use"``, ``"authentication"``,
     #: ``"permission"``, ``"slot_not_found"``, ``"publication_not_found"``, ``"config"``,
     #: ``"server_configuration"``, ``"decoding"``, ``"protocol"``, ``"server"``,
-    #: ``"closed"``, ``"io"`` (or ``"replication"`` for errors of the reader itself).
+    #: ``"closed"``, ``"io"``, ``"sink"`` (a Kafka broker refused records or could not be
+    #: reached) (or ``"replication"`` for errors of the reader itself).
     kind: str
     #: The server's SQLSTATE when the server reported the error, else None.
     sqlstate: str | None
@@ -340,6 +345,17 @@ class LogicalReplicationReader:
         ``multidimensional_array_mode``: ``"null_subarrays"`` (one ``null`` per sub-array
         in the JSON, as Debezium) or ``"nested"``; Python values are always nested lists.
 
+    Snapshot (the rows that already exist; the README's "Snapshots")
+        ``snapshot_mode``: ``"no_data"`` (the default: stream new changes only; ``"never"``
+        is its old name), ``"initial"`` (read the published tables when the slot is created
+        here, or when an earlier snapshot of it did not finish, then stream), ``"initial_only"``
+        (the same, then the iteration ends), ``"always"`` (read at every start),
+        ``"when_needed"`` (as ``"initial"``). Reads are messages with ``op == "r"``
+        (``format_operation("r") == "READ"``) and ``source["snapshot"]`` set, handed out
+        and acknowledged like changes. ``offset_file``: where the snapshot's progress is
+        kept (default under ``$XDG_STATE_HOME/pgoutput-decoder``), so that a snapshot cut
+        short resumes without reading finished tables again.
+
     Any other Debezium property
         ``properties``: a dict of Debezium property names to values, applied on top of the
         keywords, e.g. ``{"table.include.list": "public.orders", "column.exclude.list":
@@ -401,6 +417,8 @@ class LogicalReplicationReader:
         max_queue_size: int = 8192,
         two_phase: bool = False,
         multidimensional_array_mode: _MultidimensionalArrayMode = "null_subarrays",
+        snapshot_mode: _SnapshotMode = "no_data",
+        offset_file: str | PathLike[str] | None = None,
         properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
     ) -> None: ...
     def connect(self) -> Awaitable[None]:
@@ -417,6 +435,37 @@ class LogicalReplicationReader:
         called; awaiting waits until the connection is closed."""
     def stop_sync(self) -> None:
         """Blocking :meth:`stop`."""
+    def to_kafka(
+        self,
+        bootstrap_servers: str | None = None,
+        *,
+        properties: Mapping[str, str | int | float | bool | Iterable[str]] | None = None,
+        idle_timeout: float | None = None,
+        max_events: int | None = None,
+    ) -> Awaitable[int]:
+        """Streams the changes into Kafka, in Rust without the GIL, exactly as Debezium on
+        Kafka Connect writes them: topic ``<topic_prefix>.<schema>.<table>`` (sanitised),
+        key and value as Kafka's ``JsonConverter`` writes them (the reader's
+        ``key/value.converter.schemas.enable`` properties), tombstones, transaction and
+        logical-message topics, Debezium's key-change headers, the reader's transforms, keys
+        partitioned as the Java client does. Missing topics are created.
+
+        Runs until :meth:`stop` is called (from another task), ``idle_timeout`` seconds pass
+        without a change, or ``max_events`` events were written; resolves to the number of
+        events written. Messages received but not handed to you go first; do not iterate
+        the reader meanwhile. A position is confirmed to the server only once Kafka
+        acknowledged every record up to it (the producer is idempotent, ``acks=all``): at
+        least once, as Debezium.
+
+        ``bootstrap_servers``: ``"host:port,..."`` (or ``properties["bootstrap.servers"]``).
+        ``properties``: the Kafka sink's settings by Kafka Connect's names, as in the
+        README's "Scaling out with Kafka": ``topic.creation.default.partitions``,
+        ``topic.creation.default.replication.factor``, ``kafka.connect.timeout.ms``,
+        ``producer.*`` (librdkafka's or the Java producer's names, e.g.
+        ``producer.compression.type``). Raises ``ConfigurationError`` for a bad setting,
+        ``ConnectionError`` when no broker answers within ``kafka.connect.timeout.ms``
+        (30 s), ``ReplicationError`` with ``kind == "sink"`` when Kafka refuses a record
+        (the message names the table and LSN; nothing from it on is confirmed)."""
     @property
     def positions(self) -> dict[str, int] | None:
         """``{"received", "handed_out", "acknowledged"}`` LSNs as ints, for monitoring lag;
@@ -527,4 +576,30 @@ class PostgresCluster:
     def close(self) -> None:
         """Stops the server and deletes its directory. Idempotent."""
     def __enter__(self) -> PostgresCluster: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+@final
+class KafkaBroker:
+    """A throwaway Kafka-protocol broker (tansu) for tests and examples, started when
+    created: its storage in a temporary directory, a free port on 127.0.0.1. It does not
+    create topics on its own (the Kafka sink does). Needs the ``tansu`` binary: ``TANSU_BIN``,
+    the cache the project's ``make setup`` fills, or ``PATH``. Raises ``ClusterError`` when it
+    does not start."""
+
+    def __new__(cls) -> KafkaBroker: ...
+    @property
+    def bootstrap_servers(self) -> str:
+        """``127.0.0.1:PORT``."""
+    @property
+    def port(self) -> int:
+        """The same across restarts."""
+    @property
+    def is_running(self) -> bool: ...
+    def stop(self) -> None:
+        """Kills the broker (like a crash); its storage stays for :meth:`restart`."""
+    def restart(self) -> None:
+        """Starts the broker again on the same port and storage."""
+    def close(self) -> None:
+        """Kills the broker and deletes its directory; harmless when called again."""
+    def __enter__(self) -> KafkaBroker: ...
     def __exit__(self, *args: object) -> bool: ...

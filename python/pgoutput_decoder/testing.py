@@ -1,4 +1,4 @@
-"""Testing helpers: throwaway PostgreSQL clusters, no Docker needed.
+"""Testing helpers: throwaway PostgreSQL clusters and Kafka-protocol brokers, no Docker needed.
 
 .. code-block:: python
 
@@ -17,10 +17,15 @@ The server binaries come from ``bin_dir=``, else ``PG_BIN``, else the newest
 ``/usr/lib/postgresql/<major>/bin``, else ``pg_config --bindir``. When running as root the
 server runs as an unprivileged user (``postgres`` if it exists). Meant for tests, examples and
 demos, not for data you want to keep.
+
+:class:`KafkaBroker` starts a throwaway tansu broker (``bootstrap_servers`` is
+``127.0.0.1:PORT``) for :meth:`LogicalReplicationReader.to_kafka`; ``stop()`` and
+``restart()`` keep its storage. It needs the ``tansu`` binary (``TANSU_BIN``, or the cache the
+project's ``make setup`` fills).
 """
 
 from __future__ import annotations
 
-from ._native import ClusterError, PostgresCluster
+from ._native import ClusterError, KafkaBroker, PostgresCluster
 
-__all__ = ["ClusterError", "PostgresCluster"]
+__all__ = ["ClusterError", "KafkaBroker", "PostgresCluster"]

@@ -21,8 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Stream a replication slot's changes as JSON lines.
-    Stream(StreamArgs),
+    /// Stream a replication slot's changes as JSON lines, or to Kafka.
+    Stream(Box<StreamArgs>),
     /// Start a throwaway PostgreSQL, run a small e-commerce workload and show its events.
     Demo(DemoArgs),
 }
@@ -35,6 +35,16 @@ enum Format {
     Envelope,
     /// Only the Debezium value.
     Value,
+}
+
+/// Where `stream` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SinkKind {
+    /// JSON lines to --output (a file or standard output).
+    File,
+    /// Records to Kafka topics, as Debezium on Kafka Connect writes them (bootstrap.servers,
+    /// producer.* in the configuration file).
+    Kafka,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,9 +89,22 @@ struct StreamArgs {
     /// been created with two-phase (--create-slot does so).
     #[arg(long)]
     two_phase: bool,
+    /// Read the rows that already exist before streaming (snapshot.mode): initial (the
+    /// default: when the slot is created, or an earlier snapshot did not finish),
+    /// initial_only (then exit), always, when_needed, or no_data (stream only).
+    #[arg(long, value_name = "MODE")]
+    snapshot_mode: Option<pgoutput_decoder::config::SnapshotMode>,
     /// Topic prefix (topic.prefix).
     #[arg(long)]
     topic_prefix: Option<String>,
+    /// Where events go: `file` (--output, the default) or `kafka` (the Kafka sink's keys of
+    /// the configuration file: bootstrap.servers, producer.*, topic.creation.*; a Debezium
+    /// Server application.properties with debezium.sink.type=kafka selects it).
+    #[arg(long, value_enum)]
+    sink: Option<SinkKind>,
+    /// Kafka brokers for --sink kafka, overriding the file's bootstrap.servers.
+    #[arg(long, value_name = "HOST:PORT,...")]
+    bootstrap_servers: Option<String>,
     /// Where to write events: a file, or - for standard output. A file is appended to (created
     /// when missing), never truncated: what an earlier run wrote was acknowledged and does not
     /// come again.
@@ -150,7 +173,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Stream(args) => stream_cmd::run(args).await,
+            Command::Stream(args) => stream_cmd::run(*args).await,
             Command::Demo(args) => demo::run(args).await,
         }
     });
@@ -174,7 +197,7 @@ mod tests {
     #[test]
     fn stream_flags_follow_the_configuration_table() {
         use clap::CommandFactory;
-        use pgoutput_decoder::config::keys::OPTIONS;
+        use pgoutput_decoder::config::keys::{KAFKA_OPTIONS, OPTIONS};
         let cli = Cli::command();
         let stream = cli.find_subcommand("stream").expect("a stream subcommand");
         let flags: Vec<(String, String)> = stream
@@ -184,7 +207,8 @@ mod tests {
                 a.get_long().map(|l| (format!("--{l}"), help))
             })
             .collect();
-        for o in OPTIONS.iter().filter(|o| o.cli.is_some()) {
+        let options = || OPTIONS.iter().chain(KAFKA_OPTIONS.iter());
+        for o in options().filter(|o| o.cli.is_some()) {
             let flag = o.cli.unwrap();
             let (_, help) = flags
                 .iter()
@@ -199,6 +223,7 @@ mod tests {
         let own = [
             "--config",
             "--dsn",
+            "--sink",
             "--output",
             "--format",
             "--exit-when-idle",
@@ -208,7 +233,7 @@ mod tests {
         ];
         for (flag, _) in &flags {
             assert!(
-                own.contains(&flag.as_str()) || OPTIONS.iter().any(|o| o.cli == Some(flag)),
+                own.contains(&flag.as_str()) || options().any(|o| o.cli == Some(flag)),
                 "{flag} sets a configuration key that config::keys::OPTIONS does not map to it"
             );
         }

@@ -1,8 +1,11 @@
-//! `pgoutput-decoder stream`: events as JSON lines, acknowledged once written and flushed.
+//! `pgoutput-decoder stream`: events as JSON lines to a file or stdout, or as records to
+//! Kafka; acknowledged once the sink made them durable.
 //!
 //! The command drives the pipeline: the replication stream (the source) hands out batches,
-//! a [`FileSink`] writes them to the output file or stdout and reports them durable once
-//! flushed, and the stream's delivery tracking acknowledges what the sink made durable.
+//! a sink takes them — a [`FileSink`] writing the output file or stdout and reporting them
+//! durable once flushed, or a [`KafkaSink`] reporting each event durable once Kafka
+//! acknowledged its records — and the stream's delivery tracking acknowledges what the sink
+//! made durable.
 
 use std::{
     error::Error as StdError,
@@ -12,28 +15,66 @@ use std::{
 };
 
 use pgoutput_decoder::{
+    config::{kafka::KafkaSinkConfig, keys::is_kafka_sink_key, SnapshotMode},
     conn::ConnectParams,
-    pipeline::{FileSink, Sink},
+    debezium_server::{from_debezium_server, is_debezium_server},
+    pipeline::{FileSink, KafkaSink, Sink},
     properties::{config_from_properties, parse_connector_config},
     ChangeStream, JsonEncoder, PublicationAutocreate, RecordFormat, ReplicationConfig,
 };
 use tokio::sync::watch;
 
-use crate::{status_line::StatusLine, Format, StreamArgs};
+use crate::{status_line::StatusLine, Format, SinkKind, StreamArgs};
 
 pub(crate) type CliResult = Result<(), Box<dyn StdError>>;
 
+/// What the command streams and where to.
+pub(crate) struct Loaded {
+    pub(crate) config: ReplicationConfig,
+    pub(crate) sink: SinkKind,
+    /// The Kafka sink's settings (with `--sink kafka`).
+    pub(crate) kafka: Option<KafkaSinkConfig>,
+}
+
+/// Configuration properties, in file order.
+type Properties = Vec<(String, String)>;
+
+/// The properties of the configuration file — a Debezium connector's (properties or Kafka
+/// Connect JSON), or a Debezium Server `application.properties`, translated — and the sink
+/// the file asks for (Debezium Server's `debezium.sink.type`).
+fn read_properties(
+    path: &std::path::Path,
+) -> Result<(Properties, Option<SinkKind>), Box<dyn StdError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "could not read the configuration file {}: {e}",
+            path.display()
+        )
+    })?;
+    let props = parse_connector_config(&text)?;
+    if !is_debezium_server(&props) {
+        return Ok((props, None));
+    }
+    let server = from_debezium_server(&props)?;
+    let sink = server.sink_type.map(|_| SinkKind::Kafka);
+    Ok((server.props, sink))
+}
+
 /// Builds the configuration from the properties file and the flags (flags win).
-pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<dyn StdError>> {
+pub(crate) fn build_config(args: &StreamArgs) -> Result<Loaded, Box<dyn StdError>> {
+    let mut sink = args.sink;
+    let mut kafka_props = Vec::new();
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "could not read the configuration file {}: {e}",
-                    path.display()
-                )
-            })?;
-            let loaded = config_from_properties(&parse_connector_config(&text)?)?;
+            let (props, file_sink) = read_properties(path)?;
+            sink = sink.or(file_sink);
+            // The Kafka sink's keys go to the sink; with the file sink the connector's loader
+            // notes them as unused.
+            let (for_kafka, for_connector): (Vec<_>, Vec<_>) = props
+                .into_iter()
+                .partition(|(k, _)| sink == Some(SinkKind::Kafka) && is_kafka_sink_key(k));
+            kafka_props = for_kafka;
+            let loaded = config_from_properties(&for_connector)?;
             for note in &loaded.notes {
                 eprintln!("note: {note}");
             }
@@ -44,6 +85,8 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
             let mut c = ReplicationConfig::new(connection);
             // Without a Debezium configuration nothing is created unless asked for.
             c.publication_autocreate = PublicationAutocreate::Disabled;
+            // As Debezium (and a properties file): the rows that exist come first.
+            c.snapshot_mode = SnapshotMode::Initial;
             c
         }
     };
@@ -61,6 +104,9 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
     }
     if args.two_phase {
         config.two_phase = true;
+    }
+    if let Some(mode) = args.snapshot_mode {
+        config.snapshot_mode = mode;
     }
     if args.slot_failover {
         config.slot_failover = true;
@@ -82,7 +128,32 @@ pub(crate) fn build_config(args: &StreamArgs) -> Result<ReplicationConfig, Box<d
         config.value_schemas_enable = true;
     }
     config.validate()?;
-    Ok(config)
+    let sink = sink.unwrap_or(SinkKind::File);
+    let kafka = match sink {
+        SinkKind::File => None,
+        SinkKind::Kafka => {
+            if args.output != "-" {
+                return Err(
+                    "--output is for the file sink; with --sink kafka the records go \
+                            to Kafka topics"
+                        .into(),
+                );
+            }
+            if let Some(servers) = &args.bootstrap_servers {
+                kafka_props.push(("bootstrap.servers".into(), servers.clone()));
+            }
+            let (kafka, notes) = KafkaSinkConfig::from_properties(&kafka_props)?;
+            for note in &notes {
+                eprintln!("note: {note}");
+            }
+            Some(kafka)
+        }
+    };
+    Ok(Loaded {
+        config,
+        sink,
+        kafka,
+    })
 }
 
 /// A flag's seconds, where zero means off.
@@ -97,18 +168,27 @@ fn seconds_flag(flag: &str, secs: f64) -> Result<Duration, Box<dyn StdError>> {
 }
 
 pub(crate) async fn run(args: StreamArgs) -> CliResult {
-    let config = build_config(&args)?;
+    let Loaded {
+        config,
+        sink: sink_kind,
+        kafka,
+    } = build_config(&args)?;
     let encoder = JsonEncoder::new(&config);
     let format = match args.format {
         Format::Envelope => RecordFormat::Envelope,
         Format::Value => RecordFormat::Value,
     };
-    let out: Box<dyn Write + Send> = if args.output == "-" {
-        Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
-    } else {
-        let file = open_output(std::path::Path::new(&args.output))
-            .map_err(|e| format!("could not open the output file {}: {e}", args.output))?;
-        Box::new(BufWriter::with_capacity(1 << 16, file))
+    let out: Option<Box<dyn Write + Send>> = match sink_kind {
+        SinkKind::Kafka => None,
+        SinkKind::File if args.output == "-" => Some(Box::new(BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        ))),
+        SinkKind::File => {
+            let file = open_output(std::path::Path::new(&args.output))
+                .map_err(|e| format!("could not open the output file {}: {e}", args.output))?;
+            Some(Box::new(BufWriter::with_capacity(1 << 16, file)))
+        }
     };
 
     // The handlers are installed before connecting: a SIGTERM that arrives while connecting
@@ -120,60 +200,88 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
         let _ = stop_tx.send(true);
     });
     let mut stream = ChangeStream::connect(config).await?;
+    let delivery = stream.delivery(1);
+    let mut sink: Box<dyn Sink + '_> = match (out, &kafka) {
+        (Some(out), _) => Box::new(FileSink::new(
+            out,
+            encoder.record_writer(),
+            format,
+            delivery.reporter(0),
+            args.output.clone(),
+        )),
+        (None, Some(kafka)) => {
+            // Retries for kafka.connect.timeout.ms while the brokers do not answer.
+            let connected = tokio::task::block_in_place(|| {
+                KafkaSink::connect(kafka, encoder.clone(), delivery.reporter(0))
+            });
+            match connected {
+                Ok(sink) => Box::new(sink),
+                Err(e) => {
+                    let _ = stream.stop().await;
+                    return Err(e.into());
+                }
+            }
+        }
+        (None, None) => unreachable!("the Kafka sink comes with its settings"),
+    };
 
     let idle_limit = args.exit_when_idle.map(Duration::from_secs_f64);
     let mut status = StatusLine::stderr(!args.quiet && std::io::stderr().is_terminal());
     // Events written to the terminal the status line is on must not run into it.
-    let events_on_terminal = args.output == "-" && std::io::stdout().is_terminal();
+    let events_on_terminal =
+        sink_kind == SinkKind::File && args.output == "-" && std::io::stdout().is_terminal();
     let mut last_change = Instant::now();
-    let delivery = stream.delivery(1);
-    let mut sink = FileSink::new(
-        out,
-        encoder.record_writer(),
-        format,
-        delivery.reporter(0),
-        args.output.clone(),
-    );
-    loop {
-        if let Some(end) = args.end_lsn {
-            if stream.positions().acknowledged >= end {
-                break;
+    let outcome: CliResult = async {
+        loop {
+            if let Some(end) = args.end_lsn {
+                if stream.positions().acknowledged >= end {
+                    break;
+                }
             }
+            // With --end-lsn the end is often reached by a keepalive or a late acknowledgement
+            // rather than an event: look again soon.
+            let mut wait = Duration::from_millis(if args.end_lsn.is_some() { 20 } else { 500 });
+            if let Some(limit) = idle_limit {
+                let left = limit.saturating_sub(last_change.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                wait = wait.min(left);
+            }
+            let batch = tokio::select! {
+                biased;
+                _ = stop_rx.changed() => break,
+                batch = stream.next_batch_timeout(wait) => batch?,
+            };
+            let Some(batch) = batch else { break };
+            if !batch.is_empty() {
+                if events_on_terminal {
+                    status.clear();
+                }
+                // Once the sink made the batch durable (written and flushed, or acknowledged
+                // by Kafka) it reports so, and the server may forget it. A full Kafka
+                // producer queue blocks here until the broker catches up.
+                delivery.register(&batch);
+                tokio::task::block_in_place(|| sink.write_batch(&batch))?;
+                last_change = Instant::now();
+                if events_on_terminal {
+                    status.redraw();
+                }
+            }
+            status.maybe_print(|| stream.stats());
         }
-        // With --end-lsn the end is often reached by a keepalive rather than an event: look
-        // again soon.
-        let mut wait = Duration::from_millis(if args.end_lsn.is_some() { 20 } else { 500 });
-        if let Some(limit) = idle_limit {
-            let left = limit.saturating_sub(last_change.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
-        let batch = tokio::select! {
-            biased;
-            _ = stop_rx.changed() => break,
-            batch = stream.next_batch_timeout(wait) => batch?,
-        };
-        let Some(batch) = batch else { break };
-        if !batch.is_empty() {
-            if events_on_terminal {
-                status.clear();
-            }
-            // Written and flushed, the sink reports the batch durable: now the server may
-            // forget it.
-            delivery.register(&batch);
-            sink.write_batch(&batch)?;
-            last_change = Instant::now();
-            if events_on_terminal {
-                status.redraw();
-            }
-        }
-        status.maybe_print(|| stream.stats());
+        Ok(())
     }
+    .await;
     status.finish(&stream.stats());
-    sink.flush()?;
-    stream.stop().await?;
+    // What the sink still holds is made durable (or given up on: then it is not confirmed
+    // and comes again next time) before the last position goes to the server.
+    let flushed = tokio::task::block_in_place(|| sink.flush());
+    drop(sink);
+    let stopped = stream.stop().await;
+    outcome?;
+    flushed?;
+    stopped?;
     Ok(())
 }
 

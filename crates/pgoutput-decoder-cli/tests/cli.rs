@@ -61,7 +61,12 @@ fn spawn_streaming(
     output: &Path,
     extra: &[&str],
 ) -> std::process::Child {
-    let child = Command::new(BIN)
+    spawn_until_active(pg, &mut stream_command(config, output, extra))
+}
+
+fn stream_command(config: &str, output: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args([
             "stream",
             "--config",
@@ -69,15 +74,40 @@ fn spawn_streaming(
             "--output",
             output.to_str().unwrap(),
         ])
-        .args(extra)
-        .spawn()
-        .unwrap();
+        .args(extra);
+    command
+}
+
+fn spawn_until_active(pg: &Cluster, command: &mut Command) -> std::process::Child {
+    let child = command.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !slot_active(pg) {
         assert!(Instant::now() < deadline, "the slot never became active");
         std::thread::sleep(Duration::from_millis(100));
     }
     child
+}
+
+/// Streams what `sql` writes: starts `stream --config CONFIG --output OUTPUT EXTRA...`, runs
+/// `sql` in database `db` once the slot is active, and waits for the CLI to stop by itself
+/// (EXTRA has `--exit-when-idle`) and succeed. Returns its stderr.
+fn stream_while(pg: &Cluster, config: &str, output: &Path, extra: &[&str], sql: &str) -> String {
+    let mut command = stream_command(config, output, extra);
+    let child = spawn_until_active(pg, command.stderr(Stdio::piped()));
+    pg.psql("db", sql).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+/// The output file, one JSON value per line.
+fn json_lines(output: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// Runs the CLI once more on the same slot and asserts it finds nothing: everything written
@@ -178,15 +208,14 @@ fn envelope_format_has_topic_key_and_tombstones() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &pg, "");
     let output = dir.path().join("out.jsonl");
-    let mut child = spawn_streaming(&pg, &config, &output, &["--exit-when-idle", "2"]);
-    pg.psql("db", "insert into t values (7); delete from t;")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    stream_while(
+        &pg,
+        &config,
+        &output,
+        &["--exit-when-idle", "2"],
+        "insert into t values (7); delete from t;",
+    );
+    let records = json_lines(&output);
     assert_eq!(records.len(), 3, "{records:?}");
     assert_eq!(records[0]["topic"], "cli.public.t");
     assert_eq!(records[0]["key"], serde_json::json!({"id": 7}));
@@ -214,20 +243,14 @@ fn transforms_apply_to_value_format_and_schemas() {
          transforms.route.replacement=$1_changes\n",
     );
     let output = dir.path().join("out.jsonl");
-    let mut child = spawn_streaming(
+    stream_while(
         &pg,
         &config,
         &output,
         &["--exit-when-idle", "2", "--format", "value", "--schemas"],
+        "insert into t values (1, 'a'); delete from t;",
     );
-    pg.psql("db", "insert into t values (1, 'a'); delete from t;")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let values: Vec<serde_json::Value> = std::fs::read_to_string(&output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let values = json_lines(&output);
     // Values only (no tombstones): the rows, with the row's Connect schema.
     assert_eq!(values.len(), 2, "{values:?}");
     assert_eq!(
@@ -468,38 +491,30 @@ fn output_file_is_appended_to_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &pg, "");
     let output = dir.path().join("out.jsonl");
-    let ids = || -> Vec<i64> {
-        std::fs::read_to_string(&output)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["after"]["id"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect()
-    };
-    let mut first = spawn_streaming(
+    let value_until_idle = ["--format", "value", "--exit-when-idle", "2"];
+    stream_while(
         &pg,
         &config,
         &output,
-        &["--format", "value", "--exit-when-idle", "2"],
+        &value_until_idle,
+        "insert into t values (1)",
     );
-    pg.psql("db", "insert into t values (1)").unwrap();
-    assert!(first.wait().unwrap().success());
-    assert_eq!(ids(), [1]);
+    let ids: Vec<_> = json_lines(&output)
+        .iter()
+        .map(|v| v["after"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1]);
     // A killed run may have left half a line: the next record still starts a line of its own.
     let mut text = std::fs::read_to_string(&output).unwrap();
     text.push_str("{\"before\":null,\"af");
     std::fs::write(&output, &text).unwrap();
-    let mut second = spawn_streaming(
+    stream_while(
         &pg,
         &config,
         &output,
-        &["--format", "value", "--exit-when-idle", "2"],
+        &value_until_idle,
+        "insert into t values (2)",
     );
-    pg.psql("db", "insert into t values (2)").unwrap();
-    assert!(second.wait().unwrap().success());
     let text = std::fs::read_to_string(&output).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -575,22 +590,13 @@ fn streams_with_a_kafka_connect_json_config() {
     .unwrap();
     let config = config.to_str().unwrap();
     let output = dir.path().join("out.jsonl");
-    let child = Command::new(BIN)
-        .args(["stream", "--config", config, "--exit-when-idle", "2"])
-        .args(["--output", output.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !slot_active(&pg) {
-        assert!(Instant::now() < deadline, "the slot never became active");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    pg.psql("db", "insert into t values (7); delete from t;")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = stream_while(
+        &pg,
+        config,
+        &output,
+        &["--exit-when-idle", "2"],
+        "insert into t values (7); delete from t;",
+    );
     // The Kafka Connect keys are named in one note.
     assert_eq!(
         stderr.lines().collect::<Vec<_>>(),
@@ -599,11 +605,7 @@ fn streams_with_a_kafka_connect_json_config() {
           here: connector.class, key.converter, tasks.max"
         ],
     );
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = json_lines(&output);
     // tombstones.on.delete=false, a JSON boolean, was applied: no tombstone after the delete.
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0]["topic"], "cli.public.t");

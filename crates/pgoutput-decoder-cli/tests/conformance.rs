@@ -54,6 +54,14 @@ cases!(
     schemas_events,
 );
 
+/// The recorded snapshot cases (`tests/conformance/snapshot-cases`).
+mod snapshot {
+    #[test]
+    fn snapshot_initial() {
+        super::support::case::run_snapshot("snapshot_initial");
+    }
+}
+
 /// A case added to the kit without a test here would silently not run.
 #[test]
 fn every_case_has_a_test() {

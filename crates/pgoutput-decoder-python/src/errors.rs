@@ -172,6 +172,7 @@ pub(crate) fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
         ErrorKind::Server => (&REPLICATION_ERROR, "server"),
         ErrorKind::Closed => (&REPLICATION_ERROR, "closed"),
         ErrorKind::Io => (&REPLICATION_ERROR, "io"),
+        ErrorKind::Sink => (&REPLICATION_ERROR, "sink"),
         _ => (&REPLICATION_ERROR, "other"),
     };
     let message = error.to_string();
@@ -195,6 +196,17 @@ pub(crate) fn replication_error(py: Python<'_>, message: &str) -> PyErr {
     match class(py, &REPLICATION_ERROR).call1((message,)) {
         Ok(instance) => PyErr::from_value(instance),
         Err(e) => e,
+    }
+}
+
+/// `pgoutput_decoder.testing.ClusterError` for a throwaway broker that did not start or stop.
+pub(crate) fn broker_error(py: Python<'_>, message: &str) -> PyErr {
+    match CLUSTER_ERROR.get(py) {
+        Some(c) => match c.bind(py).call1((message,)) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(e) => e,
+        },
+        None => PyRuntimeError::new_err(message.to_owned()),
     }
 }
 

@@ -13,10 +13,12 @@
 //! - [`logging`]: `tracing` → Python `logging`.
 //! - [`runtime`]: the tokio runtime, futures as awaitables, and the thread that calls Python
 //!   for background work.
-//! - [`testing`]: throwaway PostgreSQL clusters (`pgoutput_decoder.testing`).
+//! - [`testing`]: throwaway PostgreSQL clusters (`pgoutput_decoder.testing`);
+//!   [`kafka_broker`]: throwaway Kafka-protocol brokers there too.
 
 mod convert;
 mod errors;
+mod kafka_broker;
 mod logging;
 mod message;
 mod options;
@@ -32,6 +34,8 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::kafka_broker::KafkaBroker;
     #[pymodule_export]
     use crate::message::{message_to_debezium_json, ReplicationMessage};
     #[pymodule_export]

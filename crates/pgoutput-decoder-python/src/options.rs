@@ -8,7 +8,7 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use pgoutput_decoder::{
-    config::{keys, parse_skipped_operations, NameFilter, ReconnectPolicy},
+    config::{keys, parse_skipped_operations, NameFilter, ReconnectPolicy, SnapshotMode},
     conn::{ConnectParams, SslMode},
     properties::apply_properties,
     types::{
@@ -72,6 +72,8 @@ pub(crate) struct StreamArgs<'py> {
     pub max_queue_size: Option<i64>,
     pub two_phase: Option<bool>,
     pub multidimensional_array_mode: Option<String>,
+    pub snapshot_mode: Option<String>,
+    pub offset_file: Option<PathBuf>,
     pub properties: Option<Bound<'py, PyAny>>,
 }
 
@@ -235,7 +237,7 @@ pub(crate) fn path(name: &str, value: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
 
 /// `properties={"table.include.list": "public.orders", ...}`: Debezium property names with
 /// string, number, bool or list-of-strings values, as `(key, value)` text pairs.
-fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+pub(crate) fn property_pairs(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let dict = value.cast::<PyDict>().map_err(|_| {
         type_error(
             "properties",
@@ -533,6 +535,15 @@ pub(crate) fn replication_config(
     }
     if let Some(n) = args.max_queue_size {
         config.max_queue_size = size("max_queue_size", n)?;
+    }
+    if let Some(mode) = &args.snapshot_mode {
+        const MODE: &str = "snapshot.mode";
+        config.snapshot_mode = mode
+            .parse::<SnapshotMode>()
+            .map_err(|e| keyword_error(&e, MODE, keyword(MODE)))?;
+    }
+    if let Some(file) = &args.offset_file {
+        config.offset_file = Some(file.clone());
     }
     if let Some(props) = &args.properties {
         let pairs = property_pairs(props)?;

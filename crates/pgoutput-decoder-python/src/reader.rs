@@ -22,7 +22,11 @@ use std::{
     time::Duration,
 };
 
-use pgoutput_decoder::{ChangeStream, Event, JsonEncoder, Lsn, ReplicationConfig, StopHandle};
+use pgoutput_decoder::{
+    config::kafka::KafkaSinkConfig,
+    pipeline::{KafkaSink, Sink},
+    ChangeStream, Event, JsonEncoder, Lsn, ReplicationConfig, StopHandle,
+};
 use pyo3::{prelude::*, types::PyDict};
 
 use crate::{
@@ -171,6 +175,91 @@ impl Shared {
         }
     }
 
+    /// Streams into Kafka until the reader is stopped, `idle` passes without a change, or
+    /// `max_events` were written; returns how many events were written. Events the reader
+    /// received but did not hand to Python go first. Kafka's acknowledgements are what is
+    /// confirmed to the server (the sink takes the place of the Python consumer).
+    async fn to_kafka(
+        &self,
+        config: KafkaSinkConfig,
+        idle: Option<Duration>,
+        max_events: Option<u64>,
+    ) -> Outcome<u64> {
+        let mut conn = self.conn.lock().await;
+        if !self.ensure_connected(&mut conn).await? {
+            return Err(reader_error(
+                "the reader was stopped; create a new LogicalReplicationReader",
+            ));
+        }
+        let Some(ctx) = self.state().ctx.clone() else {
+            return Err(reader_error("the reader is not connected"));
+        };
+        let (encoder, reporter) = (ctx.encoder.clone(), ctx.consumer.clone());
+        // Connecting waits for the brokers (retrying): off the async threads.
+        let mut sink =
+            tokio::task::spawn_blocking(move || KafkaSink::connect(&config, encoder, reporter))
+                .await
+                .map_err(|_| reader_error("connecting to Kafka was interrupted"))?
+                .map_err(core_error)?;
+        let queued: Vec<Event> = {
+            let mut st = self.state();
+            st.unacked = None;
+            st.last = None;
+            st.queue.drain(..).map(Arc::unwrap_or_clone).collect()
+        };
+        let mut written = 0u64;
+        let mut batch = queued;
+        let mut last_change = std::time::Instant::now();
+        loop {
+            if !batch.is_empty() {
+                // Registered with the delivery when received; written (which may block while
+                // the producer's queue is full) off the async threads.
+                let (back, result) = tokio::task::spawn_blocking(move || {
+                    let result = sink.write_batch(&batch);
+                    ((sink, batch), result)
+                })
+                .await
+                .map_err(|_| reader_error("writing to Kafka was interrupted"))?;
+                let (returned, events) = back;
+                sink = returned;
+                result.map_err(core_error)?;
+                if let Some(last) = events.last() {
+                    ctx.acks.handed_out(last);
+                }
+                written += events.len() as u64;
+                last_change = std::time::Instant::now();
+            }
+            if self.stopping.load(Ordering::SeqCst) || max_events.is_some_and(|max| written >= max)
+            {
+                break;
+            }
+            let mut wait = Duration::from_millis(200);
+            if let Some(idle) = idle {
+                let left = idle.saturating_sub(last_change.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                wait = wait.min(left);
+            }
+            let Conn::Connected(stream) = &mut *conn else {
+                break;
+            };
+            match stream.next_batch_timeout(wait).await {
+                Ok(Some(next)) => {
+                    ctx.delivery.register(&next);
+                    batch = next;
+                }
+                Ok(None) => break,
+                Err(e) => return Err(core_error(e)),
+            }
+        }
+        tokio::task::spawn_blocking(move || sink.flush())
+            .await
+            .map_err(|_| reader_error("flushing to Kafka was interrupted"))?
+            .map_err(core_error)?;
+        Ok(written)
+    }
+
     async fn connect(&self) -> Outcome<()> {
         let mut conn = self.conn.lock().await;
         if self.ensure_connected(&mut conn).await? {
@@ -262,7 +351,8 @@ impl LogicalReplicationReader {
          topic_prefix='pgoutput', tombstones_on_delete=True, status_interval=10.0, \
          receive_timeout=None, batch_linger=0.01, max_batch_size=2048, \
          max_queue_size=8192, two_phase=False, \
-         multidimensional_array_mode='null_subarrays', properties=None)",
+         multidimensional_array_mode='null_subarrays', snapshot_mode='no_data', \
+         offset_file=None, properties=None)",
         signature = (
         publication_name = None,
         slot_name = None,
@@ -304,6 +394,8 @@ impl LogicalReplicationReader {
         max_queue_size = None,
         two_phase = None,
         multidimensional_array_mode = None,
+        snapshot_mode = None,
+        offset_file = None,
         properties = None,
         ),
     )]
@@ -348,6 +440,8 @@ impl LogicalReplicationReader {
         max_queue_size: Option<Bound<'py, PyAny>>,
         two_phase: Option<Bound<'py, PyAny>>,
         multidimensional_array_mode: Option<Bound<'py, PyAny>>,
+        snapshot_mode: Option<Bound<'py, PyAny>>,
+        offset_file: Option<Bound<'py, PyAny>>,
         properties: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Self> {
         use options::{boolean, int, number, optional, path, string};
@@ -471,6 +565,8 @@ impl LogicalReplicationReader {
                     &multidimensional_array_mode,
                     string,
                 )?,
+                snapshot_mode: optional("snapshot_mode", &snapshot_mode, string)?,
+                offset_file: optional("offset_file", &offset_file, path)?,
                 properties: options::given(&properties).cloned(),
             },
         )?;
@@ -528,6 +624,41 @@ impl LogicalReplicationReader {
         logging::refresh(py);
         let shared = self.shared.clone();
         block_on(py, async move { shared.fill().await })
+    }
+
+    /// Awaitable: streams the changes into Kafka, running in Rust without the GIL, until
+    /// `stop()` is called (from another task), `idle_timeout` seconds pass without a change,
+    /// or `max_events` events were written; resolves to the number of events written. See
+    /// the stubs.
+    #[pyo3(signature = (bootstrap_servers = None, *, properties = None, idle_timeout = None, max_events = None))]
+    fn to_kafka<'py>(
+        &self,
+        py: Python<'py>,
+        bootstrap_servers: Option<String>,
+        properties: Option<Bound<'py, PyAny>>,
+        idle_timeout: Option<f64>,
+        max_events: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh(py);
+        let mut pairs = match &properties {
+            Some(p) => options::property_pairs(p)?,
+            None => Vec::new(),
+        };
+        if let Some(servers) = bootstrap_servers {
+            pairs.push(("bootstrap.servers".into(), servers));
+        }
+        let (config, notes) =
+            KafkaSinkConfig::from_properties(&pairs).map_err(|e| to_py_err(py, &e))?;
+        for note in notes {
+            tracing::warn!("{note}");
+        }
+        let idle = idle_timeout
+            .map(|secs| options::seconds("idle_timeout", secs, false))
+            .transpose()?;
+        let shared = self.shared.clone();
+        into_awaitable(py, runtime::integer, async move {
+            shared.to_kafka(config, idle, max_events).await
+        })
     }
 
     /// Awaitable: connects (checks the server, creates the publication and slot when asked,

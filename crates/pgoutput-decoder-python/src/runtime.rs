@@ -230,3 +230,8 @@ pub(crate) fn none<'py>(py: Python<'py>, _: ()) -> PyResult<Bound<'py, PyAny>> {
 pub(crate) fn boolean<'py>(py: Python<'py>, b: bool) -> PyResult<Bound<'py, PyAny>> {
     Ok(pyo3::types::PyBool::new(py, b).to_owned().into_any())
 }
+
+/// Converts an event count.
+pub(crate) fn integer<'py>(py: Python<'py>, n: u64) -> PyResult<Bound<'py, PyAny>> {
+    Ok(pyo3::types::PyInt::new(py, n).into_any())
+}

@@ -80,6 +80,7 @@ fn event(table: &Arc<TableSchema>, data: Bytes) -> Event {
             },
             transaction: None,
             ts_us: 1_705_314_600_223_456,
+            pk_update_other_row: None,
         }),
         seq: 1,
     }

@@ -227,6 +227,11 @@ impl AckTracker {
         g.handed_commits = g.handed_commits.saturating_sub(1);
     }
 
+    /// Every event up to this sequence number was acknowledged.
+    pub(crate) fn acked_seq(&self) -> u64 {
+        self.lock().acked_seq
+    }
+
     /// Consumer: every event up to and including `seq` is acknowledged.
     pub(crate) fn ack_seq(&self, seq: u64) {
         let mut g = self.lock();

@@ -14,54 +14,17 @@ macro_rules! config_enum {
         $name:ident, $property:literal, default = $default:ident,
         { $($variants:tt)* }
     ) => {
-        config_enum!(@define [$(#[$meta])*] $name, $property, $default, { $($variants)* });
-
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::Error;
-
-            fn from_str(s: &str) -> $crate::Result<Self> {
-                let wanted = s.trim();
-                for v in $name::ALL {
-                    if v.as_str().eq_ignore_ascii_case(wanted) {
-                        return Ok(*v);
-                    }
-                }
-                let allowed: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                Err($crate::Error::config(format!(
-                    "invalid value {:?} for {}; allowed values are: {}",
-                    s,
-                    $property,
-                    allowed.join(", ")
-                )))
-            }
-        }
+        config_enum!(@define [$(#[$meta])*] $name, $property, $default, false, { $($variants)* });
     };
     (
         $(#[$meta:meta])*
         $name:ident, $property:literal, default = $default:ident, exact,
         { $($variants:tt)* }
     ) => {
-        config_enum!(@define [$(#[$meta])*] $name, $property, $default, { $($variants)* });
-
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::Error;
-
-            fn from_str(s: &str) -> $crate::Result<Self> {
-                if let Some(v) = $name::ALL.iter().find(|v| v.as_str() == s) {
-                    return Ok(*v);
-                }
-                let allowed: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                Err($crate::Error::config(format!(
-                    "invalid {} \"{}\": allowed values are {}",
-                    $property,
-                    s,
-                    allowed.join(", ")
-                )))
-            }
-        }
+        config_enum!(@define [$(#[$meta])*] $name, $property, $default, true, { $($variants)* });
     };
     (
-        @define [$(#[$meta:meta])*] $name:ident, $property:literal, $default:ident,
+        @define [$(#[$meta:meta])*] $name:ident, $property:literal, $default:ident, $exact:literal,
         { $( $(#[$vmeta:meta])* $variant:ident => $spelling:literal ),+ $(,)? }
     ) => {
         $(#[$meta])*
@@ -102,7 +65,47 @@ macro_rules! config_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::Error;
+
+            fn from_str(s: &str) -> $crate::Result<Self> {
+                $crate::config_enum::parse_spelling(s, $name::ALL, $name::as_str, $property, $exact)
+            }
+        }
     };
 }
 
 pub(crate) use config_enum;
+
+/// `FromStr` of every [`config_enum!`]: the value of `all` that `s` spells. `exact` parses as
+/// libpq reads its keywords (as spelled, libpq's error wording); otherwise as Debezium reads
+/// its properties (trimmed, ignoring ASCII case).
+pub(crate) fn parse_spelling<T: Copy>(
+    s: &str,
+    all: &[T],
+    spelling: fn(T) -> &'static str,
+    property: &str,
+    exact: bool,
+) -> crate::Result<T> {
+    let found = if exact {
+        all.iter().find(|v| spelling(**v) == s)
+    } else {
+        let wanted = s.trim();
+        all.iter()
+            .find(|v| spelling(**v).eq_ignore_ascii_case(wanted))
+    };
+    if let Some(v) = found {
+        return Ok(*v);
+    }
+    let allowed = all
+        .iter()
+        .map(|v| spelling(*v))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(crate::Error::config(if exact {
+        format!("invalid {property} \"{s}\": allowed values are {allowed}")
+    } else {
+        format!("invalid value {s:?} for {property}; allowed values are: {allowed}")
+    }))
+}

@@ -30,6 +30,7 @@ use crate::{
         TransactionEvent, TransactionStatus,
     },
     relation::TableSchema,
+    topic::topic_name,
     transforms::{Record, Transforms},
     types::{
         write_debezium_fallback, write_debezium_json, write_json_string,
@@ -54,7 +55,10 @@ pub enum RecordFormat {
 /// Writes events as Debezium JSON.
 #[derive(Debug, Clone)]
 pub struct JsonEncoder {
-    prefix: String,
+    /// `<prefix>.message`, sanitised.
+    message_topic: String,
+    /// `<prefix>.transaction`, sanitised.
+    transaction_topic: String,
     opts: ConvertOptions,
     tombstones_on_delete: bool,
     /// `"source":{"version":...,"connector":"postgresql","name":...,` — the same for every event.
@@ -177,7 +181,8 @@ impl JsonEncoder {
         write_json_string(&mut db_json, db);
         JsonEncoder {
             db_json,
-            prefix: prefix.to_string(),
+            message_topic: topic_name(&[prefix, "message"]),
+            transaction_topic: topic_name(&[prefix, "transaction"]),
             opts,
             tombstones_on_delete,
             source_head,
@@ -234,7 +239,7 @@ impl JsonEncoder {
             topic: self.topic(event),
             key,
             value: Some(utf8(value)?),
-            headers: Vec::new(),
+            headers: self.pk_update_headers(event, enc.as_deref())?,
             value_schema,
         };
         let is_delete = matches!(&event.kind, EventKind::Change(c) if c.op == Op::Delete);
@@ -247,6 +252,44 @@ impl JsonEncoder {
             .flatten()
             .filter_map(|r| self.transforms.apply(r))
             .collect())
+    }
+
+    /// Debezium's header on the two events of a primary-key change: the delete carries the
+    /// new key as `__debezium.newkey`, the create the old key as `__debezium.oldkey`, written
+    /// as Kafka's JsonConverter writes a header (with the key's schema unless
+    /// `header.converter.schemas.enable=false`).
+    fn pk_update_headers(
+        &self,
+        event: &Event,
+        enc: Option<&TableEncoding>,
+    ) -> Result<Vec<(String, String)>> {
+        let EventKind::Change(c) = &event.kind else {
+            return Ok(Vec::new());
+        };
+        let Some(other) = &c.pk_update_other_row else {
+            return Ok(Vec::new());
+        };
+        let name = match c.op {
+            Op::Delete => "__debezium.newkey",
+            _ => "__debezium.oldkey",
+        };
+        let enc = self.table_encoding(&c.table, enc);
+        let mut out = Vec::new();
+        let head = if self.transforms.header_schemas() {
+            enc.connect_schemas(&c.table, &self.opts)
+                .key_head
+                .as_deref()
+        } else {
+            None
+        };
+        if let Some(head) = head {
+            out.extend_from_slice(head);
+        }
+        self.write_key_columns(&c.table, &enc, other, &mut out)?;
+        if head.is_some() {
+            out.push(b'}');
+        }
+        Ok(vec![(name.to_string(), utf8(out)?)])
     }
 
     /// [`write_record_with`](Self::write_record_with) through the transforms.
@@ -331,8 +374,8 @@ impl JsonEncoder {
     pub fn topic(&self, event: &Event) -> String {
         match &event.kind {
             EventKind::Change(c) => c.table.topic.clone(),
-            EventKind::Message(_) => format!("{}.message", self.prefix),
-            EventKind::Transaction(_) => format!("{}.transaction", self.prefix),
+            EventKind::Message(_) => self.message_topic.clone(),
+            EventKind::Transaction(_) => self.transaction_topic.clone(),
         }
     }
 
@@ -396,11 +439,21 @@ impl JsonEncoder {
         enc: &TableEncoding,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let table = &c.table;
         let Some(row) = key_row(c) else {
             out.extend_from_slice(b"null");
             return Ok(());
         };
+        self.write_key_columns(&c.table, enc, row, out)
+    }
+
+    /// `{...}` of the key columns of `row`.
+    fn write_key_columns(
+        &self,
+        table: &TableSchema,
+        enc: &TableEncoding,
+        row: &Row,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         out.push(b'{');
         for (n, &i) in table.key_columns.iter().enumerate() {
             if n > 0 {
@@ -498,7 +551,7 @@ impl JsonEncoder {
         out: &mut Vec<u8>,
         memo: &mut Option<&mut RecordMemo>,
     ) -> Result<()> {
-        if !self.transforms.is_empty() {
+        if !self.transforms.is_empty() || has_pk_update_headers(event) {
             return self.write_transformed(event, format, out, memo);
         }
         let enc = self.encoding(event, memo);
@@ -837,6 +890,13 @@ fn key_row(c: &ChangeEvent) -> Option<&Row> {
     }
 }
 
+/// Whether the event's record has a header of a primary-key change (see
+/// [`JsonEncoder::pk_update_headers`]).
+fn has_pk_update_headers(event: &Event) -> bool {
+    matches!(&event.kind, EventKind::Change(c) if c.pk_update_other_row.is_some()
+        && !c.table.key_columns.is_empty())
+}
+
 fn has_key(c: &ChangeEvent) -> bool {
     key_row(c).is_some()
 }
@@ -963,6 +1023,7 @@ mod tests {
                 },
                 transaction: None,
                 ts_us: 1_700_000_000_000_000 + lsn as i64 / 2,
+                pk_update_other_row: None,
             }),
             seq: lsn,
         }
@@ -1083,5 +1144,70 @@ mod tests {
         assert!(out.starts_with(r#"{"topic":"other.public.t","#), "{out}");
         assert!(out.contains(r#""name":"other.public.t.Key""#), "{out}");
         assert!(out.contains(r#""after":{"id":2,"renamed":"#), "{out}");
+    }
+
+    /// A primary-key change (delete of the old key, create of the new one) carries Debezium's
+    /// headers: the new key on the delete and its tombstone, the old key on the create; with
+    /// the key schema unless `header.converter.schemas.enable=false`. The CLI's envelope
+    /// shows them too.
+    #[test]
+    fn a_primary_key_change_carries_the_other_key_in_a_header() {
+        let t = table("t");
+        let tx = (7, 1_700_000_000_000_001, 0);
+        let mut delete = change(Op::Delete, &t, "1", tx, 100);
+        let mut create = change(Op::Create, &t, "2", tx, 100);
+        create.seq = 101;
+        for (event, other) in [(&mut delete, "2"), (&mut create, "1")] {
+            let EventKind::Change(c) = &mut event.kind else {
+                unreachable!()
+            };
+            c.pk_update_other_row = Some(row(other, "x"));
+        }
+        let key_schema = r#"{"type":"struct","fields":[{"type":"int32","optional":true,"field":"id"}],"optional":false,"name":"srv.public.t.Key"}"#;
+        for header_schemas in [true, false] {
+            let props = [(
+                "header.converter.schemas.enable".to_string(),
+                header_schemas.to_string(),
+            )];
+            let encoder = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true)
+                .with_transforms(Transforms::from_properties(&props).unwrap());
+            let header = |key: &str| {
+                if header_schemas {
+                    format!(r#"{{"schema":{key_schema},"payload":{key}}}"#)
+                } else {
+                    key.to_string()
+                }
+            };
+            let records = encoder.records(&delete).unwrap();
+            assert_eq!(records.len(), 2, "the delete and its tombstone");
+            for r in &records {
+                assert_eq!(r.key.as_deref(), Some(r#"{"id":1}"#));
+                assert_eq!(
+                    r.headers,
+                    [("__debezium.newkey".to_string(), header(r#"{"id":2}"#))]
+                );
+            }
+            let records = encoder.records(&create).unwrap();
+            assert_eq!(records.len(), 1);
+            assert_eq!(records[0].key.as_deref(), Some(r#"{"id":2}"#));
+            assert_eq!(
+                records[0].headers,
+                [("__debezium.oldkey".to_string(), header(r#"{"id":1}"#))]
+            );
+            let mut out = Vec::new();
+            encoder
+                .write_record(&create, RecordFormat::Envelope, &mut out)
+                .unwrap();
+            let line = String::from_utf8(out).unwrap();
+            let expected_end = format!(
+                r#","headers":{{"__debezium.oldkey":{}}}}}"#,
+                header(r#"{"id":1}"#)
+            );
+            assert!(line.trim_end().ends_with(&expected_end), "{line}");
+        }
+        // Without transforms configured at all, header schemas are on (JsonConverter's default).
+        let plain = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true);
+        let records = plain.records(&create).unwrap();
+        assert!(records[0].headers[0].1.starts_with(r#"{"schema":"#));
     }
 }

@@ -38,6 +38,8 @@ pub enum ErrorKind {
     Closed,
     /// An I/O error outside the connection (output file, temp file).
     Io,
+    /// A sink's destination refused events or could not be reached (a Kafka broker).
+    Sink,
 }
 
 impl ErrorKind {

@@ -91,6 +91,11 @@ pub struct ChangeEvent {
     pub transaction: Option<TransactionBlock>,
     /// When this library processed the change, in microseconds since the Unix epoch.
     pub ts_us: i64,
+    /// A primary-key change is emitted as a delete of the old key and a create of the new
+    /// one, as Debezium does: on those two events, the other one's row (the new row on the
+    /// delete, the old row on the create), whose key Debezium writes in the
+    /// `__debezium.newkey` / `__debezium.oldkey` header. `None` on every other event.
+    pub pk_update_other_row: Option<Row>,
 }
 
 impl ChangeEvent {

@@ -103,16 +103,20 @@ mod config_enum;
 pub mod conn;
 mod connect_schema;
 mod debezium;
+pub mod debezium_server;
 pub mod error;
 pub mod event;
+pub mod partition;
 pub mod pipeline;
 pub mod properties;
 pub mod relation;
 mod replication;
 mod row;
+mod snapshot;
 mod stream;
 #[cfg(test)]
 mod test_tables;
+pub mod topic;
 pub mod transforms;
 pub mod types;
 

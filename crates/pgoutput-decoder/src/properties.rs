@@ -201,6 +201,44 @@ where
         .map_err(|e| Error::config(format!("{key}: {e}")))
 }
 
+/// A `snapshot.include.collection.list` entry: a regular expression matching the whole
+/// `schema.table`, as Debezium's lists do.
+fn anchored_regex(key: &str, pattern: &str) -> Result<regex::Regex> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        Error::config(format!(
+            "{key}: invalid regular expression {pattern:?}: {e}"
+        ))
+    })
+}
+
+/// Pairs `snapshot.select.statement.overrides=a.b,c.d` with the
+/// `snapshot.select.statement.overrides.a.b=SELECT ...` keys: each listed table needs its
+/// statement, and a statement for a table not listed would be silently unused.
+fn snapshot_overrides(
+    tables: Vec<String>,
+    mut statements: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(tables.len());
+    for table in tables {
+        match statements.iter().position(|(t, _)| *t == table) {
+            Some(i) => out.push(statements.swap_remove(i)),
+            None => {
+                return Err(Error::config(format!(
+                    "snapshot.select.statement.overrides lists {table} but there is no \
+                     snapshot.select.statement.overrides.{table}=SELECT ... key with its statement"
+                )))
+            }
+        }
+    }
+    if let Some((table, _)) = statements.first() {
+        return Err(Error::config(format!(
+            "snapshot.select.statement.overrides.{table} is set but {table} is not listed in \
+             snapshot.select.statement.overrides: add it there"
+        )));
+    }
+    Ok(out)
+}
+
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
@@ -224,8 +262,9 @@ fn list(value: &str) -> Vec<String> {
 /// properties come from the libpq environment (`PGHOST`, `PGPASSWORD`, `~/.pgpass`, ...).
 pub fn config_from_properties(props: &[(String, String)]) -> Result<Loaded> {
     let mut config = ReplicationConfig::new(ConnectParams::default());
-    // Debezium creates a missing slot; so does this loader.
+    // Debezium creates a missing slot and reads the existing rows first; so does this loader.
     config.create_slot = true;
+    config.snapshot_mode = crate::config::SnapshotMode::Initial;
     load(config, props, false)
 }
 
@@ -244,6 +283,7 @@ fn load(
     let mut connection = std::mem::take(&mut config.connection);
     let mut notes = Vec::new();
     let mut ignored = Vec::new();
+    let mut sink_keys = Vec::new();
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     let (mut t_inc, mut t_exc, mut s_inc, mut s_exc) = (vec![], vec![], vec![], vec![]);
@@ -251,9 +291,17 @@ fn load(
     let (mut hostname, mut port) = (None::<String>, None::<String>);
     let mut transform_props = Vec::new();
 
+    let mut override_tables = Vec::new();
+    let mut override_statements = Vec::new();
+
     for (key, value) in props {
         let k = key.as_str();
         let v = value.as_str();
+        // One key per table, named after it: not a fixed key of keys::OPTIONS.
+        if let Some(table) = k.strip_prefix("snapshot.select.statement.overrides.") {
+            override_statements.push((table.to_string(), v.trim().to_string()));
+            continue;
+        }
         match keys::classify(k) {
             KeyClass::Supported(_) => {}
             KeyClass::Transform => {
@@ -273,6 +321,10 @@ fn load(
             }
             KeyClass::Ignored => {
                 ignored.push(k);
+                continue;
+            }
+            KeyClass::KafkaSink => {
+                sink_keys.push(k);
                 continue;
             }
             KeyClass::Unknown => {
@@ -316,15 +368,23 @@ fn load(
             "message.prefix.include.list" => m_inc = list(v),
             "message.prefix.exclude.list" => m_exc = list(v),
             "message.key.columns" => config.message_key_columns = parse_message_key_columns(v)?,
-            "snapshot.mode" => match v.trim() {
-                "no_data" | "never" => {}
-                other => {
-                    return Err(Error::config(format!(
-                        "snapshot.mode={other} is not supported yet: only no_data (stream \
-                         changes from the slot's position) is; set snapshot.mode=no_data"
-                    )))
+            "snapshot.mode" => config.snapshot_mode = parse(k, v)?,
+            "snapshot.include.collection.list" => {
+                config.snapshot_include = Some(
+                    list(v)
+                        .iter()
+                        .map(|p| anchored_regex(k, p))
+                        .collect::<Result<_>>()?,
+                )
+            }
+            "snapshot.select.statement.overrides" => override_tables = list(v),
+            "snapshot.fetch.size" => {
+                config.snapshot_fetch_size = parse(k, v)?;
+                if config.snapshot_fetch_size == 0 {
+                    return Err(Error::config("snapshot.fetch.size must be positive"));
                 }
-            },
+            }
+            "offset.storage.file.filename" => config.offset_file = Some(v.trim().into()),
             "tombstones.on.delete" => config.tombstones_on_delete = parse_bool(k, v)?,
             "key.converter.schemas.enable" => config.key_schemas_enable = parse_bool(k, v)?,
             "value.converter.schemas.enable" => config.value_schemas_enable = parse_bool(k, v)?,
@@ -386,10 +446,17 @@ fn load(
             }
         }
     }
+    config.snapshot_select_overrides = snapshot_overrides(override_tables, override_statements)?;
     if !ignored.is_empty() {
         notes.push(format!(
             "ignoring keys that have no meaning outside Kafka Connect or are not needed here: {}",
             ignored.join(", ")
+        ));
+    }
+    if !sink_keys.is_empty() {
+        notes.push(format!(
+            "ignoring the Kafka sink's settings, which this sink does not use: {}",
+            sink_keys.join(", ")
         ));
     }
     if let Some((_, v)) = props.iter().find(|(k, _)| k == "plugin.name") {
@@ -745,6 +812,9 @@ mod tests {
             if o.key == "heartbeat.action.query" {
                 pairs.push(("heartbeat.interval.ms".into(), "1000".into()));
             }
+            if o.key == "snapshot.select.statement.overrides" {
+                pairs.push((format!("{}.{sample}", o.key), "SELECT 1".into()));
+            }
             pairs.push((o.key.to_string(), sample.to_string()));
             let loaded = config_from_properties(&pairs)
                 .unwrap_or_else(|e| panic!("{}={sample}: {e}", o.key));
@@ -763,9 +833,68 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_mode_initial_is_refused_clearly() {
-        let e =
-            config_from_properties(&props("topic.prefix=x\nsnapshot.mode=initial\n")).unwrap_err();
-        assert!(e.to_string().contains("snapshot.mode=no_data"), "{e}");
+    fn snapshot_modes_are_debeziums_with_initial_the_default() {
+        use crate::config::SnapshotMode;
+        let mode = |text: &str| {
+            config_from_properties(&props(&format!("topic.prefix=x\n{text}")))
+                .map(|l| l.config.snapshot_mode)
+        };
+        assert_eq!(mode("").unwrap(), SnapshotMode::Initial);
+        assert_eq!(mode("snapshot.mode=never\n").unwrap(), SnapshotMode::NoData);
+        assert_eq!(
+            mode("snapshot.mode=no_data\n").unwrap(),
+            SnapshotMode::NoData
+        );
+        assert_eq!(
+            mode("snapshot.mode=INITIAL_ONLY\n").unwrap(),
+            SnapshotMode::InitialOnly
+        );
+        assert_eq!(
+            mode("snapshot.mode=always\n").unwrap(),
+            SnapshotMode::Always
+        );
+        assert_eq!(
+            mode("snapshot.mode=when_needed\n").unwrap(),
+            SnapshotMode::WhenNeeded
+        );
+        for refused in ["configuration_based", "custom"] {
+            let e = mode(&format!("snapshot.mode={refused}\n")).unwrap_err();
+            assert!(e.to_string().contains("not supported"), "{e}");
+        }
+        let e = mode("snapshot.mode=initital\n").unwrap_err();
+        assert!(e.to_string().contains("allowed values are: initial"), "{e}");
+        // The Rust API keeps streaming only unless asked.
+        let c = ReplicationConfig::new(ConnectParams::default());
+        assert_eq!(c.snapshot_mode, SnapshotMode::NoData);
+    }
+
+    #[test]
+    fn snapshot_select_overrides_pair_each_table_with_its_statement() {
+        let loaded = config_from_properties(&props(
+            "topic.prefix=x\nsnapshot.select.statement.overrides=public.a\n\
+             snapshot.select.statement.overrides.public.a=SELECT * FROM public.a WHERE id > 5\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            loaded.config.snapshot_select_overrides,
+            [(
+                "public.a".to_string(),
+                "SELECT * FROM public.a WHERE id > 5".to_string()
+            )]
+        );
+        let e = config_from_properties(&props(
+            "topic.prefix=x\nsnapshot.select.statement.overrides=public.a\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("snapshot.select.statement.overrides.public.a=SELECT"),
+            "{e}"
+        );
+        let e = config_from_properties(&props(
+            "topic.prefix=x\nsnapshot.select.statement.overrides.public.b=SELECT 1\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("not listed"), "{e}");
     }
 }

@@ -146,7 +146,7 @@ impl TableSchema {
             .collect();
         TableSchema {
             relation_id,
-            topic: format!("{topic_prefix}.{schema}.{table}"),
+            topic: crate::topic::topic_name(&[topic_prefix, &schema, &table]),
             data_collection: format!("{schema}.{table}"),
             schema,
             table,

@@ -2,6 +2,8 @@
 //! for the test: authentication methods, TLS modes, simple queries, replication commands
 //! and the CopyBoth stream.
 
+mod support;
+
 use std::{
     path::PathBuf,
     sync::OnceLock,
@@ -11,12 +13,13 @@ use std::{
 use bytes::Bytes;
 use pgoutput_decoder::{
     conn::{
-        format_lsn, publication_names, AuthMethod, ConnectParams, CreateSlotOptions, Password,
-        PgConnection, ReplicationReader, ReplicationStream, ReplicationWriter, SnapshotAction,
-        SslMode, TargetSessionAttrs,
+        format_lsn, AuthMethod, ConnectParams, CreateSlotOptions, Password, PgConnection,
+        ReplicationReader, ReplicationStream, ReplicationWriter, SnapshotAction, SslMode,
+        TargetSessionAttrs,
     },
     ErrorKind,
 };
+use support::pgoutput_options;
 use throwaway_postgres::{Cluster, ClusterBuilder, StandbyOptions};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -857,13 +860,6 @@ async fn create_and_drop_logical_slots() {
     }
 }
 
-fn pgoutput_options(publication: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("proto_version", "1".to_owned()),
-        ("publication_names", publication_names(&[publication])),
-    ]
-}
-
 /// A standby status update ('r') confirming `lsn`.
 fn status_update(lsn: u64) -> Vec<u8> {
     let mut msg = vec![b'r'];
@@ -889,13 +885,7 @@ async fn replication_fixture(table: &str, publication: &str, slot: &str) -> u64 
     ))
     .await
     .unwrap();
-    let mut repl = replication_conn().await;
-    let info = repl
-        .create_logical_slot(slot, &CreateSlotOptions::default())
-        .await
-        .unwrap();
-    repl.close().await;
-    info.consistent_point
+    support::create_slot(&params_for(plain(), "postgres", None), slot).await
 }
 
 #[tokio::test]
@@ -1189,20 +1179,13 @@ async fn missing_publication_fails_the_stream() {
 #[tokio::test]
 async fn second_consumer_of_a_slot_gets_slot_in_use() {
     let start = replication_fixture("conn_busy_t", "conn_busy_pub", "conn_busy_slot").await;
-    let first = replication_conn()
-        .await
-        .start_logical_replication("conn_busy_slot", start, &pgoutput_options("conn_busy_pub"))
-        .await
-        .unwrap();
-    let err = replication_conn()
-        .await
-        .start_logical_replication("conn_busy_slot", start, &pgoutput_options("conn_busy_pub"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::SlotInUse, "{err}");
-    assert_eq!(err.code(), Some("55006"));
-    assert!(err.is_retryable());
-    first.close().await;
+    support::assert_a_second_consumer_gets_slot_in_use(
+        &params_for(plain(), "postgres", None),
+        "conn_busy_slot",
+        start,
+        "conn_busy_pub",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -427,6 +427,29 @@ async fn replica_identity_full_and_primary_key_changes() {
         key_json(&encoder, &events[6]),
         serde_json::json!({"a": 1, "b": 2})
     );
+    // Debezium's headers on a key change: the other key, with its schema (JsonConverter's
+    // default for headers).
+    let header = |event: &pgoutput_decoder::Event| {
+        let records = encoder.records(event).unwrap();
+        let (name, value) = records[0].headers[0].clone();
+        let value: serde_json::Value = serde_json::from_str(&value).unwrap();
+        (name, value["payload"].clone())
+    };
+    assert_eq!(
+        header(&events[5]),
+        (
+            "__debezium.newkey".into(),
+            serde_json::json!({"a": 1, "b": 2})
+        )
+    );
+    assert_eq!(
+        header(&events[6]),
+        (
+            "__debezium.oldkey".into(),
+            serde_json::json!({"a": 1, "b": 1})
+        )
+    );
+    assert!(encoder.records(&events[1]).unwrap()[0].headers.is_empty());
     stream.stop().await.unwrap();
 }
 

@@ -51,6 +51,17 @@ pub fn transform_cases_dir() -> PathBuf {
     conformance_dir().join("transform-cases")
 }
 
+/// The cases with snapshots (`snapshot-cases/{cases,expected}`).
+pub fn snapshot_cases_dir() -> PathBuf {
+    conformance_dir().join("snapshot-cases")
+}
+
+/// Runs snapshot case `name`: its setup's rows are read by the snapshot before the workload
+/// streams.
+pub fn run_snapshot(name: &str) {
+    run_in(&snapshot_cases_dir(), name, false)
+}
+
 /// Runs case `name`; panics with a report when the CLI's output does not match Debezium's.
 pub fn run(name: &str) {
     run_in(&conformance_dir(), name, false)
@@ -415,6 +426,14 @@ impl Case {
             ("publication.autocreate.mode", "all_tables".to_owned()),
             ("snapshot.mode", "no_data".to_owned()),
             ("topic.prefix", "dbz".to_owned()),
+            // A snapshot's progress stays with the case.
+            (
+                "offset.storage.file.filename",
+                self.config
+                    .with_extension("snapshot.json")
+                    .display()
+                    .to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

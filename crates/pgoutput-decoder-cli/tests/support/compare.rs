@@ -789,7 +789,8 @@ pub fn is_flat(e: &Value) -> bool {
 /// exactly, tombstones included, in order; the `volatile` added fields are left out of values
 /// and headers (values written with their schema: from the payload, the schema is compared
 /// exactly). Headers are compared when the expected record has them, except the connector's
-/// own `__debezium.*` headers, which this library does not write.
+/// context headers (`__debezium.context.*`), which are not written here; a primary-key
+/// change's `__debezium.oldkey` / `__debezium.newkey` are compared.
 pub fn compare_flat(expected: &[Value], actual: &[Value], volatile: &[String]) -> Vec<String> {
     let strip = |v: &Value| -> Value {
         if is_wrapped(v) {
@@ -860,7 +861,7 @@ pub fn compare_flat(expected: &[Value], actual: &[Value], volatile: &[String]) -
                 .unwrap_or_else(|| Value::Object(Map::new()));
             let mut eh = eh.clone();
             if let Some(m) = eh.as_object_mut() {
-                m.retain(|k, _| !k.starts_with("__debezium."));
+                m.retain(|k, _| !k.starts_with("__debezium.context."));
             }
             let (eh, ah) = (strip(&eh), strip(&ah));
             if !json_eq(&eh, &ah) {

@@ -103,7 +103,7 @@ use Kind::*;
 /// Every supported key, in the README's order.
 pub static OPTIONS: [OptionSpec; TABLE.len()] = TABLE;
 
-const TABLE: [OptionSpec; 55] = [
+const TABLE: [OptionSpec; 59] = [
     opt("database.hostname", List, Some("localhost"))
         .doc("host(s) to connect to; a list names several, tried in order")
         .field("connection.host")
@@ -348,10 +348,25 @@ const TABLE: [OptionSpec; 55] = [
         .field("two_phase")
         .python("two_phase")
         .cli("--two-phase"),
-    opt("snapshot.mode", Choice, Some("no_data"))
-        .allowed(&["no_data", "never"])
-        .doc("only no_data (stream from the slot's position) for now")
-        .field("snapshot_mode"),
+    opt("snapshot.mode", Choice, Some("initial"))
+        .allowed(&["initial", "initial_only", "no_data", "never", "always", "when_needed"])
+        .doc("read the existing rows first: initial (new slot), initial_only, always, when_needed; no_data (never) streams only (the Rust and Python default)")
+        .field("snapshot_mode")
+        .python("snapshot_mode")
+        .cli("--snapshot-mode"),
+    opt("snapshot.include.collection.list", List, None)
+        .doc("regular expressions over schema.table: the published tables a snapshot reads (default all)")
+        .field("snapshot_include"),
+    opt("snapshot.select.statement.overrides", List, None)
+        .doc("tables read with their own SELECT, given in snapshot.select.statement.overrides.<schema.table>")
+        .field("snapshot_select_overrides"),
+    opt("snapshot.fetch.size", Integer, Some("10240"))
+        .doc("most snapshot rows per batch handed out")
+        .field("snapshot_fetch_size"),
+    opt("offset.storage.file.filename", Text, None)
+        .doc("where a snapshot's progress is kept (default under $XDG_STATE_HOME/pgoutput-decoder)")
+        .field("offset_file")
+        .python("offset_file"),
     opt("plugin.name", Choice, Some("pgoutput"))
         .allowed(&["pgoutput"])
         .doc("the logical decoding plugin: must be pgoutput")
@@ -373,6 +388,91 @@ const SUPPORTED: [&str; TABLE.len()] = keys(&TABLE);
 /// The keys of [`OPTIONS`].
 pub const SUPPORTED_KEYS: &[&str] = &SUPPORTED;
 
+/// The Kafka sink's own settings (`pgoutput-decoder stream --sink kafka`,
+/// `pipeline::KafkaSink`), by Kafka Connect's names where it has them. With
+/// [`KAFKA_PASS_THROUGH`] they are the keys of [`KeyClass::KafkaSink`]; the field is one of
+/// [`super::kafka::KafkaSinkConfig`].
+pub static KAFKA_OPTIONS: [OptionSpec; 6] = [
+    opt("bootstrap.servers", List, None)
+        .doc("the Kafka brokers to reach first, host:port,... (required)")
+        .field("bootstrap_servers")
+        .python("bootstrap_servers")
+        .cli("--bootstrap-servers"),
+    opt("topic.creation.enable", Bool, Some("true"))
+        .doc("create missing topics (the broker may not)")
+        .field("topic_creation"),
+    opt("topic.creation.default.partitions", Integer, Some("-1"))
+        .doc("partitions of a topic created here; -1 = the broker's default")
+        .field("topic_partitions")
+        .python("topic_partitions"),
+    opt(
+        "topic.creation.default.replication.factor",
+        Integer,
+        Some("-1"),
+    )
+    .doc("replication factor of a topic created here; -1 = the broker's default")
+    .field("topic_replication_factor")
+    .python("topic_replication_factor"),
+    opt("kafka.connect.timeout.ms", Millis, Some("30000"))
+        .doc("at start, how long to keep trying to reach the brokers (ours)")
+        .field("connect_timeout"),
+    opt("exactly.once.support", Choice, Some("requested"))
+        .allowed(&["requested"])
+        .doc("at least once, as Debezium; required (Kafka transactions) is not supported")
+        .field(""),
+];
+
+/// Prefixes of Kafka client settings handed to the producer (librdkafka) with the prefix
+/// removed: Kafka Connect's worker (`producer.acks`) and per-connector
+/// (`producer.override.acks`) names, and `kafka.` for librdkafka's own names
+/// (`kafka.statistics.interval.ms`). Longer prefixes first.
+pub const KAFKA_PASS_THROUGH: &[&str] = &["producer.override.", "producer.", "kafka."];
+
+/// Whether a key configures the Kafka sink ([`KAFKA_OPTIONS`] or under a
+/// [`KAFKA_PASS_THROUGH`] prefix).
+pub fn is_kafka_sink_key(key: &str) -> bool {
+    KAFKA_OPTIONS.iter().any(|o| o.key == key)
+        || KAFKA_PASS_THROUGH
+            .iter()
+            .any(|p| key.len() > p.len() && key.starts_with(p))
+}
+
+/// Debezium Server's `application.properties` names and the names they have here. An entry
+/// ending in `.` renames every key below it (the rest of the key is kept): the connector's
+/// properties come under `debezium.source.`, the producer's under
+/// `debezium.sink.kafka.producer.`. Any other `debezium.*` key is refused, except
+/// [`DEBEZIUM_SERVER_IGNORED`].
+pub const DEBEZIUM_SERVER_NAMES: &[(&str, &str)] = &[
+    ("debezium.source.", ""),
+    ("debezium.sink.kafka.producer.", "producer."),
+    // Debezium Server waits this long for a batch's acknowledgements (0: forever); here the
+    // producer's delivery timeout does the same per record.
+    (
+        "debezium.sink.kafka.wait.message.delivery.timeout.ms",
+        "producer.delivery.timeout.ms",
+    ),
+    // The formats' converter settings (`debezium.format.value.schemas.enable`); a generic
+    // `debezium.format.schemas.enable` applies to all three unless a specific one is given.
+    ("debezium.format.key.", "key.converter."),
+    ("debezium.format.value.", "value.converter."),
+    ("debezium.format.header.", "header.converter."),
+    ("debezium.transforms", "transforms"),
+    ("debezium.transforms.", "transforms."),
+    ("debezium.predicates", "predicates"),
+    ("debezium.predicates.", "predicates."),
+];
+
+/// Debezium Server keys that need nothing here: `debezium.sink.type` (checked: only `kafka`),
+/// the formats (checked: only `json`), Quarkus' own settings and the logging. An entry ending
+/// in `.` matches the keys below it.
+pub const DEBEZIUM_SERVER_IGNORED: &[&str] = &[
+    "debezium.sink.type",
+    "debezium.format.key",
+    "debezium.format.value",
+    "debezium.format.header",
+    "quarkus.",
+];
+
 /// Keys of Kafka Connect, the embedded engine or converters: meaningless here, ignored with a
 /// note. An entry matches the key itself and the keys below it (`key.converter` matches
 /// `key.converter.schemas.registry.url`; an entry ending in `.` matches only below it).
@@ -385,11 +485,9 @@ pub const IGNORED: &[&str] = &[
     "header.converter",
     "offset.",
     "errors.",
-    "topic.creation.",
     "config.action.reload",
     "poll.interval.ms",
     "database.tcpKeepAlive",
-    "snapshot.fetch.size",
     "snapshot.max.threads",
     "snapshot.delay.ms",
     "streaming.delay.ms",
@@ -417,8 +515,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "slot.stream.params",
     "signal.",
     "incremental.snapshot.",
-    "snapshot.select.statement.overrides",
-    "snapshot.include.collection.list",
     "snapshot.isolation.mode",
     "snapshot.locking.mode",
     "xmin.fetch.interval.ms",
@@ -454,6 +550,9 @@ pub enum KeyClass {
     Renamed(&'static str),
     /// A Debezium key not implemented yet ([`UNSUPPORTED`]): refused.
     Unsupported,
+    /// A setting of the Kafka sink ([`is_kafka_sink_key`]): read by the sink, not by the
+    /// connector's loader (which notes it as unused).
+    KafkaSink,
     /// A Kafka Connect or engine key ([`IGNORED`]): ignored with a note.
     Ignored,
     /// Anything else: refused with a "did you mean" hint.
@@ -487,7 +586,7 @@ fn ignored(key: &str) -> bool {
 }
 
 /// Sorts a key into its class, in this order: supported, transform, renamed, unsupported,
-/// ignored, unknown.
+/// Kafka sink, ignored, unknown.
 pub fn classify(key: &str) -> KeyClass {
     if let Some(spec) = spec(key) {
         KeyClass::Supported(spec)
@@ -497,6 +596,8 @@ pub fn classify(key: &str) -> KeyClass {
         KeyClass::Renamed(new)
     } else if unsupported(key) {
         KeyClass::Unsupported
+    } else if is_kafka_sink_key(key) {
+        KeyClass::KafkaSink
     } else if ignored(key) {
         KeyClass::Ignored
     } else {
@@ -603,6 +704,46 @@ mod tests {
                 o.key
             );
         }
+    }
+
+    #[test]
+    fn every_kafka_key_is_in_the_readme_kafka_table() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("\n## Scaling out with Kafka\n")
+            .expect("README has a Kafka section");
+        let section = &readme[start..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+        let first_cells: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|row| row.split('|').nth(1))
+            .collect();
+        for key in KAFKA_OPTIONS
+            .iter()
+            .map(|o| o.key)
+            .chain(KAFKA_PASS_THROUGH.iter().copied())
+        {
+            let named = format!("`{}", key);
+            assert!(
+                first_cells.iter().any(|c| c.contains(&named)),
+                "{key} is missing from the README's Kafka table"
+            );
+        }
+    }
+
+    #[test]
+    fn kafka_sink_keys_are_their_own_class() {
+        for key in [
+            "bootstrap.servers",
+            "topic.creation.default.partitions",
+            "producer.acks",
+            "producer.override.linger.ms",
+            "kafka.statistics.interval.ms",
+        ] {
+            assert_eq!(classify(key), KeyClass::KafkaSink, "{key}");
+        }
+        assert_eq!(classify("producer."), KeyClass::Unknown);
     }
 
     #[test]

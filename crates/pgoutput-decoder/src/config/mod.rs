@@ -7,6 +7,7 @@
 //! [`keys::OPTIONS`]; the properties loader, the Python keywords and the command-line flags
 //! follow that table.
 
+pub mod kafka;
 pub mod keys;
 
 use std::{collections::BTreeSet, time::Duration};
@@ -173,12 +174,84 @@ pub fn parse_message_key_columns(s: &str) -> Result<Vec<(Regex, Vec<String>)>> {
     Ok(out)
 }
 
-/// Where the first event comes from when the slot has no history.
+/// Whether the rows that already exist are read before streaming (`snapshot.mode`).
+///
+/// Debezium's values; `never` is read as `no_data` (its old name). `configuration_based` and
+/// `custom` are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SnapshotMode {
-    /// Stream changes only, from the slot's confirmed position (Debezium `no_data`).
+    /// Read the tables when the slot is new (or an earlier snapshot did not finish), then
+    /// stream. Debezium's default, and the default of properties files and the CLI.
+    Initial,
+    /// Like `initial`, then stop instead of streaming.
+    InitialOnly,
+    /// Stream changes only, from the slot's confirmed position. The default of the Rust and
+    /// Python APIs.
     #[default]
     NoData,
+    /// Read the tables at every start, then stream.
+    Always,
+    /// Read the tables when the slot had to be created (or an earlier snapshot did not
+    /// finish): the same as `initial` here, since the slot is where the position lives.
+    WhenNeeded,
+}
+
+impl SnapshotMode {
+    /// Every mode, in Debezium's spelling.
+    pub const ALL: &'static [SnapshotMode] = &[
+        SnapshotMode::Initial,
+        SnapshotMode::InitialOnly,
+        SnapshotMode::NoData,
+        SnapshotMode::Always,
+        SnapshotMode::WhenNeeded,
+    ];
+
+    /// Debezium's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotMode::Initial => "initial",
+            SnapshotMode::InitialOnly => "initial_only",
+            SnapshotMode::NoData => "no_data",
+            SnapshotMode::Always => "always",
+            SnapshotMode::WhenNeeded => "when_needed",
+        }
+    }
+
+    /// Whether this mode reads tables at all.
+    pub fn reads_tables(self) -> bool {
+        self != SnapshotMode::NoData
+    }
+}
+
+impl std::fmt::Display for SnapshotMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SnapshotMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let wanted = s.trim().to_ascii_lowercase();
+        if wanted == "never" {
+            return Ok(SnapshotMode::NoData);
+        }
+        if let Some(mode) = Self::ALL.iter().find(|m| m.as_str() == wanted) {
+            return Ok(*mode);
+        }
+        let hint = match wanted.as_str() {
+            "configuration_based" | "custom" => {
+                " (snapshot.mode=configuration_based and custom, with their snapshotter \
+                 classes, are not supported)"
+            }
+            _ => "",
+        };
+        Err(Error::config(format!(
+            "invalid value {s:?} for snapshot.mode{hint}; allowed values are: initial, \
+             initial_only, no_data (or never), always, when_needed"
+        )))
+    }
 }
 
 /// How the stream reconnects after losing its connection (server restart, network cut,
@@ -286,8 +359,24 @@ pub struct ReplicationConfig {
     pub value_schemas_enable: bool,
     /// `provide.transaction.metadata` (default false): BEGIN/END events and `transaction` blocks.
     pub provide_transaction_metadata: bool,
-    /// `snapshot.mode`.
+    /// `snapshot.mode`: whether the rows that already exist are read first (see
+    /// [`SnapshotMode`]; default `no_data` here, `initial` in properties files).
     pub snapshot_mode: SnapshotMode,
+    /// `snapshot.include.collection.list`: regular expressions over `schema.table`; only the
+    /// matching published tables are read by a snapshot (`None`: all of them).
+    pub snapshot_include: Option<Vec<Regex>>,
+    /// `snapshot.select.statement.overrides`: per table (`schema.table`), the `SELECT` that
+    /// reads it in a snapshot instead of the whole table. It must return the table's
+    /// published columns in table order.
+    pub snapshot_select_overrides: Vec<(String, String)>,
+    /// `snapshot.fetch.size`: most rows of a snapshot per batch handed out (default 10240;
+    /// the batch is also bounded by `max_batch_size`).
+    pub snapshot_fetch_size: usize,
+    /// `offset.storage.file.filename`: where a snapshot's progress is kept, so that a snapshot
+    /// cut short resumes without reading finished tables again. `None`: a file named after the
+    /// database and slot under `$XDG_STATE_HOME/pgoutput-decoder` (or
+    /// `~/.local/state/pgoutput-decoder`).
+    pub offset_file: Option<std::path::PathBuf>,
     /// Value conversion modes (decimal, time, binary, interval, hstore handling).
     pub convert: ConvertOptions,
     /// `status.update.interval.ms`: how often the server hears our position even when idle or
@@ -375,6 +464,10 @@ impl ReplicationConfig {
             value_schemas_enable: false,
             provide_transaction_metadata: false,
             snapshot_mode: SnapshotMode::NoData,
+            snapshot_include: None,
+            snapshot_select_overrides: Vec::new(),
+            snapshot_fetch_size: 10240,
+            offset_file: None,
             convert: ConvertOptions::default(),
             status_interval: Duration::from_secs(10),
             max_queue_size: 8192,

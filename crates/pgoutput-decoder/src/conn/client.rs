@@ -462,6 +462,52 @@ impl PgConnection {
         }
     }
 
+    /// Starts `COPY ... TO STDOUT` (`sql`) and returns a reader of its rows; each
+    /// [`CopyOut::next_row`] gives one row as the server sent it (text format: columns
+    /// separated by tabs, ending with a newline). The connection is busy until the reader
+    /// has read to the end.
+    pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>> {
+        self.begin()?;
+        self.write_buf.clear();
+        frontend::query(sql, &mut self.write_buf)
+            .map_err(|_| Error::config("the SQL text contains a NUL character"))?;
+        self.send().await?;
+        loop {
+            let frame = self.recv().await?;
+            match frame.tag {
+                tag::COPY_OUT_RESPONSE => {
+                    return Ok(CopyOut {
+                        conn: self,
+                        done: false,
+                    })
+                }
+                tag::ERROR_RESPONSE => {
+                    let e = self.ctx.server_error(parse_error_fields(&frame.body));
+                    self.finish_request().await?;
+                    return Err(e);
+                }
+                _ if self.handle_async(&frame) => {}
+                other => {
+                    return Err(self.ctx.protocol(format!(
+                        "unexpected message {:?} in answer to COPY TO STDOUT",
+                        other as char
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Reads up to ReadyForQuery after an error, so that the connection can be used again.
+    async fn finish_request(&mut self) -> Result<()> {
+        loop {
+            let frame = self.recv().await?;
+            if frame.tag == tag::READY_FOR_QUERY {
+                self.busy = false;
+                return Ok(());
+            }
+        }
+    }
+
     /// Runs SQL and discards any rows; see [`PgConnection::simple_query`].
     pub async fn execute(&mut self, sql: &str) -> Result<()> {
         self.simple_query(sql).await.map(drop)
@@ -594,6 +640,53 @@ impl AuthChannel for PgConnection {
 
     fn handle_async(&mut self, frame: &Frame) -> bool {
         PgConnection::handle_async(self, frame)
+    }
+}
+
+/// The rows of a `COPY ... TO STDOUT` (see [`PgConnection::copy_out`]).
+pub struct CopyOut<'a> {
+    conn: &'a mut PgConnection,
+    done: bool,
+}
+
+impl CopyOut<'_> {
+    /// The next row (one `CopyData` message: the server sends one per row), or `None` after
+    /// the last one, when the connection is ready for the next request.
+    ///
+    /// # Errors
+    /// A server error in the middle of the COPY (the connection is then ready again), or a
+    /// connection error.
+    pub async fn next_row(&mut self) -> Result<Option<bytes::Bytes>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut error: Option<Error> = None;
+        loop {
+            let frame = self.conn.recv().await?;
+            match frame.tag {
+                tag::COPY_DATA if error.is_none() => return Ok(Some(frame.body)),
+                tag::COPY_DATA | tag::COPY_DONE | tag::COMMAND_COMPLETE => {}
+                tag::ERROR_RESPONSE => {
+                    error
+                        .get_or_insert(self.conn.ctx.server_error(parse_error_fields(&frame.body)));
+                }
+                tag::READY_FOR_QUERY => {
+                    self.conn.busy = false;
+                    self.done = true;
+                    return match error {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    };
+                }
+                _ if self.conn.handle_async(&frame) => {}
+                other => {
+                    return Err(self.conn.ctx.protocol(format!(
+                        "unexpected message {:?} in a COPY TO STDOUT",
+                        other as char
+                    )))
+                }
+            }
+        }
     }
 }
 

@@ -43,7 +43,7 @@ mod transport;
 mod wake;
 
 pub use auth::AuthMethod;
-pub use client::PgConnection;
+pub use client::{CopyOut, PgConnection};
 pub use copy_both::{ReplicationReader, ReplicationStream, ReplicationWriter};
 pub use params::{ConnectParams, Password, SslMode, TargetSessionAttrs};
 pub use replication::{

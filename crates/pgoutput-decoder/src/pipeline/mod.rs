@@ -33,6 +33,7 @@
 //! interleave with the stream) are further producers of the same queue, numbering their events
 //! in the same sequence, so the sinks, the delivery tracking and the stats stay as they are.
 
+pub(crate) mod budget;
 mod sinks;
 mod stats;
 mod watermark;
@@ -43,10 +44,23 @@ use std::{
     time::Duration,
 };
 
+pub(crate) use budget::ByteBudget;
 pub use sinks::file::FileSink;
+#[cfg(feature = "kafka")]
+pub use sinks::kafka::KafkaSink;
 pub(crate) use stats::{EventCounter, Stats};
 pub use stats::{EventCounts, QueueStats, StatsSnapshot, TableCount};
 pub use watermark::{DeliveryTracker, MAX_SINKS};
+
+/// A batch on its way through the bounded queue to the consumer, with the byte budget it
+/// holds (given back when the consumer takes it).
+pub(crate) struct QueuedBatch {
+    pub events: Vec<Event>,
+    pub kib: u32,
+}
+
+/// What the queue carries: a batch, or the error that ended the source.
+pub(crate) type Batch = Result<QueuedBatch>;
 
 use crate::{ack::AckTracker, event::Event, Result};
 
@@ -113,6 +127,13 @@ impl Delivery {
             })),
             acks,
         }
+    }
+
+    /// A delivery for `sinks` sinks that acknowledges to no source: to drive sinks outside
+    /// a stream (a test, a replay of saved events). [`confirmable`](Self::confirmable) says
+    /// how far they got.
+    pub fn detached(sinks: usize) -> Self {
+        Delivery::new(sinks, AckTracker::new(pgoutput::Lsn(0)))
     }
 
     fn lock(&self) -> MutexGuard<'_, DeliveryState> {

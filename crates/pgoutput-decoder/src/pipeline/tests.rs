@@ -53,6 +53,7 @@ fn change(seq: u64, op: Op, table: &Arc<TableSchema>) -> Event {
             source: source(),
             transaction: None,
             ts_us: 1_700_000_000_000_001,
+            pk_update_other_row: None,
         }),
         seq,
     }

@@ -87,6 +87,11 @@ impl Assembler {
         self.clock
     }
 
+    /// Numbers the next event `seq + 1`.
+    pub(crate) fn continue_after(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.acks.produced(self.seq);
@@ -213,7 +218,7 @@ impl Assembler {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[0] && table.captured {
                     let after = Row::new(m.new);
-                    self.change(Op::Create, table, None, Some(after), lsn, out);
+                    self.change(Op::Create, table, Images::after(after), lsn, out);
                 }
             }
             Message::Update(m) => {
@@ -236,12 +241,24 @@ impl Assembler {
                 if key_changed {
                     // Debezium emits a primary-key change as delete + create (a tombstone goes
                     // between them in Kafka-style outputs).
+                    // Each carries the other's row: Debezium's `__debezium.newkey` and
+                    // `__debezium.oldkey` headers.
                     let old = before.map(|(_, r)| r);
                     if self.emit[2] {
-                        self.change(Op::Delete, table.clone(), old, None, lsn, out);
+                        let images = Images {
+                            before: old.clone(),
+                            after: None,
+                            pk_update_other_row: Some(after.clone()),
+                        };
+                        self.change(Op::Delete, table.clone(), images, lsn, out);
                     }
                     if self.emit[0] {
-                        self.change(Op::Create, table, None, Some(after), lsn, out);
+                        let images = Images {
+                            before: None,
+                            after: Some(after),
+                            pk_update_other_row: old,
+                        };
+                        self.change(Op::Create, table, images, lsn, out);
                     }
                 } else if self.emit[1] {
                     // Under REPLICA IDENTITY DEFAULT pgoutput sends no old row unless the key
@@ -250,14 +267,23 @@ impl Assembler {
                         Some((OldTupleKind::Old, r)) => Some(r),
                         _ => None,
                     };
-                    self.change(Op::Update, table, before, Some(after), lsn, out);
+                    let images = Images {
+                        before,
+                        after: Some(after),
+                        pk_update_other_row: None,
+                    };
+                    self.change(Op::Update, table, images, lsn, out);
                 }
             }
             Message::Delete(m) => {
                 let table = self.table(relations, m.relation_id)?;
                 if self.emit[2] && table.captured {
                     let before = old_row(m.old);
-                    self.change(Op::Delete, table, Some(before), None, lsn, out);
+                    let images = Images {
+                        before: Some(before),
+                        ..Images::default()
+                    };
+                    self.change(Op::Delete, table, images, lsn, out);
                 }
             }
             Message::Truncate(m) => {
@@ -267,7 +293,7 @@ impl Assembler {
                 for id in m.relation_ids {
                     let table = self.table(relations, id)?;
                     if table.captured {
-                        self.change(Op::Truncate, table, None, None, lsn, out);
+                        self.change(Op::Truncate, table, Images::default(), lsn, out);
                     }
                 }
             }
@@ -340,11 +366,15 @@ impl Assembler {
         &mut self,
         op: Op,
         table: Arc<TableSchema>,
-        before: Option<Row>,
-        after: Option<Row>,
+        images: Images,
         lsn: Lsn,
         out: &mut Vec<Event>,
     ) {
+        let Images {
+            before,
+            after,
+            pk_update_other_row,
+        } = images;
         let source = self.source(lsn);
         let transaction = match (&mut self.tx, self.tx_metadata) {
             (Some(tx), true) => {
@@ -384,9 +414,28 @@ impl Assembler {
                 source,
                 transaction,
                 ts_us: self.processing_time(),
+                pk_update_other_row,
             }),
             out,
         );
+    }
+}
+
+/// The row images of a change event.
+#[derive(Default)]
+struct Images {
+    before: Option<Row>,
+    after: Option<Row>,
+    /// See [`ChangeEvent::pk_update_other_row`].
+    pk_update_other_row: Option<Row>,
+}
+
+impl Images {
+    fn after(after: Row) -> Self {
+        Images {
+            after: Some(after),
+            ..Images::default()
+        }
     }
 }
 

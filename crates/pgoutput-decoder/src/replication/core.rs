@@ -99,6 +99,12 @@ impl ReplicationCore {
         }
     }
 
+    /// Numbers events after `seq`, the last event handed out before streaming (a snapshot's).
+    pub(crate) fn continuing_after(mut self, seq: u64) -> Self {
+        self.assembler.continue_after(seq);
+        self
+    }
+
     /// Whether a transaction is open (its events may still be coming).
     pub(crate) fn in_transaction(&self) -> bool {
         self.assembler.in_transaction()

@@ -1,6 +1,5 @@
 //! [`ChangeStream`]: the consumer's side of a replication slot.
 
-mod budget;
 mod handle;
 mod linger;
 mod session;
@@ -28,13 +27,14 @@ use crate::{
     ack::AckTracker,
     config::ReplicationConfig,
     event::Event,
-    pipeline::{Delivery, EventCounter, Source, Stats, StatsSnapshot},
+    pipeline::{Batch, ByteBudget, Delivery, EventCounter, Source, Stats, StatsSnapshot},
+    snapshot::{self, Decision, Outcome},
     types::TypeRegistry,
     Error, ErrorKind, Result,
 };
 pub use handle::AckHandle;
 
-use session::{Batch, Session};
+use session::Session;
 
 /// A live replication stream of Debezium-style change events.
 ///
@@ -76,7 +76,7 @@ pub struct ChangeStream {
     done: bool,
     start_lsn: Lsn,
     server_version: u32,
-    budget: budget::ByteBudget,
+    budget: ByteBudget,
     /// Counts what is taken from the queue into the pipeline's stats.
     counter: EventCounter,
 }
@@ -89,43 +89,104 @@ impl ChangeStream {
     /// Configuration, connection, authentication and TLS errors; a missing slot or publication;
     /// a server whose `wal_level` is not `logical`. Each says what to fix.
     pub async fn connect(config: ReplicationConfig) -> Result<Self> {
-        let started = setup::start(&config).await?;
-        let (reader, writer) = started.stream.split();
+        let prepared = setup::prepare(&config).await?;
+        let decision = prepared.decision.clone();
+        // Opened here, before the replication connection does anything else (which would end
+        // the exported snapshot), and so that its errors (SELECT not granted, say) come from
+        // connect.
+        let initial = match &decision {
+            Decision::Read { exported, done } => {
+                let (host, port) = prepared.catalog.server();
+                let export = prepared
+                    .exported
+                    .as_ref()
+                    .filter(|_| *exported)
+                    .map(|(name, lsn)| (name.as_str(), *lsn));
+                Some(
+                    snapshot::open(
+                        &config,
+                        host,
+                        port,
+                        export,
+                        done.clone(),
+                        &prepared.system_id,
+                    )
+                    .await?,
+                )
+            }
+            Decision::Stream | Decision::Finished => None,
+        };
+        let start_lsn = config.start_lsn.unwrap_or(Lsn::ZERO);
+        let server_version = prepared.server.version_num;
         // The server starts at the slot's confirmed position or the requested start, whichever
         // is later: the positions start there too (not at 0 before the first keepalive).
         let acks = AckTracker::new(
-            started
+            prepared
                 .slot_confirmed
-                .map_or(started.start_lsn, |c| c.max(started.start_lsn)),
+                .map_or(start_lsn, |c| c.max(start_lsn)),
         );
-        if let Some(lsn) = started.slot_confirmed {
+        if let Some(lsn) = prepared.slot_confirmed {
             acks.set_floor(lsn);
         }
         // The queue is counted in batches; max_queue_size/max_batch_size of them hold at most
         // max_queue_size events.
         let depth = (config.max_queue_size / config.max_batch_size).max(1);
         let (tx, rx) = mpsc::channel(depth);
-        let (stop, stop_rx) = watch::channel(false);
-        let proto_version = setup::protocol_version(&config, started.server.version_num);
-        let budget = budget::ByteBudget::new(config.max_queue_bytes);
+        let (stop, mut stop_rx) = watch::channel(false);
+        let budget = ByteBudget::new(config.max_queue_bytes);
         let stopped = Arc::new(AtomicBool::new(false));
         let stats = Stats::new(acks.clone(), config.max_queue_size, config.max_queue_bytes);
         stats.connected();
-        let session = Session {
-            stats: stats.clone(),
-            stopped: stopped.clone(),
-            receive_timeout: started.receive_timeout,
-            proto_version,
-            budget: budget.clone(),
+        let parts = SessionParts {
             config,
-            catalog: started.catalog,
-            reader,
-            writer,
             acks: acks.clone(),
+            stats: stats.clone(),
             tx,
-            registry: TypeRegistry::new(),
+            budget: budget.clone(),
+            stopped: stopped.clone(),
         };
-        let task = tokio::spawn(session.run(stop_rx));
+        let task = match (decision, initial) {
+            (Decision::Finished, _) => {
+                tracing::info!(
+                    slot = %parts.config.slot_name,
+                    "snapshot.mode=initial_only: the slot exists and its snapshot is complete; nothing to read"
+                );
+                tokio::spawn(async move { drop(parts) })
+            }
+            (_, Some(initial)) => tokio::spawn(async move {
+                let follow = tokio::spawn(snapshot::progress::follow(
+                    initial.tracker.clone(),
+                    parts.acks.clone(),
+                    stop_rx.clone(),
+                ));
+                let queue = snapshot::Queue {
+                    tx: &parts.tx,
+                    budget: &parts.budget,
+                    stats: &parts.stats,
+                    acks: &parts.acks,
+                };
+                let last_seq = match initial.run(queue, &mut stop_rx).await {
+                    Ok(Outcome::Read { last_seq }) => last_seq,
+                    Ok(Outcome::Stopped) => return,
+                    Err(e) => return parts.fail(e).await,
+                };
+                if parts.config.snapshot_mode == crate::config::SnapshotMode::InitialOnly {
+                    // The stream ends once the consumer has taken the reads; the progress
+                    // file is complete once it acknowledged them (or at the stop).
+                    drop(parts);
+                    let _ = follow.await;
+                    return;
+                }
+                match setup::start_streaming(&parts.config, prepared).await {
+                    Ok(started) => parts.session(started, last_seq).run(stop_rx).await,
+                    Err(e) => parts.fail(e).await,
+                }
+            }),
+            (_, None) => {
+                let started = setup::start_streaming(&parts.config, prepared).await?;
+                tokio::spawn(parts.session(started, 0).run(stop_rx))
+            }
+        };
         Ok(ChangeStream {
             budget,
             rx,
@@ -135,8 +196,8 @@ impl ChangeStream {
             stopped,
             task: Some(task),
             done: false,
-            start_lsn: started.start_lsn,
-            server_version: started.server.version_num,
+            start_lsn,
+            server_version,
             counter: EventCounter::new(stats),
         })
     }
@@ -318,6 +379,47 @@ impl ChangeStream {
             })?;
         }
         Ok(())
+    }
+}
+
+/// What the connection task is built from, before it knows its connection (a snapshot may
+/// come first).
+struct SessionParts {
+    config: ReplicationConfig,
+    acks: AckTracker,
+    stats: Stats,
+    tx: mpsc::Sender<Batch>,
+    budget: ByteBudget,
+    stopped: Arc<AtomicBool>,
+}
+
+impl SessionParts {
+    /// The streaming task on `started`, numbering events after `last_seq` (the snapshot's).
+    fn session(self, started: setup::Started, last_seq: u64) -> Session {
+        let (reader, writer) = started.stream.split();
+        let proto_version = setup::protocol_version(&self.config, started.server.version_num);
+        Session {
+            stats: self.stats,
+            stopped: self.stopped,
+            receive_timeout: started.receive_timeout,
+            proto_version,
+            budget: self.budget,
+            config: self.config,
+            catalog: started.catalog,
+            reader,
+            writer,
+            acks: self.acks,
+            tx: self.tx,
+            registry: TypeRegistry::new(),
+            seq_start: last_seq,
+        }
+    }
+
+    /// Ends the stream with `error`, delivered to the consumer.
+    async fn fail(self, error: Error) {
+        self.stats.failed(&error);
+        tracing::warn!(error = %error, "snapshot failed");
+        let _ = self.tx.send(Err(error)).await;
     }
 }
 

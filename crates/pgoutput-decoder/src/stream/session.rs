@@ -31,10 +31,9 @@ use crate::{
         PgConnection, ReplicationReader, ReplicationWriter,
     },
     event::Event,
-    pipeline::Stats,
+    pipeline::{Batch, ByteBudget, QueuedBatch, Stats},
     replication::{self, Action, ReplicationCore},
     stream::{
-        budget::ByteBudget,
         linger::{Linger, GATHER_BYTES},
         setup,
     },
@@ -98,14 +97,6 @@ async fn drop_slot_if_asked(
     }
 }
 
-/// A batch on its way to the consumer, with the byte budget it holds.
-pub(crate) struct QueuedBatch {
-    pub events: Vec<Event>,
-    pub kib: u32,
-}
-
-pub(crate) type Batch = Result<QueuedBatch>;
-
 enum Step {
     Stop,
     StatusDue,
@@ -133,6 +124,8 @@ pub(crate) struct Session {
     /// Whether the consumer stopped the stream explicitly (see `ChangeStream::stop`), rather
     /// than dropping it.
     pub stopped: Arc<AtomicBool>,
+    /// Sequence number of the last event before streaming (a snapshot's last read; 0 without).
+    pub seq_start: u64,
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -163,7 +156,8 @@ impl Session {
     /// cannot fix (delivered to the consumer before the task ends).
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut state = State {
-            core: ReplicationCore::new(&self.config, self.acks.clone(), self.proto_version),
+            core: ReplicationCore::new(&self.config, self.acks.clone(), self.proto_version)
+                .continuing_after(self.seq_start),
             last_status: Instant::now(),
             last_heartbeat: Instant::now(),
             last_received: Instant::now(),
@@ -237,6 +231,8 @@ impl Session {
             // and comes again is skipped by the assembler.
             let mut config = self.config.clone();
             config.create_slot = false;
+            // Whatever snapshot there was is behind us.
+            config.snapshot_mode = crate::config::SnapshotMode::NoData;
             let confirmed = self.acks.confirmed();
             if confirmed > Lsn::ZERO {
                 config.start_lsn = Some(confirmed);

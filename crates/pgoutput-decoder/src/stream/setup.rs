@@ -11,9 +11,9 @@ use crate::{
     conn::{
         self, quote_ident,
         sqlstate::{self, Phase},
-        CreateSlotOptions, PgConnection,
+        CreateSlotOptions, PgConnection, SnapshotAction,
     },
-    Error, ErrorKind, Result,
+    snapshot, Error, ErrorKind, Result,
 };
 
 /// How long to wait for a slot still held by another connection (typically the walsender of a
@@ -52,12 +52,23 @@ pub(crate) struct Started {
     pub catalog: PgConnection,
     pub stream: conn::ReplicationStream,
     pub server: ServerInfo,
-    pub start_lsn: Lsn,
-    /// The slot's confirmed position before streaming started (its consistent point when
-    /// just created), if known.
-    pub slot_confirmed: Option<Lsn>,
     /// How long nothing may arrive before the connection counts as dead (`None`: no limit).
     pub receive_timeout: Option<Duration>,
+}
+
+/// Everything up to START_REPLICATION: the server checked, the publication and slot there,
+/// and what to do before streaming ([`snapshot::Decision`]).
+pub(crate) struct Prepared {
+    pub catalog: PgConnection,
+    repl: PgConnection,
+    pub server: ServerInfo,
+    pub slot_confirmed: Option<Lsn>,
+    /// The snapshot exported by the slot created now: its name and the consistent point.
+    pub exported: Option<(String, Lsn)>,
+    /// The server's system identifier, known when the snapshot mode reads tables: it tells
+    /// this server's snapshot progress from another's.
+    pub system_id: String,
+    pub decision: snapshot::Decision,
 }
 
 /// pgoutput protocol version: 3 (two-phase commit) on PostgreSQL 15+ when two-phase decoding
@@ -206,7 +217,14 @@ pub(crate) fn pgoutput_options(
     options
 }
 
+/// Connects, checks, prepares and starts streaming: [`prepare`] then [`start_streaming`],
+/// for a start that reads no tables first.
 pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
+    let prepared = prepare(config).await?;
+    start_streaming(config, prepared).await
+}
+
+pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
     config.validate()?;
     let mut catalog = PgConnection::connect(&config.connection, false).await?;
     let server = catalog::check_server(&mut catalog).await?;
@@ -285,22 +303,78 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
     // With several hosts, replicate from the server the catalog connection chose.
     let (host, port) = catalog.server();
     let mut repl = PgConnection::connect(&config.connection.for_host(host, port), true).await?;
+    let system_id = if config.snapshot_mode.reads_tables() {
+        repl.identify_system().await?.systemid
+    } else {
+        String::new()
+    };
+    let recorded = snapshot::recorded(config, &system_id)?;
+    let mut decision = snapshot::decide(config, need_create, recorded.as_ref());
+    let mut exported = None;
     if need_create {
+        let export = matches!(decision, snapshot::Decision::Read { exported: true, .. });
+        if export {
+            snapshot::record_due(config, &system_id)?;
+        }
         let options = CreateSlotOptions {
             two_phase: config.two_phase,
             failover: config.slot_failover,
+            snapshot: if export {
+                SnapshotAction::Export
+            } else {
+                SnapshotAction::NoExport
+            },
             ..CreateSlotOptions::default()
         };
         match repl.create_logical_slot(slot, &options).await {
             Ok(info) => {
-                slot_confirmed = Some(Lsn(info.consistent_point));
-                tracing::info!(slot = %slot, consistent_point = %Lsn(info.consistent_point), two_phase = config.two_phase, failover = config.slot_failover, "created replication slot")
+                let consistent_point = Lsn(info.consistent_point);
+                slot_confirmed = Some(consistent_point);
+                exported = info
+                    .snapshot_name
+                    .filter(|_| export)
+                    .map(|name| (name, consistent_point));
+                tracing::info!(slot = %slot, consistent_point = %consistent_point, two_phase = config.two_phase, failover = config.slot_failover, "created replication slot")
             }
             // Someone created it between our check and now: use theirs.
-            Err(e) if e.code() == Some(sqlstate::DUPLICATE_OBJECT) => {}
+            Err(e) if e.code() == Some(sqlstate::DUPLICATE_OBJECT) => {
+                decision = snapshot::decide(config, false, recorded.as_ref());
+            }
             Err(e) => return Err(classify(e, config, Phase::CreateSlot, &mut catalog).await),
         }
     }
+    if decision == snapshot::Decision::Stream && config.snapshot_mode.reads_tables() {
+        tracing::info!(
+            slot = %slot,
+            confirmed = %describe_start(Lsn::ZERO, slot_confirmed),
+            "snapshot.mode={}: the slot already exists and no snapshot of it is unfinished; streaming from its position without a snapshot",
+            config.snapshot_mode
+        );
+    }
+    Ok(Prepared {
+        catalog,
+        repl,
+        server,
+        slot_confirmed,
+        exported,
+        system_id,
+        decision,
+    })
+}
+
+/// Sends START_REPLICATION on the prepared connection.
+pub(crate) async fn start_streaming(
+    config: &ReplicationConfig,
+    prepared: Prepared,
+) -> Result<Started> {
+    let Prepared {
+        mut catalog,
+        mut repl,
+        server,
+        slot_confirmed,
+        ..
+    } = prepared;
+    let slot = &config.slot_name;
     let receive_timeout = match config.receive_timeout {
         Some(t) if t.is_zero() => None,
         Some(t) => Some(t),
@@ -320,8 +394,6 @@ pub(crate) async fn start(config: &ReplicationConfig) -> Result<Started> {
         catalog,
         stream,
         server,
-        start_lsn,
-        slot_confirmed,
         receive_timeout,
     })
 }

@@ -84,6 +84,8 @@ impl Record {
 #[derive(Debug, Clone, Default)]
 pub struct Transforms {
     steps: Vec<Step>,
+    /// `header.converter.schemas.enable=false`: headers are written without their schema.
+    bare_headers: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -243,7 +245,17 @@ impl Transforms {
                 predicate,
             });
         }
-        Ok(Transforms { steps })
+        Ok(Transforms {
+            steps,
+            bare_headers: !header_schemas,
+        })
+    }
+
+    /// Whether headers are written with their Kafka Connect schema
+    /// (`header.converter.schemas.enable`, on unless set to false): those the transforms add,
+    /// and the encoder's own `__debezium.oldkey` / `__debezium.newkey`.
+    pub fn header_schemas(&self) -> bool {
+        !self.bare_headers
     }
 
     /// Whether a transform needs [`Record::value_schema`] for values written without their

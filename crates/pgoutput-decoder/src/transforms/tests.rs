@@ -42,6 +42,7 @@ fn change(op: Op, before: Option<Row>, after: Option<Row>) -> Event {
             source: source(),
             transaction: None,
             ts_us: 1_700_000_000_200_000,
+            pk_update_other_row: None,
         }),
         seq: 1,
     }
@@ -487,6 +488,7 @@ fn insert_header_and_drop_fields_from_header() {
             source: source(),
             transaction: None,
             ts_us: 1,
+            pk_update_other_row: None,
         }),
         seq: 1,
     };

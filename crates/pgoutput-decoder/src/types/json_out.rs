@@ -6,6 +6,7 @@ use super::{
     binary::{
         bits_to_le_bytes, decode_bytea_into, push_base64, push_base64_url_safe, write_binary_json,
     },
+    descriptor::{ColumnType, JsonRule, TypeKind},
     geometric::{parse_hex_ewkb, parse_pg_float, parse_point, parse_vector, point_wkb},
     hstore::parse_hstore,
     invalid_value,
@@ -14,7 +15,6 @@ use super::{
         BinaryHandlingMode, ConvertOptions, DecimalHandlingMode, HstoreHandlingMode,
         IntervalHandlingMode, MultidimensionalArrayMode,
     },
-    registry::{ColumnType, TypeKind},
     temporal::{
         debezium_epoch_micros, epoch_millis, parse_date, parse_interval, parse_time,
         parse_timestamp, parse_timestamptz, parse_timetz, write_clock, write_datetime,
@@ -298,64 +298,46 @@ fn write_value(
     opts: &ConvertOptions,
 ) -> Result<()> {
     let bad = |why: &str| invalid_value(ty, text, why);
-    match &ty.kind {
-        TypeKind::Bool => {
+    match ty.kind.descriptor().json {
+        JsonRule::Bool => {
             let v = parse_bool(text).ok_or_else(|| bad("expected t or f"))?;
             out.extend_from_slice(if v { b"true" } else { b"false" });
         }
-        TypeKind::Int2 | TypeKind::Int4 | TypeKind::Int8 | TypeKind::Oid => {
+        JsonRule::Integer => {
             if is_short_canonical_integer(ty, text) {
                 out.extend_from_slice(text);
             } else {
                 write_i64(out, parse_integer(ty, text)?);
             }
         }
-        TypeKind::Float4 => {
+        JsonRule::Float32 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
             let v = parse_pg_float::<f32>(s).ok_or_else(|| bad("not a number"))?;
             write_f32(out, v);
         }
-        TypeKind::Float8 if is_plain_decimal(text) => {
+        JsonRule::Float64 if is_plain_decimal(text) => {
             // PostgreSQL 12+ prints the shortest digits that read back exactly, as ryu does,
             // and in plain decimal form for exponents -4 to 14, where ryu does too: the text
             // is already the output. (Older servers print 15 digits, or 17 with
             // extra_float_digits=3: the same double either way, maybe not ryu's digits.)
             out.extend_from_slice(text);
         }
-        TypeKind::Float8 => {
+        JsonRule::Float64 => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
             let v = parse_pg_float::<f64>(s).ok_or_else(|| bad("not a number"))?;
             write_f64(out, v);
         }
-        TypeKind::Numeric { scale, .. } => write_numeric(out, ty, text, *scale, opts)?,
-        TypeKind::Money => write_money(out, ty, text, opts)?,
-        TypeKind::Text
-        | TypeKind::Json
-        | TypeKind::Jsonb
-        | TypeKind::Xml
-        | TypeKind::Uuid
-        | TypeKind::Inet
-        | TypeKind::Cidr
-        | TypeKind::MacAddr
-        | TypeKind::MacAddr8
-        | TypeKind::Enum { .. }
-        | TypeKind::Range
-        | TypeKind::Multirange
-        | TypeKind::Ltree
-        | TypeKind::TsVector
-        | TypeKind::TsQuery
-        | TypeKind::Geometric
-        | TypeKind::Composite { .. }
-        | TypeKind::Other
-        | TypeKind::Unknown => write_json_text(out, text),
-        TypeKind::Bytea => {
+        JsonRule::Decimal => write_numeric(out, ty, text, numeric_scale(ty), opts)?,
+        JsonRule::Money => write_money(out, ty, text, opts)?,
+        JsonRule::Text => write_json_text(out, text),
+        JsonRule::Binary => {
             let start = out.len();
             // Decode into the tail of `out`, then encode from a copy of it.
             decode_bytea_into(text, out).ok_or_else(|| bad("malformed bytea"))?;
             let bytes = out.split_off(start);
             write_binary_json(out, &bytes, opts.binary_handling_mode);
         }
-        TypeKind::Date => {
+        JsonRule::EpochDay => {
             let days = match parse_date(text).ok_or_else(|| bad("malformed date"))? {
                 DateValue::Days(d) => d,
                 DateValue::PositiveInfinity => DEBEZIUM_DATE_POSITIVE_INFINITY,
@@ -364,20 +346,24 @@ fn write_value(
             // Debezium casts the epoch day to a Java int.
             write_i64(out, i64::from(days as i32));
         }
-        TypeKind::Time { precision } => {
+        JsonRule::Time => {
             let micros = parse_time(text).ok_or_else(|| bad("malformed time"))?;
-            let millis = opts.time_precision_mode.time_in_millis(*precision);
+            let millis = opts
+                .time_precision_mode
+                .time_in_millis(ty.kind.time_precision());
             write_i64(out, if millis { micros / 1000 } else { micros });
         }
-        TypeKind::TimeTz { .. } => {
+        JsonRule::ZonedTime => {
             let t = parse_timetz(text).ok_or_else(|| bad("malformed time with time zone"))?;
             out.push(b'"');
             write_clock(out, t.utc_micros(), Fraction::Stripped);
             out.extend_from_slice(b"Z\"");
         }
-        TypeKind::Timestamp { precision } => {
+        JsonRule::Timestamp => {
             let v = parse_timestamp(text).ok_or_else(|| bad("malformed timestamp"))?;
-            let millis = opts.time_precision_mode.timestamp_in_millis(*precision);
+            let millis = opts
+                .time_precision_mode
+                .timestamp_in_millis(ty.kind.time_precision());
             let n = match (v, millis) {
                 (TimestampValue::Micros(m), false) => debezium_epoch_micros(m),
                 (TimestampValue::Micros(m), true) => epoch_millis(m),
@@ -396,8 +382,8 @@ fn write_value(
             };
             write_i64(out, n);
         }
-        TypeKind::TimestampTz { precision } => {
-            let fraction = match precision.unwrap_or(6) {
+        JsonRule::ZonedTimestamp => {
+            let fraction = match ty.kind.time_precision().unwrap_or(6) {
                 0 => Fraction::Stripped,
                 p => Fraction::Fixed(p),
             };
@@ -422,7 +408,7 @@ fn write_value(
                 }
             }
         }
-        TypeKind::Interval => {
+        JsonRule::Interval => {
             let iv = parse_interval(text).ok_or_else(|| bad("malformed interval"))?;
             match opts.interval_handling_mode {
                 IntervalHandlingMode::Numeric => write_i64(out, iv.debezium_micros()),
@@ -433,12 +419,12 @@ fn write_value(
                 }
             }
         }
-        TypeKind::Bit { length } | TypeKind::VarBit { length } => {
-            let single = match (&ty.kind, length) {
-                (_, Some(n)) => *n == 1,
+        JsonRule::Bits => {
+            let single = match ty.kind {
+                TypeKind::Bit { length: Some(n) } | TypeKind::VarBit { length: Some(n) } => n == 1,
                 // An unbounded varbit is Debezium's Bits(2147483647).
-                (TypeKind::VarBit { .. }, None) => false,
-                (_, None) => text.len() <= 1,
+                TypeKind::VarBit { length: None } => false,
+                _ => text.len() <= 1,
             };
             if single {
                 if !text.iter().all(|b| *b == b'0' || *b == b'1') || text.is_empty() {
@@ -455,8 +441,8 @@ fn write_value(
                 out.push(b'"');
             }
         }
-        TypeKind::Hstore => write_hstore(out, ty, text, opts)?,
-        TypeKind::Point => {
+        JsonRule::Map => write_hstore(out, ty, text, opts)?,
+        JsonRule::Point => {
             let (x, y) = parse_point(text).ok_or_else(|| bad("malformed point"))?;
             out.extend_from_slice(b"{\"x\":");
             write_f64(out, x);
@@ -466,7 +452,7 @@ fn write_value(
             push_base64(out, &point_wkb(x, y));
             out.extend_from_slice(b"\",\"srid\":null}");
         }
-        TypeKind::Geometry | TypeKind::Geography => {
+        JsonRule::Spatial => {
             let (wkb, srid) = parse_hex_ewkb(text).ok_or_else(|| bad("malformed hex EWKB"))?;
             out.extend_from_slice(b"{\"wkb\":\"");
             push_base64(out, &wkb);
@@ -477,14 +463,14 @@ fn write_value(
             }
             out.push(b'}');
         }
-        TypeKind::Vector | TypeKind::HalfVec => {
+        JsonRule::Vector64 | JsonRule::Vector32 => {
             let parts = parse_vector(text).ok_or_else(|| bad("malformed vector"))?;
             out.push(b'[');
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                if matches!(ty.kind, TypeKind::HalfVec) {
+                if ty.kind.descriptor().json == JsonRule::Vector32 {
                     write_f32(out, parse_pg_float::<f32>(p).unwrap_or(f32::NAN));
                 } else {
                     write_f64(out, parse_pg_float(p).unwrap_or(f64::NAN));
@@ -492,7 +478,11 @@ fn write_value(
             }
             out.push(b']');
         }
-        TypeKind::Array { element, delimiter } => {
+        JsonRule::Array => {
+            let TypeKind::Array { element, delimiter } = &ty.kind else {
+                // Only arrays have this rule.
+                return Err(bad("not an array type"));
+            };
             let mut w = JsonArrayWriter {
                 out,
                 element,
@@ -508,6 +498,14 @@ fn write_value(
         }
     }
     Ok(())
+}
+
+/// The declared scale of a `numeric` column (`None` without a modifier).
+fn numeric_scale(ty: &ColumnType) -> Option<u16> {
+    match ty.kind {
+        TypeKind::Numeric { scale, .. } => scale,
+        _ => None,
+    }
 }
 
 struct JsonArrayWriter<'a> {
@@ -815,22 +813,19 @@ pub fn write_unavailable_placeholder(out: &mut Vec<u8>, ty: &ColumnType, opts: &
 /// DELETE's `before` holds for non-key columns under REPLICA IDENTITY DEFAULT): `false`, `0`,
 /// `0.0`, `""`, a zero decimal, the epoch, `[]`, `{}`, and so on, per type and mode.
 pub fn write_debezium_fallback(out: &mut Vec<u8>, ty: &ColumnType, opts: &ConvertOptions) {
-    match &ty.kind {
-        TypeKind::Bool => out.extend_from_slice(b"false"),
-        TypeKind::Int2
-        | TypeKind::Int4
-        | TypeKind::Int8
-        | TypeKind::Oid
-        | TypeKind::Date
-        | TypeKind::Time { .. }
-        | TypeKind::Timestamp { .. } => out.push(b'0'),
-        TypeKind::Float4 | TypeKind::Float8 => out.extend_from_slice(b"0.0"),
-        TypeKind::Numeric { scale, .. } => {
+    match ty.kind.descriptor().json {
+        JsonRule::Bool => out.extend_from_slice(b"false"),
+        JsonRule::Integer | JsonRule::EpochDay | JsonRule::Time | JsonRule::Timestamp => {
+            out.push(b'0')
+        }
+        JsonRule::Float32 | JsonRule::Float64 => out.extend_from_slice(b"0.0"),
+        JsonRule::Decimal => {
+            let scale = numeric_scale(ty);
             let zero = match scale {
                 Some(s) => {
                     let mut z = b"0.".to_vec();
-                    z.resize(2 + usize::from(*s), b'0');
-                    if *s == 0 {
+                    z.resize(2 + usize::from(s), b'0');
+                    if s == 0 {
                         z.truncate(1);
                     }
                     z
@@ -838,9 +833,9 @@ pub fn write_debezium_fallback(out: &mut Vec<u8>, ty: &ColumnType, opts: &Conver
                 None => b"0".to_vec(),
             };
             // Cannot fail: a well-formed zero.
-            let _ = write_numeric(out, ty, &zero, *scale, opts);
+            let _ = write_numeric(out, ty, &zero, scale, opts);
         }
-        TypeKind::Money => match opts.decimal_handling_mode {
+        JsonRule::Money => match opts.decimal_handling_mode {
             DecimalHandlingMode::Precise => out.extend_from_slice(b"\"AA==\""),
             DecimalHandlingMode::Double => out.extend_from_slice(b"0.0"),
             DecimalHandlingMode::String => {
@@ -853,28 +848,33 @@ pub fn write_debezium_fallback(out: &mut Vec<u8>, ty: &ColumnType, opts: &Conver
                 out.push(b'"');
             }
         },
-        TypeKind::TimeTz { .. } => out.extend_from_slice(b"\"00:00:00Z\""),
-        TypeKind::TimestampTz { .. } => out.extend_from_slice(b"\"1970-01-01T00:00:00Z\""),
-        TypeKind::Interval => match opts.interval_handling_mode {
+        JsonRule::ZonedTime => out.extend_from_slice(b"\"00:00:00Z\""),
+        JsonRule::ZonedTimestamp => out.extend_from_slice(b"\"1970-01-01T00:00:00Z\""),
+        JsonRule::Interval => match opts.interval_handling_mode {
             IntervalHandlingMode::Numeric => out.push(b'0'),
             IntervalHandlingMode::String => out.extend_from_slice(b"\"P0Y0M0DT0H0M0S\""),
         },
-        TypeKind::Bit { length } | TypeKind::VarBit { length } if *length == Some(1) => {
+        JsonRule::Bits
+            if matches!(
+                ty.kind,
+                TypeKind::Bit { length: Some(1) } | TypeKind::VarBit { length: Some(1) }
+            ) =>
+        {
             out.extend_from_slice(b"false")
         }
-        TypeKind::Hstore => match opts.hstore_handling_mode {
+        JsonRule::Map => match opts.hstore_handling_mode {
             HstoreHandlingMode::Json => out.extend_from_slice(b"\"{}\""),
             HstoreHandlingMode::Map => out.extend_from_slice(b"{}"),
         },
-        TypeKind::Point => {
+        JsonRule::Point => {
             out.extend_from_slice(b"{\"x\":0.0,\"y\":0.0,\"wkb\":\"");
             push_base64(out, &point_wkb(0.0, 0.0));
             out.extend_from_slice(b"\",\"srid\":null}");
         }
-        TypeKind::Array { .. } | TypeKind::Vector | TypeKind::HalfVec => {
-            out.extend_from_slice(b"[]")
+        JsonRule::Array | JsonRule::Vector64 | JsonRule::Vector32 => out.extend_from_slice(b"[]"),
+        JsonRule::Text | JsonRule::Binary | JsonRule::Bits | JsonRule::Spatial => {
+            out.extend_from_slice(b"\"\"")
         }
-        _ => out.extend_from_slice(b"\"\""),
     }
 }
 

@@ -11,6 +11,12 @@
 //! - converts a value to a typed [`Value`] for the Rust API and the Python binding
 //!   ([`parse_value`]).
 //!
+//! Each kind of type is described once, in `descriptor.rs`: the built-in OIDs and extension
+//! type names that resolve to it, and its rule in every view (Debezium JSON, Kafka Connect
+//! schema, typed value and so the Python object). The registry, the JSON writer, the Connect
+//! schema writer and the value parser follow that table; adding a type that behaves like an
+//! existing kind is one entry there.
+//!
 //! Conversion settings ([`ConvertOptions`]) carry Debezium's names, spellings and defaults.
 //!
 //! # Where the output differs from Debezium
@@ -56,6 +62,7 @@
 mod array;
 mod binary;
 mod composite;
+mod descriptor;
 mod geometric;
 mod hstore;
 mod json_out;
@@ -66,6 +73,10 @@ mod registry;
 mod temporal;
 mod value;
 
+pub(crate) use descriptor::ConnectRule;
+#[cfg(test)]
+pub(crate) use descriptor::JsonRule;
+pub use descriptor::{ColumnType, CompositeField, TypeKind};
 pub use json_out::{
     write_debezium_fallback, write_debezium_json, write_json_string, write_json_text,
     write_unavailable_placeholder,
@@ -76,8 +87,8 @@ pub use options::{
     DEFAULT_MONEY_FRACTION_DIGITS, DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER,
 };
 pub use registry::{
-    catalog_query, ColumnType, CompositeAttribute, CompositeField, PgType, TypType, TypeCatalogRow,
-    TypeKind, TypeRegistry, TYPE_CATALOG_COLUMNS, TYPE_CATALOG_QUERY,
+    catalog_query, CompositeAttribute, PgType, TypType, TypeCatalogRow, TypeRegistry,
+    TYPE_CATALOG_COLUMNS, TYPE_CATALOG_QUERY,
 };
 pub use value::{parse_value, Value};
 

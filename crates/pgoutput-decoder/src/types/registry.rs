@@ -10,11 +10,14 @@
 use std::{
     borrow::Borrow,
     collections::{HashMap, HashSet},
-    fmt,
     sync::{Arc, OnceLock},
 };
 
-use super::{array::parse_flat_text_array, oid};
+use super::{
+    array::parse_flat_text_array,
+    descriptor::{self, ColumnType, CompositeField, TypeKind},
+    oid,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// `pg_type.typtype`.
@@ -106,180 +109,11 @@ impl PgType {
     }
 }
 
-/// A composite attribute with its resolved type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CompositeField {
-    /// The attribute name.
-    pub name: Arc<str>,
-    /// Its type.
-    pub ty: ColumnType,
-}
-
-/// How values of a column are converted; the result of [`TypeRegistry::resolve`].
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum TypeKind {
-    /// `bool`.
-    Bool,
-    /// `int2`.
-    Int2,
-    /// `int4`.
-    Int4,
-    /// `int8`.
-    Int8,
-    /// `oid` (Debezium: INT64).
-    Oid,
-    /// `float4`.
-    Float4,
-    /// `float8`.
-    Float8,
-    /// `numeric`; `None` when the column has no type modifier (Debezium's
-    /// `VariableScaleDecimal` in precise mode). A negative declared scale (PostgreSQL 15's
-    /// `numeric(3,-2)`) is reported as scale 0, which represents the same values exactly.
-    Numeric {
-        /// Declared precision.
-        precision: Option<u16>,
-        /// Declared scale (never negative).
-        scale: Option<u16>,
-    },
-    /// `money`.
-    Money,
-    /// `text`, `varchar`, `bpchar` (padding kept), `name`, `"char"`, `citext`.
-    Text,
-    /// `bytea`.
-    Bytea,
-    /// `json`.
-    Json,
-    /// `jsonb`.
-    Jsonb,
-    /// `xml`.
-    Xml,
-    /// `uuid`.
-    Uuid,
-    /// `date`.
-    Date,
-    /// `time(p)`; `None` when unspecified (6).
-    Time {
-        /// Fractional-second digits.
-        precision: Option<u8>,
-    },
-    /// `timetz(p)`.
-    TimeTz {
-        /// Fractional-second digits.
-        precision: Option<u8>,
-    },
-    /// `timestamp(p)`.
-    Timestamp {
-        /// Fractional-second digits.
-        precision: Option<u8>,
-    },
-    /// `timestamptz(p)`.
-    TimestampTz {
-        /// Fractional-second digits.
-        precision: Option<u8>,
-    },
-    /// `interval`.
-    Interval,
-    /// `inet`.
-    Inet,
-    /// `cidr`.
-    Cidr,
-    /// `macaddr`.
-    MacAddr,
-    /// `macaddr8`.
-    MacAddr8,
-    /// `bit(n)`; `length` is `None` when the modifier is missing.
-    Bit {
-        /// Declared length in bits.
-        length: Option<u32>,
-    },
-    /// `varbit(n)`; `None` when unbounded (Debezium: length 2147483647).
-    VarBit {
-        /// Declared maximum length in bits.
-        length: Option<u32>,
-    },
-    /// An enum type with its labels in sort order.
-    Enum {
-        /// Labels in `enumsortorder`.
-        labels: Arc<[String]>,
-    },
-    /// A range type (built-in or user-defined); written as its text.
-    Range,
-    /// A multirange type; written as its text.
-    Multirange,
-    /// The `hstore` extension type.
-    Hstore,
-    /// The `ltree` extension type.
-    Ltree,
-    /// `tsvector`.
-    TsVector,
-    /// `tsquery` (Debezium drops it; written as text).
-    TsQuery,
-    /// `point`.
-    Point,
-    /// `line`, `lseg`, `box`, `path`, `polygon`, `circle` (Debezium 3.6 drops them; written as
-    /// text).
-    Geometric,
-    /// PostGIS `geometry`.
-    Geometry,
-    /// PostGIS `geography`.
-    Geography,
-    /// pgvector `vector` (Debezium `DoubleVector`).
-    Vector,
-    /// pgvector `halfvec` (Debezium `FloatVector`).
-    HalfVec,
-    /// An array of `element`.
-    Array {
-        /// The element type.
-        element: Box<ColumnType>,
-        /// The element separator (`,`, or `;` for `box`).
-        delimiter: u8,
-    },
-    /// A composite (row) type.
-    Composite {
-        /// Attributes in column order.
-        fields: Arc<[CompositeField]>,
-    },
-    /// A known type with no dedicated conversion (e.g. `xid`, `pg_lsn`, `tid`, `jsonpath`,
-    /// `sparsevec`, other extension types): written as its text.
-    Other,
-    /// An OID the registry does not know: written as its text.
-    Unknown,
-}
-
-/// A resolved column type: the declared type (which may be a domain), the effective modifier,
-/// and the conversion to apply. Cheap to clone; resolve once per relation column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnType {
-    /// The declared type OID (a domain's own OID for domain columns).
-    pub oid: u32,
-    /// The effective type modifier after domain resolution (-1 when none).
-    pub typmod: i32,
-    /// The declared type's name, e.g. `int4`, `_text`, `mood`, `us_postal_code`.
-    pub name: Arc<str>,
-    /// How values are converted.
-    pub kind: TypeKind,
-}
-
 impl ColumnType {
     /// Resolves a built-in type without a registry (unknown OIDs give [`TypeKind::Unknown`]).
     pub fn builtin(oid: u32, typmod: i32) -> ColumnType {
         static BUILTINS: OnceLock<TypeRegistry> = OnceLock::new();
         BUILTINS.get_or_init(TypeRegistry::new).resolve(oid, typmod)
-    }
-
-    /// The element type when this is an array.
-    pub fn element(&self) -> Option<&ColumnType> {
-        match &self.kind {
-            TypeKind::Array { element, .. } => Some(element),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
     }
 }
 
@@ -461,7 +295,7 @@ impl TypeRegistry {
                     delimiter,
                 }
             }
-            TypType::Base => base_kind(t, typmod),
+            TypType::Base => descriptor::base_kind(t.oid, &t.name, typmod),
         };
         ColumnType {
             oid,
@@ -469,88 +303,6 @@ impl TypeRegistry {
             name,
             kind,
         }
-    }
-}
-
-/// Precision of `time`, `timetz`, `timestamp`, `timestamptz` from the modifier.
-fn time_precision(typmod: i32) -> Option<u8> {
-    (0..=6).contains(&typmod).then_some(typmod as u8)
-}
-
-fn base_kind(t: &PgType, typmod: i32) -> TypeKind {
-    match t.oid {
-        oid::BOOL => TypeKind::Bool,
-        oid::INT2 => TypeKind::Int2,
-        oid::INT4 => TypeKind::Int4,
-        oid::INT8 => TypeKind::Int8,
-        oid::OID => TypeKind::Oid,
-        oid::FLOAT4 => TypeKind::Float4,
-        oid::FLOAT8 => TypeKind::Float8,
-        oid::NUMERIC => {
-            if typmod >= 4 {
-                let m = typmod - 4;
-                let precision = ((m >> 16) & 0xFFFF) as u16;
-                // PostgreSQL 15 stores the scale as a signed 11-bit field.
-                let scale = (((m & 0x7FF) ^ 1024) - 1024).max(0) as u16;
-                TypeKind::Numeric {
-                    precision: Some(precision),
-                    scale: Some(scale),
-                }
-            } else {
-                TypeKind::Numeric {
-                    precision: None,
-                    scale: None,
-                }
-            }
-        }
-        oid::MONEY => TypeKind::Money,
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR => TypeKind::Text,
-        oid::BYTEA => TypeKind::Bytea,
-        oid::JSON => TypeKind::Json,
-        oid::JSONB => TypeKind::Jsonb,
-        oid::XML => TypeKind::Xml,
-        oid::UUID => TypeKind::Uuid,
-        oid::DATE => TypeKind::Date,
-        oid::TIME => TypeKind::Time {
-            precision: time_precision(typmod),
-        },
-        oid::TIMETZ => TypeKind::TimeTz {
-            precision: time_precision(typmod),
-        },
-        oid::TIMESTAMP => TypeKind::Timestamp {
-            precision: time_precision(typmod),
-        },
-        oid::TIMESTAMPTZ => TypeKind::TimestampTz {
-            precision: time_precision(typmod),
-        },
-        oid::INTERVAL => TypeKind::Interval,
-        oid::INET => TypeKind::Inet,
-        oid::CIDR => TypeKind::Cidr,
-        oid::MACADDR => TypeKind::MacAddr,
-        oid::MACADDR8 => TypeKind::MacAddr8,
-        oid::BIT => TypeKind::Bit {
-            length: (typmod > 0).then_some(typmod as u32),
-        },
-        oid::VARBIT => TypeKind::VarBit {
-            length: (typmod > 0).then_some(typmod as u32),
-        },
-        oid::TSVECTOR => TypeKind::TsVector,
-        oid::TSQUERY => TypeKind::TsQuery,
-        oid::POINT => TypeKind::Point,
-        oid::LINE | oid::LSEG | oid::BOX | oid::PATH | oid::POLYGON | oid::CIRCLE => {
-            TypeKind::Geometric
-        }
-        _ => match t.name.as_str() {
-            // Extension types have no fixed OID; Debezium recognises them by name too.
-            "hstore" => TypeKind::Hstore,
-            "ltree" => TypeKind::Ltree,
-            "citext" => TypeKind::Text,
-            "geometry" => TypeKind::Geometry,
-            "geography" => TypeKind::Geography,
-            "vector" => TypeKind::Vector,
-            "halfvec" => TypeKind::HalfVec,
-            _ => TypeKind::Other,
-        },
     }
 }
 

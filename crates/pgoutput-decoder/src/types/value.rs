@@ -4,13 +4,13 @@ use super::{
     array::{parse_array, ArrayFailure, ArrayVisitor},
     binary::decode_bytea,
     composite::parse_record,
+    descriptor::{ColumnType, TypeKind, ValueRule},
     geometric::{parse_hex_ewkb, parse_pg_float, parse_point, parse_vector},
     hstore::parse_hstore,
     invalid_value,
     json_out::{parse_bool, parse_integer},
     numeric::{parse_money, parse_numeric, NumericText},
     options::ConvertOptions,
-    registry::{ColumnType, TypeKind},
     temporal::{
         parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
         write_clock, write_date, write_datetime, write_offset, DateValue, Fraction, TimestampValue,
@@ -95,32 +95,28 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
     if depth > MAX_DEPTH {
         return Err(bad("nested too deeply"));
     }
-    Ok(match &ty.kind {
-        TypeKind::Bool => Value::Bool(parse_bool(text).ok_or_else(|| bad("expected t or f"))?),
-        TypeKind::Int2 | TypeKind::Int4 | TypeKind::Int8 | TypeKind::Oid => {
-            Value::Int(parse_integer(ty, text)?)
-        }
-        TypeKind::Float4 | TypeKind::Float8 => {
+    Ok(match ty.kind.descriptor().value {
+        ValueRule::Bool => Value::Bool(parse_bool(text).ok_or_else(|| bad("expected t or f"))?),
+        ValueRule::Int => Value::Int(parse_integer(ty, text)?),
+        ValueRule::Float => {
             let s = std::str::from_utf8(text).map_err(|_| bad("not a number"))?;
             Value::Float(parse_pg_float(s.trim()).ok_or_else(|| bad("not a number"))?)
         }
-        TypeKind::Numeric { .. } => {
-            match parse_numeric(text).ok_or_else(|| bad("malformed numeric"))? {
-                NumericText::NaN => Value::Numeric("NaN".to_owned()),
-                NumericText::PositiveInfinity => Value::Numeric("Infinity".to_owned()),
-                NumericText::NegativeInfinity => Value::Numeric("-Infinity".to_owned()),
-                NumericText::Finite(d) => Value::Numeric(d.to_decimal().to_plain_string()),
-            }
-        }
-        TypeKind::Money => Value::Numeric(
+        ValueRule::Numeric => match parse_numeric(text).ok_or_else(|| bad("malformed numeric"))? {
+            NumericText::NaN => Value::Numeric("NaN".to_owned()),
+            NumericText::PositiveInfinity => Value::Numeric("Infinity".to_owned()),
+            NumericText::NegativeInfinity => Value::Numeric("-Infinity".to_owned()),
+            NumericText::Finite(d) => Value::Numeric(d.to_decimal().to_plain_string()),
+        },
+        ValueRule::Money => Value::Numeric(
             parse_money(text)
                 .ok_or_else(|| bad("malformed money"))?
                 .to_plain_string(),
         ),
-        TypeKind::Json | TypeKind::Jsonb => Value::Json(lossy(text)),
-        TypeKind::Uuid => Value::Uuid(lossy(text)),
-        TypeKind::Bytea => Value::Bytes(decode_bytea(text).ok_or_else(|| bad("malformed bytea"))?),
-        TypeKind::Date => Value::Date(
+        ValueRule::Json => Value::Json(lossy(text)),
+        ValueRule::Uuid => Value::Uuid(lossy(text)),
+        ValueRule::Bytes => Value::Bytes(decode_bytea(text).ok_or_else(|| bad("malformed bytea"))?),
+        ValueRule::Date => Value::Date(
             match parse_date(text).ok_or_else(|| bad("malformed date"))? {
                 DateValue::Days(d) => {
                     let mut out = Vec::with_capacity(10);
@@ -131,20 +127,20 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
                 DateValue::NegativeInfinity => "-infinity".to_owned(),
             },
         ),
-        TypeKind::Time { .. } => {
+        ValueRule::Time => {
             let micros = parse_time(text).ok_or_else(|| bad("malformed time"))?;
             let mut out = Vec::with_capacity(15);
             write_clock(&mut out, micros, Fraction::SixIfAny);
             Value::Time(ascii_string(out))
         }
-        TypeKind::TimeTz { .. } => {
+        ValueRule::TimeTz => {
             let t = parse_timetz(text).ok_or_else(|| bad("malformed time with time zone"))?;
             let mut out = Vec::with_capacity(21);
             write_clock(&mut out, t.micros, Fraction::SixIfAny);
             write_offset(&mut out, t.offset_seconds);
             Value::TimeTz(ascii_string(out))
         }
-        TypeKind::Timestamp { .. } => Value::Timestamp(
+        ValueRule::Timestamp => Value::Timestamp(
             match parse_timestamp(text).ok_or_else(|| bad("malformed timestamp"))? {
                 TimestampValue::Micros(m) => {
                     let mut out = Vec::with_capacity(26);
@@ -155,7 +151,7 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
                 TimestampValue::NegativeInfinity => "-infinity".to_owned(),
             },
         ),
-        TypeKind::TimestampTz { .. } => {
+        ValueRule::TimestampTz => {
             let (v, _) =
                 parse_timestamptz(text).ok_or_else(|| bad("malformed timestamp with time zone"))?;
             Value::TimestampTz(match v {
@@ -169,12 +165,12 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
                 TimestampValue::NegativeInfinity => "-infinity".to_owned(),
             })
         }
-        TypeKind::Interval => Value::Interval(
+        ValueRule::Interval => Value::Interval(
             parse_interval(text)
                 .ok_or_else(|| bad("malformed interval"))?
                 .to_iso_string(),
         ),
-        TypeKind::Hstore => {
+        ValueRule::Map => {
             let pairs = parse_hstore(text).ok_or_else(|| bad("malformed hstore"))?;
             Value::Map(
                 pairs
@@ -183,7 +179,7 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
                     .collect(),
             )
         }
-        TypeKind::Vector | TypeKind::HalfVec => {
+        ValueRule::Vector => {
             let parts = parse_vector(text).ok_or_else(|| bad("malformed vector"))?;
             Value::Array(
                 parts
@@ -192,7 +188,11 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
                     .collect(),
             )
         }
-        TypeKind::Array { element, delimiter } => {
+        ValueRule::Array => {
+            let TypeKind::Array { element, delimiter } = &ty.kind else {
+                // Only arrays have this rule.
+                return Err(bad("not an array type"));
+            };
             let mut b = ArrayBuilder {
                 stack: Vec::new(),
                 result: None,
@@ -207,7 +207,11 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
             }
             Value::Array(b.result.unwrap_or_default())
         }
-        TypeKind::Composite { fields } => {
+        ValueRule::Composite => {
+            let TypeKind::Composite { fields } = &ty.kind else {
+                // Only composite types have this rule.
+                return Err(bad("not a composite type"));
+            };
             let raw = parse_record(text).ok_or_else(|| bad("malformed composite value"))?;
             if fields.is_empty() && raw.len() == 1 && raw[0].is_none() {
                 return Ok(Value::Composite(Vec::new()));
@@ -231,35 +235,21 @@ fn parse_at(ty: &ColumnType, text: &[u8], opts: &ConvertOptions, depth: usize) -
             }
             Value::Composite(out)
         }
-        TypeKind::Bit { .. } | TypeKind::VarBit { .. } => {
+        ValueRule::Bits => {
             if !text.iter().all(|b| *b == b'0' || *b == b'1') {
                 return Err(bad("malformed bit string"));
             }
             Value::Text(lossy(text))
         }
-        TypeKind::Point => {
+        ValueRule::Point => {
             parse_point(text).ok_or_else(|| bad("malformed point"))?;
             Value::Text(lossy(text))
         }
-        TypeKind::Geometry | TypeKind::Geography => {
+        ValueRule::Ewkb => {
             parse_hex_ewkb(text).ok_or_else(|| bad("malformed hex EWKB"))?;
             Value::Text(lossy(text))
         }
-        TypeKind::Text
-        | TypeKind::Xml
-        | TypeKind::Inet
-        | TypeKind::Cidr
-        | TypeKind::MacAddr
-        | TypeKind::MacAddr8
-        | TypeKind::Enum { .. }
-        | TypeKind::Range
-        | TypeKind::Multirange
-        | TypeKind::Ltree
-        | TypeKind::TsVector
-        | TypeKind::TsQuery
-        | TypeKind::Geometric
-        | TypeKind::Other
-        | TypeKind::Unknown => Value::Text(lossy(text)),
+        ValueRule::Text => Value::Text(lossy(text)),
     })
 }
 

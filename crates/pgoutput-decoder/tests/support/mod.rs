@@ -1,4 +1,4 @@
-//! Pieces shared by the fault-injection test files. Each test binary uses some of them.
+//! Pieces shared by the integration test files. Each test binary uses some of them.
 #![allow(dead_code)]
 
 use std::{
@@ -9,6 +9,10 @@ use std::{
     time::Duration,
 };
 
+use pgoutput_decoder::{
+    conn::{publication_names, ConnectParams, CreateSlotOptions, PgConnection},
+    ErrorKind,
+};
 use throwaway_postgres::Cluster;
 use tokio::{
     io::copy_bidirectional,
@@ -93,4 +97,50 @@ pub fn server_has(major: u32, feature: &str) -> bool {
     let test = thread.name().unwrap_or("test");
     eprintln!("SKIPPED {test}: {feature} needs PostgreSQL {major}+, the server is {found}");
     false
+}
+
+/// The options of a pgoutput stream (protocol 1) of one publication.
+pub fn pgoutput_options(publication: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("proto_version", "1".to_owned()),
+        ("publication_names", publication_names(&[publication])),
+    ]
+}
+
+/// Creates the logical slot `slot` (pgoutput) over a replication connection; returns its
+/// consistent point, where streaming it starts.
+pub async fn create_slot(params: &ConnectParams, slot: &str) -> u64 {
+    let mut repl = PgConnection::connect(params, true).await.unwrap();
+    let info = repl
+        .create_logical_slot(slot, &CreateSlotOptions::default())
+        .await
+        .unwrap();
+    repl.close().await;
+    info.consistent_point
+}
+
+/// Streams `slot` from `start`, then asserts that a second consumer of the slot is refused
+/// with `SlotInUse` (SQLSTATE 55006, worth retrying).
+pub async fn assert_a_second_consumer_gets_slot_in_use(
+    params: &ConnectParams,
+    slot: &str,
+    start: u64,
+    publication: &str,
+) {
+    let first = PgConnection::connect(params, true)
+        .await
+        .unwrap()
+        .start_logical_replication(slot, start, &pgoutput_options(publication))
+        .await
+        .unwrap();
+    let err = PgConnection::connect(params, true)
+        .await
+        .unwrap()
+        .start_logical_replication(slot, start, &pgoutput_options(publication))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SlotInUse, "{err}");
+    assert_eq!(err.code(), Some("55006"));
+    assert!(err.is_retryable());
+    first.close().await;
 }
