@@ -1,7 +1,8 @@
 //! What each PostgreSQL version can do, against the server binaries under test (`PG_BIN`, as
 //! `make test-matrix` and CI's smoke runs on PostgreSQL 12 and 18 choose them): the basics on
 //! every version, and each newer feature where the server has it and refused with a clear
-//! error where it does not.
+//! error where it does not. The smoke tests (CI runs this file on PostgreSQL 12 and 18): connect,
+//! stream, acknowledge, restart and resume; an initial snapshot.
 //!
 //! | feature | from |
 //! |---|---|
@@ -16,8 +17,10 @@ mod support;
 use std::time::Duration;
 
 use pgoutput_decoder::{
-    config::NameFilter, conn::ConnectParams, ChangeStream, ErrorKind, Event, EventKind,
-    JsonEncoder, PublicationAutocreate, ReplicationConfig,
+    config::{NameFilter, SnapshotMode},
+    conn::ConnectParams,
+    ChangeStream, ErrorKind, Event, EventKind, JsonEncoder, PublicationAutocreate,
+    ReplicationConfig,
 };
 use serde_json::{json, Value as Json};
 use throwaway_postgres::{Cluster, ClusterBuilder};
@@ -153,6 +156,48 @@ async fn smoke_connect_stream_acknowledge_restart_and_resume() {
     stream.stop().await.unwrap();
     let mut stream = ChangeStream::connect(cfg).await.unwrap();
     assert_quiet(&mut stream).await;
+    stream.stop().await.unwrap();
+}
+
+/// The initial snapshot on every version: the rows that exist when the slot is created come
+/// first, as reads (`op` "r", `source.snapshot` set), then the changes made since.
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_initial_snapshot_reads_existing_rows_then_streams() {
+    let pg = cluster();
+    sql(
+        &pg,
+        "create table t (id int primary key, note text);
+         insert into t values (1, 'one'), (2, 'two');",
+    );
+    let progress = tempfile::tempdir().unwrap();
+    let mut cfg = config(&pg, "snap");
+    cfg.snapshot_mode = SnapshotMode::Initial;
+    cfg.offset_file = Some(progress.path().join("offsets"));
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let reads = take(&mut stream, 2).await;
+    let mut rows = changes(&encoder, &reads);
+    rows.sort_by_key(|(_, row)| row["id"].as_i64());
+    assert_eq!(
+        rows,
+        [
+            change("r", json!({"id": 1, "note": "one"})),
+            change("r", json!({"id": 2, "note": "two"})),
+        ]
+    );
+    for read in &reads {
+        let mut buf = Vec::new();
+        encoder.write_value(read, &mut buf).unwrap();
+        let value: Json = serde_json::from_slice(&buf).unwrap();
+        assert_ne!(value["source"]["snapshot"], "false", "{value}");
+    }
+    sql(&pg, "insert into t values (3, 'three')");
+    let streamed = take(&mut stream, 1).await;
+    assert_eq!(
+        changes(&encoder, &streamed),
+        [change("c", json!({"id": 3, "note": "three"}))]
+    );
+    stream.ack(&streamed[0]);
     stream.stop().await.unwrap();
 }
 
