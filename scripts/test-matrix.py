@@ -9,8 +9,9 @@ Full run: for each PostgreSQL major version, the Rust integration suites (every
 `crates/*/tests/*.rs`) and the Python suite, with the server binaries chosen by `PG_BIN`; then
 the Python suite on each CPython version against the default PostgreSQL. Smoke run: the
 version tests of `crates/pgoutput-decoder/tests/versions.rs` (connect, stream, acknowledge,
-restart and resume; each feature where the server has it, its refusal where it does not) on
-PostgreSQL 12 and 18, and the Python smoke tests on CPython 3.9 and 3.13.
+restart and resume, an initial snapshot; each feature where the server has it, its refusal where
+it does not) on PostgreSQL 12 and 18, and the Python smoke tests (with an initial snapshot) on
+CPython 3.9 and 3.13.
 
 PostgreSQL 15 comes from /usr/lib/postgresql/15 when installed; the other versions from
 scripts/fetch-postgres.sh, which keeps them in a cache outside the checkout. The CPython
@@ -47,8 +48,12 @@ SMOKE_PYTHONS = ["3.9", "3.13"]
 PG_PYTHON = "3.11"
 #: The server the CPython runs use (the project's default).
 PY_POSTGRES = "15"
-#: What the Python smoke runs take: the basics and the version checks.
-PYTHON_SMOKE_TESTS = ["tests/test_smoke.py", "tests/test_versions.py"]
+#: What the Python smoke runs take: the basics, an initial snapshot and the version checks.
+PYTHON_SMOKE_TESTS = [
+    "tests/test_smoke.py",
+    "tests/test_snapshot.py::test_initial_reads_existing_rows_then_streams",
+    "tests/test_versions.py",
+]
 #: The suite's own tools; mypy for the tests that type-check the examples and the README.
 TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23", "mypy>=1.10"]
 
