@@ -54,8 +54,9 @@ PYTHON_SMOKE_TESTS = [
     "tests/test_snapshot.py::test_initial_reads_existing_rows_then_streams",
     "tests/test_versions.py",
 ]
-#: The suite's own tools; mypy for the tests that type-check the examples and the README.
-TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23", "mypy>=1.10"]
+#: The suite's own tools (pyproject's `test` extra); mypy for the tests that type-check the
+#: examples and the README.
+TEST_DEPENDENCIES = ["pytest>=8", "pytest-asyncio>=0.23", "kafka-python>=2.0", "mypy>=1.10"]
 
 
 @dataclass
