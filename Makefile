@@ -5,7 +5,7 @@ CARGO ?= cargo
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: setup
 setup: ## install what a fresh machine lacks (PostgreSQL server binaries, Rust tools)
@@ -51,6 +51,14 @@ lint-python: python-dev ## ruff and mypy --strict on the package, tests, example
 .PHONY: test-python
 test-python: python-dev ## the pytest suite (throwaway clusters, examples included)
 	.venv/bin/python -m pytest -q
+
+.PHONY: test-matrix
+test-matrix: setup python-dev ## the Rust and Python suites on PostgreSQL 12-18, the Python suite on CPython 3.9-3.13 (long; a summary table at the end)
+	scripts/test-matrix.py
+
+.PHONY: test-matrix-smoke
+test-matrix-smoke: setup python-dev ## CI's part of the matrix: versions.rs on PostgreSQL 12 and 18, the Python smoke tests on CPython 3.9 and 3.13
+	scripts/test-matrix.py --smoke
 
 .PHONY: kit-conformance
 kit-conformance: ## the reference conformance kit's runner (../shared/conformance), if present

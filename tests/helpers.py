@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import pgoutput_decoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +118,29 @@ def sql_literal(text: str) -> str:
 
 def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def require_server(cluster: Any, major: int, feature: str) -> None:
+    """Skips the test unless the server is PostgreSQL ``major`` or newer."""
+    if cluster.major_version < major:
+        pytest.skip(
+            f"PostgreSQL {major}+ is needed for {feature}, the server is {cluster.major_version}"
+        )
+
+
+def require_server_for_case(cluster: Any, case_dir: Path) -> None:
+    """Skips a conformance case whose ``min_server_version`` file (first line: the oldest
+    PostgreSQL major version that can run it; the rest: why) names a newer server."""
+    path = case_dir / "min_server_version"
+    if not path.exists():
+        return
+    first, _, why = path.read_text().partition("\n")
+    needed = int(first.strip())
+    if cluster.major_version < needed:
+        pytest.skip(
+            f"needs PostgreSQL {needed}+ ({' '.join(why.split())}), "
+            f"the server is {cluster.major_version}"
+        )
 
 
 class Database:

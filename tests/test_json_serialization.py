@@ -16,7 +16,14 @@ import pytest
 
 import pgoutput_decoder
 from debezium_compare import compare, json_eq, load_jsonl
-from helpers import ROOT, Database, assert_no_more, collect
+from helpers import (
+    ROOT,
+    Database,
+    assert_no_more,
+    collect,
+    require_server,
+    require_server_for_case,
+)
 
 CONFORMANCE = ROOT / "tests" / "conformance"
 CASES = sorted(p.name for p in (CONFORMANCE / "cases").iterdir() if p.is_dir())
@@ -137,6 +144,7 @@ async def case_db(
 async def test_conformance_case_matches_debezium(case_db: tuple[str, Database]) -> None:
     case, db = case_db
     case_dir = CONFORMANCE / "cases" / case
+    require_server_for_case(db.cluster, case_dir)
     expected = load_jsonl(CONFORMANCE / "expected" / f"{case}.jsonl")
     setup = case_dir / "setup.sql"
     db.prepare(setup.read_text() if setup.exists() else "")
@@ -292,6 +300,7 @@ async def test_message_to_dict_is_the_python_view(db: Database) -> None:
 
 
 async def test_logical_messages_and_truncates(db: Database) -> None:
+    require_server(db.cluster, 14, "logical decoding messages")
     db.prepare("CREATE TABLE t (id int PRIMARY KEY)")
     reader = db.reader(skipped_operations="none", topic_prefix="p")
     await db.asql(

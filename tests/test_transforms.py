@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import pgoutput_decoder
-from helpers import ROOT, Database, collect
+from helpers import ROOT, Database, collect, require_server_for_case
 
 CASES_DIR = ROOT / "tests" / "conformance" / "transform-cases"
 #: Recorded cases whose settings are refused (none at the moment).
@@ -103,6 +103,7 @@ async def case_db(
 async def test_transform_case_matches_debezium(case_db: tuple[str, Database]) -> None:
     case, db = case_db
     case_dir = CASES_DIR / "cases" / case
+    require_server_for_case(db.cluster, case_dir)
     props = properties(case_dir)
     prefixes = {"__"} | {
         v for k, v in props.items() if k.endswith(("fields.prefix", "headers.prefix"))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import pgoutput_decoder
-from helpers import Database, assert_no_more, collect
+from helpers import Database, assert_no_more, collect, require_server
 
 
 def ids(messages: list[Any]) -> list[int]:
@@ -18,6 +18,7 @@ def ids(messages: list[Any]) -> list[int]:
 
 
 async def test_prepared_transactions_arrive_at_commit_prepared_only(db: Database) -> None:
+    require_server(db.cluster, 15, "two-phase decoding")  # test_versions.py: the refusal
     db.sql("CREATE TABLE t (id int PRIMARY KEY)")
     db.create_publication()
     reader = db.reader(create_slot=True, two_phase=True)

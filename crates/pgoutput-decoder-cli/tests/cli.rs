@@ -539,6 +539,14 @@ fn two_phase_writes_a_prepared_transaction_at_commit_prepared() {
         )
         .unwrap()
     };
+    if pg.major_version() < 15 {
+        // pgoutput's two_phase option is new in 15: refused up front, with the version.
+        let refused = stream(&["--two-phase"]);
+        assert_one_line_error(&refused, "needs PostgreSQL 15 or later");
+        let version = format!("the server is {}.", pg.major_version());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(&version));
+        return;
+    }
     // A slot created without two-phase is refused, and left as it was.
     assert!(stream(&[]).status.success());
     assert_one_line_error(&stream(&["--two-phase"]), "created without two-phase");

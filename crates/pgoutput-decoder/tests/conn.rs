@@ -1157,7 +1157,14 @@ async fn missing_publication_fails_the_stream() {
     })
     .await
     .expect("no error within 20s");
-    assert_eq!(err.code(), Some("42704"), "{err}");
+    // Up to 17 the server stops with an error; 18 warns that it skipped the publication and
+    // would go on without its changes, which the reader turns into an error too.
+    let expected_code = if plain().major_version() >= 18 {
+        "55000"
+    } else {
+        "42704"
+    };
+    assert_eq!(err.code(), Some(expected_code), "{err}");
     assert!(
         err.db_error()
             .unwrap()

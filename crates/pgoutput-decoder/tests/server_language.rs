@@ -70,6 +70,19 @@ fn german_available() -> bool {
     false
 }
 
+/// Whether the server has its German message catalog: builds without NLS (such as the
+/// relocatable ones `scripts/fetch-postgres.sh` installs) answer in English whatever
+/// `lc_messages` says.
+fn speaks_german(pg: &Cluster) -> bool {
+    let catalog = format!("de/LC_MESSAGES/postgres-{}.mo", pg.major_version());
+    [
+        pg.bin_dir().join("../share/locale"),
+        "/usr/share/locale".into(),
+    ]
+    .iter()
+    .any(|dir| dir.join(&catalog).exists())
+}
+
 fn german(builder: ClusterBuilder) -> Cluster {
     builder
         .setting("lc_messages", LOCALE)
@@ -101,6 +114,15 @@ async fn errors_from_a_german_server_keep_their_kinds() {
         return;
     }
     let pg = german(ClusterBuilder::new().superuser_password("pw"));
+    if !speaks_german(&pg) {
+        eprintln!(
+            "SKIPPED errors_from_a_german_server_keep_their_kinds: these PostgreSQL {} binaries \
+             ({}) have no German message catalog",
+            pg.major_version(),
+            pg.bin_dir().display()
+        );
+        return;
+    }
     pg.create_database("db").unwrap();
     pg.psql(
         "db",
@@ -172,7 +194,13 @@ async fn errors_from_a_german_server_keep_their_kinds() {
     .await
     .expect("no error within 30 s");
     assert_eq!(err.kind(), ErrorKind::PublicationNotFound, "{err}");
-    assert_eq!(err.code(), Some("42704"), "{err}");
+    // PostgreSQL 18 only warns that it skipped the publication (see versions.rs).
+    let expected_code = if pg.major_version() >= 18 {
+        "55000"
+    } else {
+        "42704"
+    };
+    assert_eq!(err.code(), Some(expected_code), "{err}");
 
     // Slot in use: the server's "active for PID ..." is not parsed; the holder's PID comes from
     // pg_replication_slots.

@@ -170,6 +170,9 @@ fn unix_us_now() -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prepared_transaction_is_delivered_at_commit_prepared_and_dropped_at_rollback() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     let pg = cluster(&[]);
     let mut cfg = config(pg.host(), pg.port());
     cfg.provide_transaction_metadata = true;
@@ -251,6 +254,9 @@ async fn prepared_transaction_is_delivered_at_commit_prepared_and_dropped_at_rol
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pending_prepare_holds_the_slot_while_ordinary_commits_flow() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     let pg = cluster(&[]);
     let mut stream = ChangeStream::connect(config(pg.host(), pg.port()))
         .await
@@ -335,6 +341,9 @@ async fn until_reconnected(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pending_prepare_survives_connection_cut_and_server_restart() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     let pg = cluster(&[]);
     let proxy = CuttingProxy::start(pg.port()).await;
     let mut stream = ChangeStream::connect(config("127.0.0.1", proxy.port))
@@ -374,6 +383,9 @@ async fn pending_prepare_survives_connection_cut_and_server_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pending_prepare_survives_a_consumer_restart() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     let pg = cluster(&[]);
     let mut stream = ChangeStream::connect(config(pg.host(), pg.port()))
         .await
@@ -426,6 +438,9 @@ async fn pending_prepare_survives_a_consumer_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_prepared_transaction_is_streamed_spooled_and_delivered_once() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     // A small logical_decoding_work_mem makes the server stream the transaction before its
     // PREPARE (STREAM PREPARE); a small buffer sends it to a temporary file here.
     let pg = cluster(&[("logical_decoding_work_mem", "64kB")]);
@@ -459,6 +474,9 @@ async fn large_prepared_transaction_is_streamed_spooled_and_delivered_once() {
 /// handled when the option is off.
 #[tokio::test(flavor = "multi_thread")]
 async fn transaction_prepared_before_two_phase_began_is_delivered_whole() {
+    if !support::server_has(15, "two-phase decoding") {
+        return;
+    }
     let pg = cluster(&[]);
     // A slot without two-phase decoding...
     let mut plain = config(pg.host(), pg.port());

@@ -185,6 +185,18 @@ impl ClusterBuilder {
         self.start_with_ports(&mut allocate_port)
     }
 
+    /// The major version (`12`, ..., `18`) of the server binaries [`start`](Self::start)
+    /// would use, without starting anything: for tests that choose their settings, or skip,
+    /// by version (`logical_decoding_work_mem` is unknown to PostgreSQL 12, for one).
+    pub fn major_version(&self) -> Result<u32, ClusterError> {
+        let bin_dir = match &self.bin_dir {
+            Some(dir) => check_bin_dir(dir, "the bin dir given to ClusterBuilder::bin_dir")?,
+            None => default_bin_dir()?,
+        };
+        // `--version` reads nothing of the cluster: running it as ourselves is enough.
+        Ok(server_version(&Runner::Direct, &bin_dir)?.0)
+    }
+
     /// [`start`](Self::start) with the source of free ports as a parameter (for tests).
     fn start_with_ports(
         &self,

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{
     client::{PgConnection, Session, CLOSE_LIMIT},
-    errors::{log_notice, ServerCtx},
+    errors::{is_skipped_publication, log_notice, ServerCtx},
     frame::{self, parse_error_fields, reserve_for_read, tag, try_split_frame, MAX_FRAME_LEN},
     transport::{ReadHalf, Transport, WriteHalf},
     wake::set_receive_low_water,
@@ -264,7 +264,9 @@ impl ReplicationReader {
     /// Returns `Ok(None)` once the server ends the stream (CopyDone, or CommandComplete
     /// when it shuts down), and from then on. A server `ErrorResponse` (e.g. the
     /// publication does not exist, or the session was terminated) is returned with its
-    /// [`crate::DbError`]; end of file is an [`ErrorKind::Connection`] error.
+    /// [`crate::DbError`], and so is PostgreSQL 18's warning that it skipped a publication
+    /// missing at this point in the WAL (earlier versions report that as an error); end of
+    /// file is an [`ErrorKind::Connection`] error.
     ///
     /// Cancel-safe: if the future is dropped (e.g. another `select!` branch won), no data
     /// is lost; the next call continues where this one stopped. The returned `Bytes` shares
@@ -298,7 +300,14 @@ impl ReplicationReader {
                         self.state = ReadState::Failed;
                         return Err(self.ctx.server_error(parse_error_fields(&frame.body)));
                     }
-                    tag::NOTICE_RESPONSE => log_notice(&parse_error_fields(&frame.body)),
+                    tag::NOTICE_RESPONSE => {
+                        let notice = parse_error_fields(&frame.body);
+                        if is_skipped_publication(&notice) {
+                            self.state = ReadState::Failed;
+                            return Err(self.ctx.skipped_publication(notice));
+                        }
+                        log_notice(&notice);
+                    }
                     tag::PARAMETER_STATUS => {}
                     other => {
                         self.state = ReadState::Failed;

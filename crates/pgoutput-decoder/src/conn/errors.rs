@@ -166,6 +166,29 @@ impl ServerCtx {
         let kind = sqlstate::kind(&db.code, Phase::Session);
         Error::new(kind, message).with_db_error(db)
     }
+
+    /// The error for PostgreSQL 18's warning that a publication is missing at this point in
+    /// the WAL. Streaming on would silently lose the changes it publishes, so the stream ends
+    /// here as it does on earlier versions.
+    pub(crate) fn skipped_publication(&self, db: DbError) -> Error {
+        Error::new(
+            ErrorKind::PublicationNotFound,
+            format!(
+                "the server at {} skipped a publication that does not exist at this point in \
+                 the WAL: {db}; the stream stops rather than go on without its changes",
+                self.target()
+            ),
+        )
+        .with_db_error(db)
+    }
+}
+
+/// Whether a `NoticeResponse` during logical replication is PostgreSQL 18's "skipped loading
+/// publication": pgoutput's WARNING with SQLSTATE `object_not_in_prerequisite_state`, the only
+/// warning with that code a walsender sends while decoding. Earlier versions stop the stream
+/// with an error (`undefined_object`); 18 goes on without the publication's changes.
+pub(crate) fn is_skipped_publication(notice: &DbError) -> bool {
+    notice.severity == "WARNING" && notice.code == sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE
 }
 
 /// Logs a `NoticeResponse`: warnings at warn level, the rest (NOTICE, INFO, LOG, DEBUG)
@@ -205,6 +228,21 @@ mod tests {
             message: message.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn only_a_warning_about_a_missing_object_is_a_skipped_publication() {
+        let notice = |severity: &str, code: &str| DbError {
+            severity: severity.into(),
+            ..db(code, "skipped loading publication \"p\"")
+        };
+        assert!(is_skipped_publication(&notice("WARNING", "55000")));
+        assert!(!is_skipped_publication(&notice("NOTICE", "55000")));
+        assert!(!is_skipped_publication(&notice("WARNING", "01000")));
+        let e = ctx().skipped_publication(notice("WARNING", "55000"));
+        assert_eq!(e.kind(), ErrorKind::PublicationNotFound);
+        assert_eq!(e.code(), Some("55000"));
+        assert!(e.to_string().contains("\"p\""), "{e}");
     }
 
     #[test]

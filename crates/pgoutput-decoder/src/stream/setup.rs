@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::{
     catalog::{self, ServerInfo},
-    config::ReplicationConfig,
+    config::{PublicationAutocreate, ReplicationConfig},
     conn::{
         self, quote_ident,
         sqlstate::{self, Phase},
@@ -85,6 +85,11 @@ pub(crate) fn protocol_version(config: &ReplicationConfig, server_version: u32) 
     }
 }
 
+/// `server_version_num` as people write it: 150004 → "15.4".
+fn version_text(server_version: u32) -> String {
+    format!("{}.{}", server_version / 10000, server_version % 10000)
+}
+
 /// Two-phase decoding needs the `two_phase` option of pgoutput, new in PostgreSQL 15.
 pub(crate) fn check_two_phase_supported(
     config: &ReplicationConfig,
@@ -95,14 +100,77 @@ pub(crate) fn check_two_phase_supported(
             ErrorKind::ServerConfiguration,
             format!(
                 "two-phase decoding (two.phase.enabled) needs PostgreSQL 15 or later, but the \
-                 server is {}.{}: upgrade the server, or turn two-phase decoding off (prepared \
+                 server is {}: upgrade the server, or turn two-phase decoding off (prepared \
                  transactions are then delivered at COMMIT PREPARED)",
-                server_version / 10000,
-                server_version % 10000
+                version_text(server_version)
             ),
         ));
     }
     Ok(())
+}
+
+/// Failover slots (kept in sync on standbys) are new in PostgreSQL 17. Refused before
+/// anything is created, rather than when the slot is.
+pub(crate) fn check_failover_supported(
+    config: &ReplicationConfig,
+    server_version: u32,
+) -> Result<()> {
+    if config.slot_failover && server_version < 170000 {
+        return Err(Error::new(
+            ErrorKind::ServerConfiguration,
+            format!(
+                "failover slots (slot.failover) need PostgreSQL 17 or later, but the server is \
+                 {}: upgrade the server, or turn slot.failover off (after a failover, the \
+                 slot then has to be created again on the new primary, and changes made \
+                 before that are not streamed)",
+                version_text(server_version)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Logical decoding messages reach pgoutput clients from PostgreSQL 14 on (its `messages`
+/// option). A configuration that asks for messages only, or for some by prefix, is refused on
+/// an older server, where none would ever arrive; otherwise streaming goes on without them.
+pub(crate) fn check_messages_supported(
+    config: &ReplicationConfig,
+    server_version: u32,
+) -> Result<()> {
+    if server_version >= 140000 {
+        return Ok(());
+    }
+    let asked = if config.message_prefixes.include_patterns().next().is_some() {
+        "message.prefix.include.list is set"
+    } else if config.publication_autocreate == PublicationAutocreate::NoTables {
+        "publication.autocreate.mode=no_tables streams logical decoding messages only"
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        ErrorKind::ServerConfiguration,
+        format!(
+            "{asked}, but pgoutput sends logical decoding messages (pg_logical_emit_message) \
+             only from PostgreSQL 14 on, and the server is {}: upgrade the server, or leave \
+             messages out of the configuration",
+            version_text(server_version)
+        ),
+    ))
+}
+
+/// Says once what the server cannot do that the configuration would use, where that is not
+/// an error: changes still arrive, only differently.
+fn log_missing_features(config: &ReplicationConfig, server_version: u32) {
+    if server_version < 140000 {
+        tracing::info!(
+            server_version = %version_text(server_version),
+            "PostgreSQL before 14: logical decoding messages are not sent, and large \
+             transactions are decoded at commit (spilled to the server's disk) instead of \
+             streamed while in progress"
+        );
+    } else if !config.streaming {
+        tracing::debug!("streaming of in-progress transactions is off (streaming.enabled=false)");
+    }
 }
 
 /// A slot created without two-phase cannot be used with it: PostgreSQL would switch two-phase
@@ -167,6 +235,9 @@ pub(crate) async fn prepare(config: &ReplicationConfig) -> Result<Prepared> {
     let mut catalog = PgConnection::connect(&config.connection, false).await?;
     let server = catalog::check_server(&mut catalog).await?;
     check_two_phase_supported(config, server.version_num)?;
+    check_messages_supported(config, server.version_num)?;
+    check_failover_supported(config, server.version_num)?;
+    log_missing_features(config, server.version_num);
     catalog::ensure_publication(&mut catalog, config).await?;
     let slot = &config.slot_name;
     let db = &config.connection.dbname;
@@ -374,7 +445,12 @@ pub(crate) async fn classify(
     let Some(db) = e.db_error().cloned() else {
         return e;
     };
-    match sqlstate::kind(&db.code, phase) {
+    // PostgreSQL 18 reports a missing publication as a warning the reader already classified.
+    let kind = match e.kind() {
+        ErrorKind::PublicationNotFound => ErrorKind::PublicationNotFound,
+        _ => sqlstate::kind(&db.code, phase),
+    };
+    match kind {
         ErrorKind::PublicationNotFound => catalog::publication_not_found(config).with_db_error(db),
         ErrorKind::SlotNotFound => catalog::slot_not_found(&config.slot_name).with_db_error(db),
         ErrorKind::SlotInUse => {
@@ -422,7 +498,7 @@ async fn wal_level(catalog: &mut PgConnection) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::ConnectParams;
+    use crate::{config::NameFilter, conn::ConnectParams};
 
     fn config(two_phase: bool, streaming: bool) -> ReplicationConfig {
         let mut c = ReplicationConfig::new(ConnectParams::from_dsn("host=h dbname=d").unwrap());
@@ -476,6 +552,37 @@ mod tests {
             describe_start(Lsn::ZERO, Some(Lsn::ZERO)),
             "the slot's confirmed position"
         );
+    }
+
+    #[test]
+    fn messages_asked_for_before_postgres_14_are_a_clear_error() {
+        let mut c = config(false, true);
+        assert!(check_messages_supported(&c, 120022).is_ok());
+        c.message_prefixes = NameFilter::new(&["audit".into()], &[], "message.prefix").unwrap();
+        let e = check_messages_supported(&c, 130023).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ServerConfiguration);
+        assert!(e.to_string().contains("message.prefix.include.list"), "{e}");
+        assert!(e.to_string().contains("from PostgreSQL 14 on"), "{e}");
+        assert!(e.to_string().contains("server is 13.23"), "{e}");
+        assert!(check_messages_supported(&c, 140000).is_ok());
+        // An exclude list asks for nothing.
+        c.message_prefixes = NameFilter::new(&[], &["audit".into()], "message.prefix").unwrap();
+        assert!(check_messages_supported(&c, 120022).is_ok());
+        c.publication_autocreate = PublicationAutocreate::NoTables;
+        let e = check_messages_supported(&c, 120022).unwrap_err();
+        assert!(e.to_string().contains("no_tables"), "{e}");
+    }
+
+    #[test]
+    fn failover_slots_before_postgres_17_are_a_clear_error() {
+        let mut c = config(false, true);
+        assert!(check_failover_supported(&c, 120022).is_ok());
+        c.slot_failover = true;
+        let e = check_failover_supported(&c, 160014).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ServerConfiguration);
+        assert!(e.to_string().contains("PostgreSQL 17 or later"), "{e}");
+        assert!(e.to_string().contains("server is 16.14"), "{e}");
+        assert!(check_failover_supported(&c, 170000).is_ok());
     }
 
     #[test]

@@ -83,6 +83,22 @@ impl CuttingProxy {
     }
 }
 
+/// Whether the server binaries under test (`PG_BIN`, else the default ones) are PostgreSQL
+/// `major` or newer. If not, the calling test says on stderr that it is skipped and why
+/// (`make test-matrix` counts a test that printed `SKIPPED` as skipped) and should return.
+pub fn server_has(major: u32, feature: &str) -> bool {
+    let found = throwaway_postgres::ClusterBuilder::new()
+        .major_version()
+        .unwrap_or_else(|e| panic!("cannot tell the server version: {e}"));
+    if found >= major {
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test");
+    eprintln!("SKIPPED {test}: {feature} needs PostgreSQL {major}+, the server is {found}");
+    false
+}
+
 /// The options of a pgoutput stream (protocol 1) of one publication.
 pub fn pgoutput_options(publication: &str) -> Vec<(&'static str, String)> {
     vec![
