@@ -129,6 +129,6 @@ pub use error::{DbError, Error, ErrorKind, Result};
 pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
 pub use pgoutput::Lsn;
 pub use pipeline::StatsSnapshot;
-pub use snapshot::incremental::SnapshotSignal;
+pub use snapshot::signal::SnapshotSignal;
 pub use stream::AckHandle;
 pub use stream::{ChangeStream, Positions, SnapshotHandle, StopHandle};

@@ -15,6 +15,7 @@ mod copy_text;
 pub(crate) mod incremental;
 mod markers;
 pub(crate) mod progress;
+pub(crate) mod signal;
 mod tables;
 
 use std::{

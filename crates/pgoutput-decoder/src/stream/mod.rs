@@ -32,7 +32,7 @@ use crate::{
     },
     snapshot::{
         self,
-        incremental::{SignalInbox, SignalSender, SnapshotSignal},
+        signal::{SignalInbox, SignalSender, SnapshotSignal},
         Decision, Outcome,
     },
     types::TypeRegistry,
@@ -145,7 +145,7 @@ impl ChangeStream {
         let stopped = Arc::new(AtomicBool::new(false));
         let stats = Stats::new(acks.clone(), config.max_queue_size, config.max_queue_bytes);
         stats.connected();
-        let (signals, signals_rx) = snapshot::incremental::signal_channel();
+        let (signals, signals_rx) = snapshot::signal::signal_channel();
         let parts = SessionParts {
             system_id: prepared.system_id.clone(),
             signals: signals_rx,

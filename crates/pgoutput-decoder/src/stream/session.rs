@@ -33,7 +33,7 @@ use crate::{
     event::Event,
     pipeline::{Batch, ByteBudget, QueuedBatch, Stats},
     replication::{self, Action, ReplicationCore},
-    snapshot::incremental::{Incremental, SignalInbox},
+    snapshot::{incremental::Incremental, signal::SignalInbox},
     stream::{
         linger::{Linger, GATHER_BYTES},
         setup,
