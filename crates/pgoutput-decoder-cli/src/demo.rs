@@ -98,6 +98,7 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
                 EventKind::Change(c) => (op_label(c.op.code()), c.table.data_collection.clone()),
                 EventKind::Message(m) => ("MESSAGE", m.prefix.clone()),
                 EventKind::Transaction(t) => ("TX", t.id.clone()),
+                EventKind::Heartbeat(h) => ("HEARTBEAT", h.lsn.to_string()),
             };
             buf.clear();
             if args.json {

@@ -70,6 +70,7 @@ impl ReplicationMessage {
             EventKind::Change(c) => c.ts_us,
             EventKind::Message(m) => m.ts_us,
             EventKind::Transaction(t) => t.commit_time_us,
+            EventKind::Heartbeat(h) => h.ts_us,
         }
     }
 
@@ -210,7 +211,8 @@ impl ReplicationMessage {
         match &self.event.kind {
             EventKind::Change(_) => intern!(py, "change"),
             EventKind::Message(_) => intern!(py, "message"),
-            EventKind::Transaction(_) => intern!(py, "transaction"),
+            // Never handed to Python (the reader skips heartbeats).
+            EventKind::Transaction(_) | EventKind::Heartbeat(_) => intern!(py, "transaction"),
         }
         .clone()
     }
@@ -238,7 +240,7 @@ impl ReplicationMessage {
                 EventKind::Message(m) => source_dict(py, &self.ctx, None, &m.source)?
                     .into_any()
                     .unbind(),
-                EventKind::Transaction(_) => py.None(),
+                EventKind::Transaction(_) | EventKind::Heartbeat(_) => py.None(),
             })
         })?;
         Ok(value.bind(py).clone())
@@ -271,6 +273,7 @@ impl ReplicationMessage {
                     d.set_item("id", &t.id)?;
                     d.into_any().unbind()
                 }
+                EventKind::Heartbeat(_) => py.None(),
             })
         })?;
         Ok(value.bind(py).clone())
@@ -320,6 +323,7 @@ impl ReplicationMessage {
         match &self.event.kind {
             EventKind::Change(c) => block_dict(py, c.transaction.as_ref()),
             EventKind::Message(m) => block_dict(py, m.transaction.as_ref()),
+            EventKind::Heartbeat(_) => Ok(py.None().into_bound(py)),
             EventKind::Transaction(t) => {
                 let d = PyDict::new(py);
                 d.set_item(
@@ -397,6 +401,7 @@ impl ReplicationMessage {
                 },
                 t.id
             ),
+            EventKind::Heartbeat(h) => format!("heartbeat after={}", h.lsn),
         };
         format!("<ReplicationMessage {what} lsn={}>", self.event.lsn())
     }

@@ -668,7 +668,11 @@ impl LogicalReplicationReader {
             if self.shared.stopping.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let Some(event) = st.queue.pop_front() else {
+            // Heartbeats (`heartbeat.interval.ms`) are records for Kafka; Python consumers
+            // never see them. They carry no position, so skipping them confirms nothing.
+            let Some(event) =
+                std::iter::from_fn(|| st.queue.pop_front()).find(|e| !e.is_heartbeat())
+            else {
                 return Ok(None);
             };
             let Some(ctx) = st.ctx.clone() else {

@@ -128,6 +128,22 @@ const TRANSACTION_BLOCK_FIELD: &str = concat!(
     r#""optional":true,"name":"event.block","version":1,"field":"transaction"}"#
 );
 
+/// Debezium's heartbeat key (`io.debezium.connector.common.ServerNameKey`) with its schema.
+pub(crate) const HEARTBEAT_KEY_HEAD: &str = concat!(
+    r#"{"schema":{"type":"struct","fields":["#,
+    r#"{"type":"string","optional":false,"field":"serverName"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.common.ServerNameKey","version":1},"#,
+    r#""payload":"#
+);
+
+/// Debezium's heartbeat value (`io.debezium.connector.common.Heartbeat`) with its schema.
+pub(crate) const HEARTBEAT_VALUE_HEAD: &str = concat!(
+    r#"{"schema":{"type":"struct","fields":["#,
+    r#"{"type":"int64","optional":false,"field":"ts_ms"}],"#,
+    r#""optional":false,"name":"io.debezium.connector.common.Heartbeat","version":1},"#,
+    r#""payload":"#
+);
+
 /// The key of transaction metadata records, as a wrapper head.
 pub(crate) const TRANSACTION_KEY_HEAD: &str = concat!(
     r#"{"schema":{"type":"struct","fields":["#,

@@ -22,8 +22,8 @@ use pgoutput::ColumnData;
 use crate::{
     config::ReplicationConfig,
     connect_schema::{
-        message_value_head, TableConnectSchemas, MESSAGE_KEY_HEAD, TRANSACTION_KEY_HEAD,
-        TRANSACTION_VALUE_HEAD,
+        message_value_head, TableConnectSchemas, HEARTBEAT_KEY_HEAD, HEARTBEAT_VALUE_HEAD,
+        MESSAGE_KEY_HEAD, TRANSACTION_KEY_HEAD, TRANSACTION_VALUE_HEAD,
     },
     event::{
         ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionBlock,
@@ -59,6 +59,10 @@ pub struct JsonEncoder {
     message_topic: String,
     /// `<prefix>.transaction`, sanitised.
     transaction_topic: String,
+    /// `__debezium-heartbeat.<prefix>` (or `topic.heartbeat.*`), sanitised.
+    heartbeat_topic: String,
+    /// `topic.prefix`: the heartbeat key's `serverName`.
+    server_name: String,
     opts: ConvertOptions,
     tombstones_on_delete: bool,
     /// `"source":{"version":...,"connector":"postgresql","name":...,` — the same for every event.
@@ -163,6 +167,16 @@ impl JsonEncoder {
         )
         .with_schemas(config.key_schemas_enable, config.value_schemas_enable)
         .with_transforms(config.transforms.clone())
+        .with_heartbeat_topic(config.heartbeat_topic.as_deref())
+    }
+
+    /// Heartbeat records go to `topic` (`topic.heartbeat.name`, sanitised) instead of
+    /// `__debezium-heartbeat.<prefix>`.
+    pub fn with_heartbeat_topic(mut self, topic: Option<&str>) -> Self {
+        if let Some(topic) = topic {
+            self.heartbeat_topic = topic_name(&[topic]);
+        }
+        self
     }
 
     /// An encoder from its parts.
@@ -183,6 +197,8 @@ impl JsonEncoder {
             db_json,
             message_topic: topic_name(&[prefix, "message"]),
             transaction_topic: topic_name(&[prefix, "transaction"]),
+            heartbeat_topic: topic_name(&["__debezium-heartbeat", prefix]),
+            server_name: prefix.to_string(),
             opts,
             tombstones_on_delete,
             source_head,
@@ -376,6 +392,7 @@ impl JsonEncoder {
             EventKind::Change(c) => c.table.topic.clone(),
             EventKind::Message(_) => self.message_topic.clone(),
             EventKind::Transaction(_) => self.transaction_topic.clone(),
+            EventKind::Heartbeat(_) => self.heartbeat_topic.clone(),
         }
     }
 
@@ -424,6 +441,18 @@ impl JsonEncoder {
                 }
                 out.extend_from_slice(b"{\"id\":");
                 write_json_string(out, &t.id);
+                out.push(b'}');
+                if schemas {
+                    out.push(b'}');
+                }
+                Ok(())
+            }
+            EventKind::Heartbeat(_) => {
+                if schemas {
+                    out.extend_from_slice(HEARTBEAT_KEY_HEAD.as_bytes());
+                }
+                out.extend_from_slice(b"{\"serverName\":");
+                write_json_string(out, &self.server_name);
                 out.push(b'}');
                 if schemas {
                     out.push(b'}');
@@ -497,6 +526,14 @@ impl JsonEncoder {
                     out.extend_from_slice(TRANSACTION_VALUE_HEAD.as_bytes());
                 }
                 write_transaction(t, out);
+            }
+            EventKind::Heartbeat(h) => {
+                if schemas {
+                    out.extend_from_slice(HEARTBEAT_VALUE_HEAD.as_bytes());
+                }
+                out.extend_from_slice(b"{\"ts_ms\":");
+                out.extend_from_slice(h.ts_us.div_euclid(1000).to_string().as_bytes());
+                out.push(b'}');
             }
         }
         if schemas {
@@ -1209,5 +1246,50 @@ mod tests {
         let plain = JsonEncoder::with_options("srv", "db", ConvertOptions::default(), true);
         let records = plain.records(&create).unwrap();
         assert!(records[0].headers[0].1.starts_with(r#"{"schema":"#));
+    }
+
+    /// A heartbeat is Debezium's record on `__debezium-heartbeat.<prefix>`: key
+    /// `{"serverName"}`, value `{"ts_ms"}`, with their Connect schemas when enabled.
+    #[test]
+    fn a_heartbeat_is_debeziums_heartbeat_record() {
+        use crate::event::HeartbeatEvent;
+        let beat = Event {
+            kind: EventKind::Heartbeat(HeartbeatEvent {
+                ts_us: 1_700_000_000_123_456,
+                lsn: Lsn(400),
+            }),
+            seq: 9,
+        };
+        let plain = JsonEncoder::with_options("shop", "db", ConvertOptions::default(), true);
+        let records = plain.records(&beat).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].topic, "__debezium-heartbeat.shop");
+        assert_eq!(records[0].key.as_deref(), Some(r#"{"serverName":"shop"}"#));
+        assert_eq!(
+            records[0].value.as_deref(),
+            Some(r#"{"ts_ms":1700000000123}"#)
+        );
+        let with_schemas = plain.clone().with_schemas(true, true);
+        let records = with_schemas.records(&beat).unwrap();
+        assert_eq!(
+            records[0].key.as_deref(),
+            Some(concat!(
+                r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"#,
+                r#""field":"serverName"}],"optional":false,"#,
+                r#""name":"io.debezium.connector.common.ServerNameKey","version":1},"#,
+                r#""payload":{"serverName":"shop"}}"#
+            ))
+        );
+        assert_eq!(
+            records[0].value.as_deref(),
+            Some(concat!(
+                r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"#,
+                r#""field":"ts_ms"}],"optional":false,"#,
+                r#""name":"io.debezium.connector.common.Heartbeat","version":1},"#,
+                r#""payload":{"ts_ms":1700000000123}}"#
+            ))
+        );
+        let renamed = plain.with_heartbeat_topic(Some("beats/shop"));
+        assert_eq!(renamed.records(&beat).unwrap()[0].topic, "beats_shop");
     }
 }

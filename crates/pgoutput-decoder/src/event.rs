@@ -176,6 +176,16 @@ pub enum TransactionStatus {
     End,
 }
 
+/// Debezium's heartbeat (`heartbeat.interval.ms`): a record on the heartbeat topic saying the
+/// stream is alive, also while the captured tables are idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatEvent {
+    /// When it was made, microseconds since the Unix epoch (written as `ts_ms`).
+    pub ts_us: i64,
+    /// The end of the last transaction handed out before it (zero if none yet).
+    pub lsn: Lsn,
+}
+
 /// What an [`Event`] carries.
 #[derive(Debug, Clone)]
 pub enum EventKind {
@@ -185,6 +195,8 @@ pub enum EventKind {
     Message(MessageEvent),
     /// A transaction boundary.
     Transaction(TransactionEvent),
+    /// A heartbeat (only with `heartbeat.interval.ms`).
+    Heartbeat(HeartbeatEvent),
 }
 
 /// One event of the stream, with the position that acknowledging it makes safe to confirm.
@@ -210,7 +222,13 @@ impl Event {
                     .map(Lsn)
                     .unwrap_or_default()
             }
+            EventKind::Heartbeat(h) => h.lsn,
         }
+    }
+
+    /// Whether this is a heartbeat.
+    pub fn is_heartbeat(&self) -> bool {
+        matches!(self.kind, EventKind::Heartbeat(_))
     }
 
     /// Debezium's operation code, if this is a data or message event.
@@ -218,7 +236,7 @@ impl Event {
         match &self.kind {
             EventKind::Change(c) => Some(c.op),
             EventKind::Message(_) => Some(Op::Message),
-            EventKind::Transaction(_) => None,
+            EventKind::Transaction(_) | EventKind::Heartbeat(_) => None,
         }
     }
 

@@ -126,7 +126,9 @@ pub mod types;
 pub use config::{Operation, PublicationAutocreate, ReplicationConfig};
 pub use debezium::{JsonEncoder, RecordFormat, RecordWriter, SOURCE_VERSION};
 pub use error::{DbError, Error, ErrorKind, Result};
-pub use event::{ChangeEvent, Event, EventKind, MessageEvent, Op, Row, Source, TransactionEvent};
+pub use event::{
+    ChangeEvent, Event, EventKind, HeartbeatEvent, MessageEvent, Op, Row, Source, TransactionEvent,
+};
 pub use pgoutput::Lsn;
 pub use pipeline::StatsSnapshot;
 pub use snapshot::signal::SnapshotSignal;

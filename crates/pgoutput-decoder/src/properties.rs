@@ -290,6 +290,7 @@ fn load(
     let (mut c_inc, mut c_exc, mut m_inc, mut m_exc) = (vec![], vec![], vec![], vec![]);
     let (mut hostname, mut port) = (None::<String>, None::<String>);
     let mut transform_props = Vec::new();
+    let (mut heartbeat_prefix, mut heartbeat_name) = (None::<String>, None::<String>);
 
     let mut override_tables = Vec::new();
     let mut override_statements = Vec::new();
@@ -353,6 +354,8 @@ fn load(
                 topic_prefix_set = true;
             }
             "slot.name" => config.slot_name = v.trim().to_string(),
+            "topic.heartbeat.prefix" => heartbeat_prefix = Some(v.trim().to_string()),
+            "topic.heartbeat.name" => heartbeat_name = Some(v.trim().to_string()),
             "slot.create" => config.create_slot = parse_bool(k, v)?,
             "slot.failover" => config.slot_failover = parse_bool(k, v)?,
             "slot.drop.on.stop" => config.slot_drop_on_stop = parse_bool(k, v)?,
@@ -525,6 +528,11 @@ fn load(
     }
     if !transform_props.is_empty() {
         config.transforms = Transforms::from_properties(&transform_props)?;
+    }
+    if let Some(name) = heartbeat_name {
+        config.heartbeat_topic = Some(name);
+    } else if let Some(prefix) = heartbeat_prefix.filter(|p| p != "__debezium-heartbeat") {
+        config.heartbeat_topic = Some(format!("{prefix}.{}", config.topic_prefix));
     }
     if !topic_prefix_set {
         return Err(Error::config("topic.prefix is required (as in Debezium): it names the topics, e.g. topic.prefix=dbserver1"));
@@ -734,6 +742,29 @@ mod tests {
         let e = c("topic.prefix=x\nslot.drop.on.stop=1\n").unwrap_err();
         assert!(e.to_string().contains("slot.drop.on.stop"), "{e}");
         assert!(SUPPORTED_KEYS.contains(&"slot.drop.on.stop"));
+    }
+
+    #[test]
+    fn heartbeat_topic_settings() {
+        let topic = |text: &str| {
+            config_from_properties(&props(text))
+                .unwrap()
+                .config
+                .heartbeat_topic
+        };
+        assert_eq!(
+            topic("topic.prefix=shop\nheartbeat.interval.ms=1000\n"),
+            None
+        );
+        assert_eq!(
+            topic("topic.heartbeat.prefix=beats\ntopic.prefix=shop\n").as_deref(),
+            Some("beats.shop")
+        );
+        assert_eq!(
+            topic("topic.prefix=shop\ntopic.heartbeat.prefix=beats\ntopic.heartbeat.name=hb\n")
+                .as_deref(),
+            Some("hb")
+        );
     }
 
     #[test]

@@ -591,6 +591,95 @@ async fn a_record_too_large_is_a_clear_error_and_nothing_past_it_is_confirmed() 
     );
 }
 
+/// With `heartbeat.interval.ms`, an idle stream writes Debezium's heartbeat records to
+/// `__debezium-heartbeat.<prefix>`: key `{"serverName"}`, value `{"ts_ms"}`.
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeats_go_to_the_heartbeat_topic() {
+    need_tansu!();
+    let broker = Broker::start().unwrap();
+    let pg = cluster();
+    pg.create_database("db").unwrap();
+    let mut cfg = config(&pg, "db");
+    cfg.heartbeat_interval = Some(Duration::from_millis(200));
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let delivery = stream.delivery(1);
+    let mut kafka =
+        KafkaSink::connect(&sink_config(&broker, 1), encoder, delivery.reporter(0)).unwrap();
+    // Nothing is written to the database: only heartbeats come.
+    pump(&mut stream, &delivery, &mut [&mut kafka], |n| n >= 3).await;
+    kafka.flush().unwrap();
+    let consumed = read_back(&broker.bootstrap_servers(), "__debezium-heartbeat", 3);
+    assert!(consumed.len() >= 3, "{consumed:?}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for c in &consumed {
+        assert_eq!(c.topic, "__debezium-heartbeat.kt");
+        assert_eq!(c.key.as_deref(), Some(r#"{"serverName":"kt"}"#));
+        let value = json(&c.value).unwrap();
+        let ts = value["ts_ms"].as_i64().unwrap();
+        assert!((now_ms - ts).abs() < 60_000, "{value}");
+    }
+    drop(kafka);
+    stream.stop().await.unwrap();
+}
+
+/// A record the broker never acknowledges (it is down for longer than
+/// `delivery.timeout.ms`) fails the sink through the delivery report: the error names the
+/// table and the LSN, and the slot does not move past the last acknowledged change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_never_acknowledged_is_a_clear_error_and_nothing_past_it_is_confirmed() {
+    need_tansu!();
+    let mut broker = Broker::start().unwrap();
+    let pg = cluster();
+    pg.create_database("db").unwrap();
+    pg.psql("db", "create table t (id int primary key)")
+        .unwrap();
+    let cfg = config(&pg, "db");
+    let encoder = JsonEncoder::new(&cfg);
+    let mut stream = ChangeStream::connect(cfg).await.unwrap();
+    let delivery = stream.delivery(1);
+    let mut sink_cfg = sink_config(&broker, 1);
+    sink_cfg
+        .producer
+        .push(("delivery.timeout.ms".into(), "2000".into()));
+    let mut kafka = KafkaSink::connect(&sink_cfg, encoder, delivery.reporter(0)).unwrap();
+    pg.psql("db", "insert into t values (1)").unwrap();
+    pump(&mut stream, &delivery, &mut [&mut kafka], |n| n >= 1).await;
+    kafka.flush().unwrap();
+    let acknowledged = current_lsn(&pg, "db");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while confirmed_flush_lsn(&pg, "db") < acknowledged {
+        assert!(Instant::now() < deadline, "the first row was not confirmed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    broker.stop().unwrap();
+    pg.psql("db", "insert into t values (2)").unwrap();
+    pump(&mut stream, &delivery, &mut [&mut kafka], |n| n >= 1).await;
+    let e = kafka
+        .flush_within(Duration::from_secs(20))
+        .expect_err("the record cannot be acknowledged");
+    let message = e.to_string();
+    assert_eq!(e.kind(), ErrorKind::Sink);
+    assert!(
+        message.starts_with("Kafka did not take the record of table public.t at LSN "),
+        "{message}"
+    );
+    assert!(message.contains("delivery.timeout.ms"), "{message}");
+    // Later calls fail the same way; nothing from the refused change on is confirmed.
+    assert!(kafka.write_batch(&[]).is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.stop().await.unwrap();
+    let slot = confirmed_flush_lsn(&pg, "db");
+    assert!(
+        slot <= acknowledged,
+        "the slot moved past the unacknowledged record: {slot} > {acknowledged}"
+    );
+}
+
 /// TLS needs librdkafka built with OpenSSL (feature `kafka-tls`); without it the setting is
 /// refused by name at start.
 #[test]

@@ -67,6 +67,7 @@ fn summary(events: &[Event]) -> Vec<String> {
             EventKind::Change(c) => format!("{}:{}", c.op.code(), c.table.data_collection),
             EventKind::Message(m) => format!("m:{}", m.prefix),
             EventKind::Transaction(t) => format!("tx:{:?}", t.status),
+            EventKind::Heartbeat(_) => "heartbeat".into(),
         })
         .collect()
 }
@@ -515,8 +516,10 @@ async fn least_privilege_role_can_stream() {
     assert_eq!(superuser, "f");
 }
 
+/// Each heartbeat runs `heartbeat.action.query` and hands out a heartbeat event, Debezium's
+/// record on `__debezium-heartbeat.<prefix>`, between transactions.
 #[tokio::test(flavor = "multi_thread")]
-async fn heartbeat_action_query_runs_on_its_interval() {
+async fn heartbeats_run_the_action_query_and_are_events_on_the_heartbeat_topic() {
     let pg = cluster();
     setup(
         &pg,
@@ -529,12 +532,40 @@ async fn heartbeat_action_query_runs_on_its_interval() {
         "insert into heartbeat values (1, now()) on conflict (id) do update set ts = excluded.ts"
             .into(),
     );
+    let encoder = JsonEncoder::new(&cfg);
     let mut stream = ChangeStream::connect(cfg).await.unwrap();
-    // Nothing else writes: the heartbeats are the changes.
-    let events = take(&mut stream, 3).await;
-    assert!(events
-        .iter()
-        .all(|e| e.as_change().unwrap().table.table == "heartbeat"));
+    // Nothing else writes: the action query's upserts are the changes.
+    let events = take(&mut stream, 8).await;
+    let kinds = summary(&events);
+    assert!(
+        kinds
+            .iter()
+            .all(|k| k == "heartbeat" || k == "c:public.heartbeat" || k == "u:public.heartbeat"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().filter(|k| *k == "heartbeat").count() >= 2,
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k.starts_with("u:")), "{kinds:?}");
+    let beats: Vec<&Event> = events.iter().filter(|e| e.is_heartbeat()).collect();
+    let records = encoder.records(beats[1]).unwrap();
+    assert_eq!(records[0].topic, "__debezium-heartbeat.t");
+    assert_eq!(records[0].key.as_deref(), Some(r#"{"serverName":"t"}"#));
+    let value: Json = serde_json::from_str(records[0].value.as_deref().unwrap()).unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (now_ms - value["ts_ms"].as_i64().unwrap()).abs() < 60_000,
+        "{value}"
+    );
+    // A heartbeat after a change carries the position of that change's transaction.
+    let first_change = events.iter().position(|e| !e.is_heartbeat()).unwrap();
+    for beat in events[first_change..].iter().filter(|e| e.is_heartbeat()) {
+        assert!(beat.lsn() >= events[first_change].lsn(), "{beat:?}");
+    }
     stream.stop().await.unwrap();
 }
 

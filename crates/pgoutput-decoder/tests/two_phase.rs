@@ -211,6 +211,7 @@ async fn prepared_transaction_is_delivered_at_commit_prepared_and_dropped_at_rol
             EventKind::Transaction(t) => format!("{:?}", t.status),
             EventKind::Change(c) => c.op.code().to_string(),
             EventKind::Message(_) => "message".into(),
+            EventKind::Heartbeat(_) => "heartbeat".into(),
         })
         .collect();
     assert_eq!(kinds, ["Begin", "c", "c", "c", "End"], "{events:?}");

@@ -277,6 +277,7 @@ async fn logical_messages_from_14_and_a_clear_error_before() {
             ),
             EventKind::Change(c) => c.op.code().to_string(),
             EventKind::Transaction(_) => "tx".into(),
+            EventKind::Heartbeat(_) => "heartbeat".into(),
         })
         .collect();
     assert_eq!(seen, ["audit:hello:true", "c", "audit:at once:false"]);

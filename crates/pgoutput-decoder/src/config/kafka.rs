@@ -87,7 +87,8 @@ impl KafkaSinkConfig {
                         return Err(Error::config(format!(
                             "exactly.once.support={v} is not supported: the Kafka sink delivers \
                              at least once, as Debezium does by default (Kafka transactions are \
-                             not used); set exactly.once.support=requested or leave it out"
+                             not implemented); set exactly.once.support=requested or leave it \
+                             out, and deduplicate downstream by source.lsn if needed"
                         )))
                     }
                     other => {

@@ -103,7 +103,7 @@ use Kind::*;
 /// Every supported key, in the README's order.
 pub static OPTIONS: [OptionSpec; TABLE.len()] = TABLE;
 
-const TABLE: [OptionSpec; 63] = [
+const TABLE: [OptionSpec; 65] = [
     opt("database.hostname", List, Some("localhost"))
         .doc("host(s) to connect to; a list names several, tried in order")
         .field("connection.host")
@@ -332,8 +332,14 @@ const TABLE: [OptionSpec; 63] = [
         .python("receive_timeout")
         .cli("--receive-timeout"),
     opt("heartbeat.interval.ms", Millis, Some("0"))
-        .doc("how often to run heartbeat.action.query; 0 = off")
+        .doc("how often to emit a heartbeat record (and run heartbeat.action.query); 0 = off")
         .field("heartbeat_interval"),
+    opt("topic.heartbeat.prefix", Text, Some("__debezium-heartbeat"))
+        .doc("heartbeat records go to <topic.heartbeat.prefix>.<topic.prefix>")
+        .field("heartbeat_topic"),
+    opt("topic.heartbeat.name", Text, None)
+        .doc("the heartbeat topic's full name, instead of the prefix rule")
+        .field("heartbeat_topic"),
     opt("heartbeat.action.query", Text, None)
         .doc("SQL run in the captured database on each heartbeat")
         .field("heartbeat_action_query"),
@@ -522,7 +528,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "topic.delimiter",
     "topic.transaction",
     "topic.naming.strategy",
-    "topic.heartbeat.",
     "publish.via.partition.root",
     "slot.stream.params",
     "signal.kafka.",

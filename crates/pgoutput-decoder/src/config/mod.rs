@@ -447,6 +447,9 @@ pub struct ReplicationConfig {
     /// upsert into a heartbeat table, so that its slot advances even when nothing else there
     /// changes.
     pub heartbeat_action_query: Option<String>,
+    /// The heartbeat records' topic (`topic.heartbeat.name`, or `topic.heartbeat.prefix` and
+    /// `topic.prefix`); `None`: `__debezium-heartbeat.<topic.prefix>`.
+    pub heartbeat_topic: Option<String>,
     /// `transforms=...` and `predicates=...`: single message transforms applied to every
     /// record the encoder writes (none by default).
     pub transforms: crate::transforms::Transforms,
@@ -495,6 +498,7 @@ impl ReplicationConfig {
             two_phase: false,
             heartbeat_interval: None,
             heartbeat_action_query: None,
+            heartbeat_topic: None,
             transforms: crate::transforms::Transforms::default(),
         }
     }

@@ -82,7 +82,7 @@ fn approx_bytes(event: &Event) -> usize {
         + match &event.kind {
             EventKind::Change(c) => row_bytes(c.before.as_ref()) + row_bytes(c.after.as_ref()),
             EventKind::Message(m) => m.content.len() + m.prefix.len(),
-            EventKind::Transaction(_) => 0,
+            EventKind::Transaction(_) | EventKind::Heartbeat(_) => 0,
         }
 }
 

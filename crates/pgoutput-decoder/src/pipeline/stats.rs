@@ -271,8 +271,8 @@ impl Stats {
         self.queued_count(events.len(), kib);
         let first = &self.counters.first_queued_commit_us;
         if first.load(Relaxed) == 0 {
-            if let Some(event) = events.first() {
-                first.store(commit_time_us(event), Relaxed);
+            if let Some(t) = events.iter().find_map(commit_time_us) {
+                first.store(t, Relaxed);
             }
         }
     }
@@ -490,6 +490,7 @@ impl EventCounter {
                 }
                 EventKind::Message(_) => ops[op_slot(Op::Message)] += 1,
                 EventKind::Transaction(_) => ops[TRANSACTION_SLOT] += 1,
+                EventKind::Heartbeat(_) => {}
             }
         }
         self.add_run(&mut run);
@@ -499,8 +500,10 @@ impl EventCounter {
                 counter.fetch_add(n, Relaxed);
             }
         }
-        if let Some(last) = events.last() {
-            c.last_commit_time_us.store(commit_time_us(last), Relaxed);
+        if let Some(t) = events.iter().rev().find_map(commit_time_us) {
+            c.last_commit_time_us.store(t, Relaxed);
+        }
+        if !events.is_empty() {
             c.last_event_taken_us.store(now_us(), Relaxed);
         }
     }
@@ -548,12 +551,14 @@ impl EventCounter {
     }
 }
 
-/// The commit time of the transaction an event belongs to.
-fn commit_time_us(event: &Event) -> i64 {
+/// The commit time of the transaction an event belongs to; none for a heartbeat (it says
+/// nothing about how far behind the source the stream is).
+fn commit_time_us(event: &Event) -> Option<i64> {
     match &event.kind {
-        EventKind::Change(c) => c.source.commit_time_us,
-        EventKind::Message(m) => m.source.commit_time_us,
-        EventKind::Transaction(t) => t.commit_time_us,
+        EventKind::Change(c) => Some(c.source.commit_time_us),
+        EventKind::Message(m) => Some(m.source.commit_time_us),
+        EventKind::Transaction(t) => Some(t.commit_time_us),
+        EventKind::Heartbeat(_) => None,
     }
 }
 

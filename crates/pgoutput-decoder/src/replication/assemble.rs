@@ -132,6 +132,11 @@ impl Assembler {
         out.push(Event { kind, seq });
     }
 
+    /// The end of the last transaction (or non-transactional message) fully produced.
+    pub(crate) fn produced_upto(&self) -> Lsn {
+        self.produced_upto
+    }
+
     /// The connection was lost: remember how far an open transaction got, so that its replay
     /// after the reconnect does not deliver those events twice.
     pub(crate) fn disconnected(&mut self) {

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     ack::AckTracker,
     config::ReplicationConfig,
-    event::{ChangeEvent, Event, EventKind, Op, Row, Source},
+    event::{ChangeEvent, Event, EventKind, HeartbeatEvent, Op, Row, Source},
     relation::RelationCache,
     relation::TableSchema,
     Error, ErrorKind, Result,
@@ -181,6 +181,21 @@ impl ReplicationCore {
             );
         }
         emitted
+    }
+
+    /// Appends a heartbeat event (`heartbeat.interval.ms`), unless a transaction is being
+    /// produced or replayed: a heartbeat goes between transactions, never inside one. Returns
+    /// whether it was appended.
+    pub(crate) fn heartbeat(&mut self, now_us: i64, out: &mut Vec<Event>) -> bool {
+        if self.in_transaction() || self.replaying() {
+            return false;
+        }
+        let lsn = self.assembler.produced_upto();
+        self.assembler.push_outside(
+            EventKind::Heartbeat(HeartbeatEvent { ts_us: now_us, lsn }),
+            out,
+        );
+        true
     }
 
     /// After an input: notes the window's changes and its watermarks.

@@ -165,6 +165,7 @@ fn summary(event: &Event) -> String {
             TransactionStatus::Begin => format!("BEGIN {}", t.id),
             TransactionStatus::End => format!("END {} {:?}", t.id, t.event_count),
         },
+        EventKind::Heartbeat(h) => format!("heartbeat {}", h.lsn),
     }
 }
 
@@ -216,6 +217,32 @@ fn a_streamed_transaction_is_delivered_at_its_commit_and_in_order() {
     assert_eq!(summary[601..], ["u big 1", "d big 2"]);
     assert_eq!(h.out.len(), 603);
     // Sequence numbers run on without gaps.
+    assert!(h.out.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+}
+
+#[test]
+fn a_heartbeat_goes_between_transactions_never_inside_one() {
+    let all = capture(DML_V1);
+    let xid = xids(&all)[0];
+    let first = transaction(&all, xid);
+    let mut h = Harness::new(1);
+    assert!(h.core.heartbeat(NOW, &mut h.out), "idle: a heartbeat");
+    assert_eq!(h.summary(), ["heartbeat 0/0"]);
+    let (commit, body) = first.split_last().expect("messages");
+    for m in body {
+        h.feed(m.lsn, m.data.clone());
+    }
+    let inside = h.out.len();
+    assert!(!h.core.heartbeat(NOW, &mut h.out), "inside a transaction");
+    assert_eq!(h.out.len(), inside);
+    h.feed(commit.lsn, commit.data.clone());
+    assert!(h.core.heartbeat(NOW + 1000, &mut h.out));
+    let EventKind::Heartbeat(beat) = &h.out.last().expect("event").kind else {
+        panic!("not a heartbeat: {:?}", h.summary());
+    };
+    // After the transaction: its commit position (BEGIN's final LSN), the next number.
+    assert_eq!(beat.lsn, "0/1924C48".parse::<Lsn>().expect("lsn"));
+    assert_eq!(beat.ts_us, NOW + 1000);
     assert!(h.out.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
 }
 

@@ -406,7 +406,7 @@ impl Session {
             match step {
                 Step::Stop => return self.finish_transaction(state, pending).await,
                 Step::StatusDue => self.send_status(state, false).await?,
-                Step::HeartbeatDue => self.heartbeat(state).await?,
+                Step::HeartbeatDue => self.heartbeat(state, pending).await?,
                 Step::ReceiveDue if state.pinged => {
                     let limit = self.receive_timeout.unwrap_or_default();
                     return Err(Error::new(
@@ -595,9 +595,19 @@ impl Session {
         Ok(())
     }
 
-    /// Runs `heartbeat.action.query`: a write in the captured database gives an otherwise idle
-    /// slot something to confirm.
-    async fn heartbeat(&mut self, state: &mut State) -> Result<()> {
+    /// A heartbeat: runs `heartbeat.action.query` (a write in the captured database gives an
+    /// otherwise idle slot something to confirm) and hands out a heartbeat event, Debezium's
+    /// record on the heartbeat topic. Inside a transaction it waits for the transaction's end.
+    async fn heartbeat(&mut self, state: &mut State, pending: &mut Vec<Event>) -> Result<()> {
+        if !state.core.heartbeat(now_us(), pending) {
+            // Try again shortly: the transaction's end is near or the replay is moving.
+            let every = self.config.heartbeat_interval.unwrap_or_default();
+            let now = Instant::now();
+            state.last_heartbeat = now
+                .checked_sub(every.saturating_sub(std::time::Duration::from_millis(50)))
+                .unwrap_or(now);
+            return Ok(());
+        }
         state.last_heartbeat = Instant::now();
         if let Some(sql) = &self.config.heartbeat_action_query {
             if let Err(e) = self.catalog.execute(sql).await {

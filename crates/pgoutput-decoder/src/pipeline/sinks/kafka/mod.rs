@@ -259,6 +259,7 @@ fn describe(event: &Event) -> String {
         EventKind::Transaction(t) => {
             format!("the transaction metadata event of transaction {}", t.id)
         }
+        EventKind::Heartbeat(h) => format!("the heartbeat after LSN {}", h.lsn),
     }
 }
 
