@@ -60,13 +60,7 @@ pub(crate) async fn run(args: SnapshotArgs) -> Result<(), Box<dyn StdError>> {
         SignalAction::Resume => ("resume-snapshot", serde_json::json!({})),
     };
     let (schema, name) = table.split_once('.').unwrap_or(("public", table));
-    let id = format!(
-        "cli-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
+    let id = pgoutput_decoder::SnapshotSignal::fresh_id("cli");
     let mut conn = PgConnection::connect(&config.connection, false).await?;
     conn.execute(&format!(
         "INSERT INTO {}.{} (id, type, data) VALUES ({}, {}, {})",

@@ -600,13 +600,7 @@ pub(crate) fn snapshot_signal(
         Some(k) => Some(string("surrogate_key", k)?),
     };
     Ok(SnapshotSignal::Execute {
-        id: format!(
-            "python-{}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0)
-        ),
+        id: SnapshotSignal::fresh_id("python"),
         tables,
         conditions,
         surrogate_key,

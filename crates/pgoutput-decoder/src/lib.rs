@@ -100,6 +100,7 @@
 
 mod ack;
 mod catalog;
+mod clock;
 pub mod config;
 mod config_enum;
 pub mod conn;

@@ -42,7 +42,10 @@ pub use health::HealthPolicy;
 pub use http::{MetricsListener, MetricsServer};
 pub use slot::{SlotReading, SlotStatus, SlotWatch};
 
-use crate::pipeline::{now_us, StatsHandle, StatsSnapshot};
+use crate::{
+    clock::now_us,
+    pipeline::{StatsHandle, StatsSnapshot},
+};
 
 /// What the endpoints report on: the pipeline's counters, the slot's status (when watched)
 /// and the limits of a healthy stream. Cheap to clone.

@@ -12,8 +12,8 @@ use pgoutput::Lsn;
 use tokio::task::JoinHandle;
 
 use crate::{
+    clock::now_us,
     conn::{parse_lsn, quote_literal, ConnectParams, PgConnection, SimpleRow},
-    pipeline::now_us,
     Result,
 };
 

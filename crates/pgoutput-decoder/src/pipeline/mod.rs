@@ -48,7 +48,6 @@ pub(crate) use budget::ByteBudget;
 pub use sinks::file::FileSink;
 #[cfg(feature = "kafka")]
 pub use sinks::kafka::KafkaSink;
-pub(crate) use stats::now_us;
 pub(crate) use stats::{EventCounter, Stats};
 pub use stats::{
     EventCounts, QueueStats, SnapshotStats, SnapshotTableStats, StatsHandle, StatsSnapshot,

@@ -19,6 +19,7 @@ use pgoutput::Lsn;
 
 use crate::{
     ack::{AckTracker, Positions},
+    clock::now_us,
     event::{Event, EventKind, Op},
     relation::TableSchema,
 };
@@ -181,13 +182,6 @@ impl StatsSnapshot {
         (self.last_event_taken_us != 0)
             .then(|| (now_us.saturating_sub(self.last_event_taken_us) / 1000).max(0) as u64)
     }
-}
-
-/// Microseconds since the Unix epoch, now (0 on a clock before 1970).
-pub(crate) fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Slots of [`EventCounts`] in [`Counters::ops`].

@@ -21,7 +21,7 @@ mod tables;
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
 use pgoutput::Lsn;
@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{
     ack::AckTracker,
+    clock::now_us,
     config::{ReplicationConfig, SnapshotMode},
     conn::{quote_literal, PgConnection},
     event::{ChangeEvent, Event, EventKind, Op, Row, Source},
@@ -617,13 +618,6 @@ fn read_error(table: &SnapshotTable, e: Error) -> Error {
         format!("snapshot of {} failed{hint}", table.name()),
     )
     .with_source(e)
-}
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

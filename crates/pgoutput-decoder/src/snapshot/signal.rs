@@ -30,6 +30,12 @@ pub enum SnapshotSignal {
 }
 
 impl SnapshotSignal {
+    /// A signal id for a request made by `origin` (`api`, `cli`, `python`): `<origin>-<ms>`,
+    /// the clock in milliseconds telling requests apart in the log.
+    pub fn fresh_id(origin: &str) -> String {
+        format!("{origin}-{}", crate::clock::now_ms())
+    }
+
     /// The signal a row of the signal table carries (`id`, `type`, `data` as in Debezium), or
     /// an error saying what is wrong with it. `Ok(None)`: a signal type that is not about
     /// snapshots (ignored).

@@ -570,7 +570,7 @@ impl SnapshotHandle {
         S: Into<String>,
     {
         self.signal(SnapshotSignal::Execute {
-            id: format!("api-{}", now_millis()),
+            id: SnapshotSignal::fresh_id("api"),
             tables: tables.into_iter().map(Into::into).collect(),
             conditions: Vec::new(),
             surrogate_key: None,
@@ -589,11 +589,4 @@ impl SnapshotHandle {
             Err(Error::new(ErrorKind::Closed, "the stream has ended"))
         }
     }
-}
-
-fn now_millis() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
 }

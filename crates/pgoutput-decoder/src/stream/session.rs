@@ -12,7 +12,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
 use bytes::BytesMut;
@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 use crate::{
     ack::AckTracker,
     catalog,
+    clock::now_us,
     config::ReplicationConfig,
     conn::{
         sqlstate::{self, Phase},
@@ -131,14 +132,6 @@ pub(crate) struct Session {
     pub incremental: Incremental,
     /// Snapshot requests from the APIs.
     pub signals: SignalInbox,
-}
-
-/// Microseconds since the Unix epoch, now.
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }
 
 struct State {
