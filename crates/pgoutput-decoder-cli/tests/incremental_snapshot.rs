@@ -14,7 +14,9 @@ use std::{
 
 use throwaway_postgres::ClusterBuilder;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
+mod cli_run;
+
+use cli_run::BIN;
 
 /// The server's major version.
 fn major(pg: &throwaway_postgres::Cluster) -> u32 {
@@ -78,45 +80,19 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
     let config = dir.path().join("c.properties");
     std::fs::write(
         &config,
-        format!(
-            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
-             topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
-             publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+        cli_run::properties(
+            &pg,
+            "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
              signal.data.collection=public.debezium_signal\nincremental.snapshot.chunk.size=500\n\
              status.update.interval.ms=200\n",
-            pg.host(),
-            pg.port(),
         ),
     )
     .unwrap();
     let output = dir.path().join("out.jsonl");
     let log = dir.path().join("log.txt");
-    let mut cli = Command::new(BIN)
-        .args([
-            "stream",
-            "--config",
-            config.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-            "--exit-when-idle",
-            "3",
-        ])
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg
-        .psql(
-            "postgres",
-            "select count(*) from pg_replication_slots where active",
-        )
-        .unwrap()
-        != "1"
-    {
-        assert!(Instant::now() < deadline, "the CLI never started streaming");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut cli =
+        cli_run::spawn_stream(&config, &output, "3", std::fs::File::create(&log).unwrap());
+    cli_run::wait_until_streaming(&pg);
     // Updates, deletes and inserts all over the key range while the chunks are read.
     let workload = {
         let pg = pg.clone();
@@ -242,12 +218,9 @@ fn the_snapshot_command_asks_a_running_stream_for_a_table() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let base = format!(
-        "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
-         topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
-         publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n",
-        pg.host(),
-        pg.port(),
+    let base = cli_run::properties(
+        &pg,
+        "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n",
     );
     // Without a signal table the command says what to add.
     let plain = dir.path().join("plain.properties");
@@ -273,32 +246,9 @@ fn the_snapshot_command_asks_a_running_stream_for_a_table() {
     .unwrap();
     let output = dir.path().join("out.jsonl");
     let log = dir.path().join("log.txt");
-    let mut cli = Command::new(BIN)
-        .args([
-            "stream",
-            "--config",
-            config.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-            "--exit-when-idle",
-            "2",
-        ])
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg
-        .psql(
-            "postgres",
-            "select count(*) from pg_replication_slots where active",
-        )
-        .unwrap()
-        != "1"
-    {
-        assert!(Instant::now() < deadline, "the CLI never started streaming");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut cli =
+        cli_run::spawn_stream(&config, &output, "2", std::fs::File::create(&log).unwrap());
+    cli_run::wait_until_streaming(&pg);
     let asked = Command::new(BIN)
         .args([
             "snapshot",
@@ -352,48 +302,25 @@ fn an_incremental_snapshot_killed_mid_way_resumes_at_the_next_chunk() {
     let config = dir.path().join("c.properties");
     std::fs::write(
         &config,
-        format!(
-            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
-             topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
-             publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
-             signal.data.collection=public.debezium_signal\nincremental.snapshot.chunk.size=100\n\
-             offset.storage.file.filename={}\nstatus.update.interval.ms=200\n",
-            pg.host(),
-            pg.port(),
-            dir.path().join("progress.json").display()
+        cli_run::properties(
+            &pg,
+            &format!(
+                "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+                 signal.data.collection=public.debezium_signal\n\
+                 incremental.snapshot.chunk.size=100\n\
+                 offset.storage.file.filename={}\nstatus.update.interval.ms=200\n",
+                dir.path().join("progress.json").display()
+            ),
         ),
     )
     .unwrap();
     let progress = dir.path().join("progress.incremental.json");
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
-    let spawn = |out: &Path, idle: &str| {
-        Command::new(BIN)
-            .args([
-                "stream",
-                "--config",
-                config.to_str().unwrap(),
-                "--output",
-                out.to_str().unwrap(),
-                "--exit-when-idle",
-                idle,
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn =
+        |out: &Path, idle: &str| cli_run::spawn_stream(&config, out, idle, Stdio::inherit());
     let mut first = spawn(&out1, "600");
+    cli_run::wait_until_streaming(&pg);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while pg
-        .psql(
-            "postgres",
-            "select count(*) from pg_replication_slots where active",
-        )
-        .unwrap()
-        != "1"
-    {
-        assert!(Instant::now() < deadline, "the CLI never started streaming");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     pg.psql(
         "db",
         "insert into debezium_signal values ('ad-hoc-1', 'execute-snapshot', \

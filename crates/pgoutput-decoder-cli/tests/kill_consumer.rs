@@ -5,14 +5,14 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use throwaway_postgres::ClusterBuilder;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
+mod cli_run;
 
 fn parse_lsn(s: &str) -> u64 {
     let (hi, lo) = s.trim().split_once('/').expect("an LSN");
@@ -50,46 +50,14 @@ fn consumer_killed_mid_stream_resumes_without_loss() {
     let config = dir.path().join("c.properties");
     std::fs::write(
         &config,
-        format!(
-            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
-             topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\nstatus.update.interval.ms=200\n",
-            pg.host(),
-            pg.port()
-        ),
+        cli_run::properties(&pg, "status.update.interval.ms=200\n"),
     )
     .unwrap();
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
-    let spawn = |out: &Path, idle: &str| {
-        Command::new(BIN)
-            .args([
-                "stream",
-                "--config",
-                config.to_str().unwrap(),
-                "--output",
-                out.to_str().unwrap(),
-                "--exit-when-idle",
-                idle,
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn =
+        |out: &Path, idle: &str| cli_run::spawn_stream(&config, out, idle, Stdio::inherit());
     let mut first = spawn(&out1, "600");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg
-        .psql(
-            "postgres",
-            "select count(*) from pg_replication_slots where active",
-        )
-        .unwrap()
-        != "1"
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the consumer never started streaming"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cli_run::wait_until_streaming(&pg);
     let workload = {
         let pg = pg.clone();
         std::thread::spawn(move || {
@@ -101,6 +69,7 @@ fn consumer_killed_mid_stream_resumes_without_loss() {
             .unwrap();
         })
     };
+    let deadline = Instant::now() + Duration::from_secs(30);
     while read_events(&out1).len() < 300 {
         assert!(Instant::now() < deadline, "no progress before the kill");
         std::thread::sleep(Duration::from_millis(20));

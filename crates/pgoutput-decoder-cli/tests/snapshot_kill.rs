@@ -6,14 +6,14 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use throwaway_postgres::ClusterBuilder;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pgoutput-decoder");
+mod cli_run;
 const TABLES: [&str; 4] = ["t1", "t2", "t3", "t4"];
 
 /// Every line of a JSON-lines output file, in order: (table, op, id, n). Tombstones are left
@@ -96,35 +96,19 @@ fn killed_mid_snapshot(rows_per_table: u32, threads: usize) {
     let progress = dir.path().join("progress.json");
     std::fs::write(
         &config,
-        format!(
-            "database.hostname={}\ndatabase.port={}\ndatabase.user=postgres\ndatabase.dbname=db\n\
-             topic.prefix=k\nslot.name=k_slot\npublication.name=k_pub\n\
-             publication.autocreate.mode=all_tables\nsnapshot.mode=initial\n\
-             offset.storage.file.filename={}\nstatus.update.interval.ms=200\n\
-             snapshot.max.threads={threads}\n",
-            pg.host(),
-            pg.port(),
-            progress.display()
+        cli_run::properties(
+            &pg,
+            &format!(
+                "publication.autocreate.mode=all_tables\nsnapshot.mode=initial\n\
+                 offset.storage.file.filename={}\nstatus.update.interval.ms=200\n\
+                 snapshot.max.threads={threads}\n",
+                progress.display()
+            ),
         ),
     )
     .unwrap();
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
-    let spawn = |out: &Path, idle: &str| {
-        Command::new(BIN)
-            .args([
-                "stream",
-                "--config",
-                config.to_str().unwrap(),
-                "--output",
-                out.to_str().unwrap(),
-                "--exit-when-idle",
-                idle,
-            ])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |out: &Path, idle: &str| cli_run::spawn_stream(&config, out, idle, Stdio::null());
     let mut first = spawn(&out1, "600");
     // Writes to every table while the snapshot runs and after the kill: updates, deletes and
     // inserts, one small transaction at a time.
