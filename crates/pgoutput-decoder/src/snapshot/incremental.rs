@@ -17,6 +17,7 @@ use pgoutput::Lsn;
 
 use super::{
     copy_text::RowParser,
+    progress,
     signal::{signal_of, SnapshotSignal},
     tables,
     tables::SnapshotTable,
@@ -247,17 +248,15 @@ impl Incremental {
     /// resumed (after the last chunk whose reads were acknowledged).
     pub(crate) fn resume_from(file: std::path::PathBuf) -> Incremental {
         let mut inc = Incremental::default();
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let parsed = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("tables")?
-                            .as_array()?
-                            .iter()
-                            .map(Pending::from_json)
-                            .collect::<Option<Vec<_>>>()
-                    });
+        match progress::read_json(&file, "incremental snapshot progress file") {
+            Ok(None) => {}
+            Ok(Some(json)) => {
+                let parsed = json.get("tables").and_then(|t| {
+                    t.as_array()?
+                        .iter()
+                        .map(Pending::from_json)
+                        .collect::<Option<Vec<_>>>()
+                });
                 match parsed {
                     Some(left) => {
                         if !left.is_empty() {
@@ -272,10 +271,7 @@ impl Incremental {
                     }
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(file = %file.display(), error = %e, "could not read the incremental snapshot progress file")
-            }
+            Err(e) => tracing::warn!(error = %e, "ignoring the incremental snapshot progress file"),
         }
         inc.file = Some(file);
         inc
@@ -741,5 +737,27 @@ mod tests {
             &format!("{}:{}:", (1u64 << 32) + 90, (1u64 << 32) + 102),
             &committed
         ));
+    }
+
+    /// The progress file gives back the work left; a missing or broken file gives none (a
+    /// broken one is logged), never an error.
+    #[test]
+    fn the_work_left_is_read_back_from_the_progress_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.incremental.json");
+        assert!(Incremental::resume_from(path.clone()).pending.is_empty());
+        std::fs::write(&path, "{not json").expect("write");
+        assert!(Incremental::resume_from(path.clone()).pending.is_empty());
+        std::fs::write(
+            &path,
+            r#"{"tables": [{"request": "s1", "table": "public.items", "last": ["500"],
+                "max": ["20000"]}]}"#,
+        )
+        .expect("write");
+        let inc = Incremental::resume_from(path);
+        let left: Vec<_> = inc.pending.iter().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].table, "public.items");
+        assert_eq!(left[0].last.as_deref(), Some(&["500".to_string()][..]));
     }
 }

@@ -123,33 +123,36 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// The JSON of the progress file at `path` (the initial or the incremental snapshot's, `what`
+/// in the error); `None` when there is no file, `Some(Null)` when it is not JSON (the caller
+/// says what is wrong with its content).
+///
+/// # Errors
+/// The file exists but cannot be read.
+pub(crate) fn read_json(path: &Path, what: &str) -> Result<Option<serde_json::Value>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(serde_json::from_str(&text).unwrap_or_default())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::new(
+            ErrorKind::Io,
+            format!("could not read the {what} {}", path.display()),
+        )
+        .with_source(e)),
+    }
+}
+
 /// The progress at `path`; `None` when there is no file.
 pub(crate) fn load(path: &Path) -> Result<Option<Progress>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "could not read the snapshot progress file {}",
-                    path.display()
-                ),
-            )
-            .with_source(e))
-        }
+    let Some(json) = read_json(path, "snapshot progress file")? else {
+        return Ok(None);
     };
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| Progress::from_json(&v))
-        .map(Some)
-        .ok_or_else(|| {
-            Error::config(format!(
-                "the snapshot progress file {} is not valid: remove it to read every table \
+    Progress::from_json(&json).map(Some).ok_or_else(|| {
+        Error::config(format!(
+            "the snapshot progress file {} is not valid: remove it to read every table \
                  again",
-                path.display()
-            ))
-        })
+            path.display()
+        ))
+    })
 }
 
 /// Writes `progress` to `path` so that a crash leaves the old file or the new one, never a
