@@ -71,7 +71,9 @@ def cli_binary() -> str:
 
 
 class Contender:
-    def __init__(self, key, label, kind, description, workloads=None, snapshot=None):
+    def __init__(
+        self, key, label, kind, description, workloads=None, snapshot=None, snapshot_threads=None
+    ):
         self.key = key
         self.label = label
         self.kind = kind  # floor | ours | peer
@@ -79,7 +81,14 @@ class Contender:
         self.workloads = workloads  # the streaming workloads it drains; None: every one
         # How it reads the snapshot workload's table; None: it does not take part.
         self.snapshot = snapshot
+        # For the CLI: its --snapshot-max-threads (None: the CLI's default, one reader).
+        self.snapshot_threads = snapshot_threads
         self.unavailable: str | None = None
+
+    @property
+    def is_cli_stream(self) -> bool:
+        """The CLI's `stream` into /dev/null (with one or more snapshot readers)."""
+        return self.key == "cli" or self.snapshot_threads is not None
 
     def applies(self, w: Workload) -> bool:
         if w.snapshot:
@@ -118,6 +127,7 @@ CONTENDERS = [
         "the CLI's snapshot with --snapshot-max-threads 2",
         workloads=[],
         snapshot="pgoutput-decoder stream --snapshot-max-threads 2 (the table in block ranges)",
+        snapshot_threads=2,
     ),
     Contender(
         "cli_t4",
@@ -126,6 +136,7 @@ CONTENDERS = [
         "the CLI's snapshot with --snapshot-max-threads 4",
         workloads=[],
         snapshot="pgoutput-decoder stream --snapshot-max-threads 4 (the table in block ranges)",
+        snapshot_threads=4,
     ),
     Contender(
         "cli_kafka",
@@ -215,7 +226,7 @@ def check_availability(contenders, pg_bin: str) -> None:
             path = os.path.join(pg_bin, program)
             if not os.path.exists(path):
                 c.unavailable = f"{path} not found"
-        elif c.key in ("cli", "cli_t2", "cli_t4"):
+        elif c.is_cli_stream:
             if not os.access(cli_binary(), os.X_OK):
                 c.unavailable = (
                     f"{cli_binary()} not found: cargo build --release -p pgoutput-decoder-cli"
@@ -363,10 +374,8 @@ def snapshot_command_for(
         # psql writes the rows itself and prints "COPY <rows>", which is the count.
         copy = f"\\copy {w.table} to '/dev/null'{fmt}"
         return [os.path.join(pg_bin, "psql"), "-X", "-d", server.dsn(), "-c", copy], None
-    if c.key in ("cli", "cli_t2", "cli_t4"):
-        threads = {"cli": [], "cli_t2": ["--snapshot-max-threads", "2"]}.get(
-            c.key, ["--snapshot-max-threads", "4"]
-        )
+    if c.is_cli_stream:
+        threads = ["--snapshot-max-threads", str(c.snapshot_threads)] if c.snapshot_threads else []
         cmd = [
             cli_binary(),
             "stream",
@@ -857,7 +866,7 @@ def judge_snapshot(c: Contender, m: dict, expected: int, progress: dict | None) 
     elif m["exit_code"] != 0 and not (events == expected and c.kind != "floor"):
         tail = (m["stderr_tail"].strip().splitlines() or ["(no output)"])[-1]
         error = f"exit code {m['exit_code']}: {tail}"
-    elif c.key in ("cli", "cli_t2", "cli_t4"):
+    elif c.is_cli_stream:
         if not (progress or {}).get("complete"):
             error = f"its progress file does not record the snapshot as complete: {progress}"
     elif events is None:
