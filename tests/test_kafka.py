@@ -195,3 +195,18 @@ def test_bad_settings_are_configuration_errors(db: Database) -> None:
         asyncio.run(reader.to_kafka())
     with pytest.raises(pgoutput_decoder.ConfigurationError, match="acks=0"):
         asyncio.run(reader.to_kafka("k:9092", properties={"producer.acks": 0}))
+
+
+async def test_to_kafka_writes_heartbeats_that_are_not_counted_as_changes(
+    db: Database, broker: Any
+) -> None:
+    db.prepare("CREATE TABLE t (id int PRIMARY KEY)")
+    await db.asql("INSERT INTO t VALUES (1), (2)")
+    reader = db.reader(topic_prefix="hb", properties={"heartbeat.interval.ms": "200"})
+    # Heartbeats keep coming, yet the idle timeout ends the call: they are not changes.
+    assert await reader.to_kafka(broker.bootstrap_servers, idle_timeout=2.0) == 2
+    await reader.stop()
+    beats = read_back(broker.bootstrap_servers, "__debezium-heartbeat.hb", 3)
+    assert len(beats) >= 3
+    assert all(b["key"] == {"serverName": "hb"} for b in beats)
+    assert all(b["value"]["ts_ms"] > 1_700_000_000_000 for b in beats)

@@ -602,8 +602,9 @@ class LogicalReplicationReader:
 
         Runs until :meth:`stop` is called (from another task), ``idle_timeout`` seconds pass
         without a change, or ``max_events`` events were written; resolves to the number of
-        events written. Messages received but not handed to you go first; do not iterate
-        the reader meanwhile. A position is confirmed to the server only once Kafka
+        events written (heartbeats, with ``heartbeat.interval.ms``, are written but neither
+        counted nor taken for activity). Messages received but not handed to you go first;
+        do not iterate the reader meanwhile. A position is confirmed to the server only once Kafka
         acknowledged every record up to it (the producer is idempotent, ``acks=all``): at
         least once, as Debezium.
 

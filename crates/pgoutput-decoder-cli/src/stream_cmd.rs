@@ -276,7 +276,10 @@ pub(crate) async fn run(args: StreamArgs) -> CliResult {
                 // producer queue blocks here until the broker catches up.
                 delivery.register(&batch);
                 tokio::task::block_in_place(|| sink.write_batch(&batch))?;
-                last_change = Instant::now();
+                // Heartbeats come while nothing changes: they do not count as activity.
+                if batch.iter().any(|e| !e.is_heartbeat()) {
+                    last_change = Instant::now();
+                }
                 if events_on_terminal {
                     status.redraw();
                 }

@@ -268,8 +268,13 @@ impl Shared {
                 if let Some(last) = events.last() {
                     ctx.acks.handed_out(last);
                 }
-                written += events.len() as u64;
-                last_change = std::time::Instant::now();
+                // Heartbeats are written too, but they are not changes: neither counted nor
+                // activity for `idle_timeout`.
+                let changes = events.iter().filter(|e| !e.is_heartbeat()).count() as u64;
+                if changes > 0 {
+                    written += changes;
+                    last_change = std::time::Instant::now();
+                }
             }
             if self.stopping.load(Ordering::SeqCst) || max_events.is_some_and(|max| written >= max)
             {
