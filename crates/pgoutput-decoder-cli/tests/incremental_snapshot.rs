@@ -185,12 +185,23 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
         .filter(|id| table.get(id) != state.get(id))
         .copied()
         .collect();
-    assert!(
-        wrong.is_empty(),
-        "{} rows differ from the table, e.g. {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(5)]
-    );
+    if let Some(first) = wrong.first() {
+        let history: Vec<String> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.1 == *first)
+            .map(|(j, e)| format!("{j}:{}:{:?}", e.0, e.2))
+            .collect();
+        panic!(
+            "{} rows differ from the table, e.g. {:?}; row {first}: table {:?}, stream {:?}, \
+             its events (index:op:n) {history:?} of {} events, {reads} reads",
+            wrong.len(),
+            &wrong[..wrong.len().min(5)],
+            table.get(first),
+            state.get(first),
+            events.len(),
+        );
+    }
     // Each bad signal says what is wrong, and the stream went on.
     for needle in [
         "its data is not JSON",
