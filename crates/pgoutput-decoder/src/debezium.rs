@@ -424,39 +424,21 @@ impl JsonEncoder {
                 self.write_change_key(c, &enc, out)
             }
             EventKind::Message(m) => {
-                if schemas {
-                    out.extend_from_slice(MESSAGE_KEY_HEAD.as_bytes());
-                }
-                out.extend_from_slice(b"{\"prefix\":");
-                write_json_string(out, &m.prefix);
-                out.push(b'}');
-                if schemas {
-                    out.push(b'}');
-                }
+                write_one_field_key(out, schemas, MESSAGE_KEY_HEAD, "prefix", &m.prefix);
                 Ok(())
             }
             EventKind::Transaction(t) => {
-                if schemas {
-                    out.extend_from_slice(TRANSACTION_KEY_HEAD.as_bytes());
-                }
-                out.extend_from_slice(b"{\"id\":");
-                write_json_string(out, &t.id);
-                out.push(b'}');
-                if schemas {
-                    out.push(b'}');
-                }
+                write_one_field_key(out, schemas, TRANSACTION_KEY_HEAD, "id", &t.id);
                 Ok(())
             }
             EventKind::Heartbeat(_) => {
-                if schemas {
-                    out.extend_from_slice(HEARTBEAT_KEY_HEAD.as_bytes());
-                }
-                out.extend_from_slice(b"{\"serverName\":");
-                write_json_string(out, &self.server_name);
-                out.push(b'}');
-                if schemas {
-                    out.push(b'}');
-                }
+                write_one_field_key(
+                    out,
+                    schemas,
+                    HEARTBEAT_KEY_HEAD,
+                    "serverName",
+                    &self.server_name,
+                );
                 Ok(())
             }
         }
@@ -835,6 +817,22 @@ impl RecordWriter<'_> {
     /// Same as [`JsonEncoder::records`].
     pub fn records(&mut self, event: &Event) -> Result<Vec<Record>> {
         self.encoder.records_with(event, &mut Some(&mut self.memo))
+    }
+}
+
+/// A key of one string field, `{"<field>":"<value>"}`, inside its schema wrapper (`head`, the
+/// wrapper's opening up to `"payload":`) when `schemas` is on.
+fn write_one_field_key(out: &mut Vec<u8>, schemas: bool, head: &str, field: &str, value: &str) {
+    if schemas {
+        out.extend_from_slice(head.as_bytes());
+    }
+    out.push(b'{');
+    write_json_string(out, field);
+    out.push(b':');
+    write_json_string(out, value);
+    out.push(b'}');
+    if schemas {
+        out.push(b'}');
     }
 }
 
