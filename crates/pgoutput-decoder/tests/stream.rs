@@ -267,6 +267,43 @@ async fn restart_resumes_after_the_last_acknowledged_transaction() {
     stream.stop().await.unwrap();
 }
 
+/// A non-transactional message written just before COMMIT is sent first, and its LSN (the end
+/// of its record) is where the transaction's commit record starts. The transaction is
+/// delivered; with only the message acknowledged, a restart delivers the transaction again and
+/// not the message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_committed_right_after_a_message_is_never_lost() {
+    let pg = cluster();
+    setup(&pg, "db", "create table t (id int primary key);");
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    pg.psql(
+        "db",
+        "begin; insert into t values (1); \
+         select pg_logical_emit_message(false, 'audit', 'just before the commit'); commit",
+    )
+    .unwrap();
+    let events = take(&mut stream, 2).await;
+    assert_eq!(summary(&events), ["m:audit", "c:public.t"]);
+    stream.ack(&events[0]);
+    stream.stop().await.unwrap();
+
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    let again = take(&mut stream, 1).await;
+    assert_eq!(summary(&again), ["c:public.t"]);
+    stream.ack(&again[0]);
+    stream.stop().await.unwrap();
+
+    let mut stream = ChangeStream::connect(config(&pg, "db", "s1"))
+        .await
+        .unwrap();
+    assert_quiet(&mut stream, Duration::from_secs(2)).await;
+    stream.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_position_reaches_the_server_while_streaming() {
     let pg = cluster();

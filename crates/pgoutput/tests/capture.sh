@@ -7,6 +7,7 @@
 #   PG_BIN      directory holding initdb/pg_ctl/postgres (default: /usr/lib/postgresql/15/bin)
 #   PGCAP_DIR   scratch directory for the cluster (default: a fresh mktemp dir, removed on exit)
 #   PGCAP_PORT  TCP port for the server (default: 54329)
+#   CAPTURE_ONLY  capture only the scenario of this name (the others are left as they are)
 #
 # Needs psql on PATH and python3 (only for the replication-framing capture, which speaks the
 # streaming-replication protocol directly over a socket). When run as root the server runs as
@@ -72,6 +73,9 @@ capture() {
     local name=$1 options=$2 two_phase=$3 description=$4 setup=$5 workload=$6
     local db=cap_${name}
     local file="$OUT_DIR/$name.txt"
+    if [[ -n ${CAPTURE_ONLY:-} && $name != "$CAPTURE_ONLY" ]]; then
+        return
+    fi
     "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     "${PSQL[@]}" -d "$db" -c "$setup" >/dev/null
     "${PSQL[@]}" -d "$db" -c \
@@ -162,6 +166,18 @@ INSERT INTO notes VALUES (1);
 COMMIT;
 SELECT pg_logical_emit_message(true, 'bin', '\\x00ff10'::bytea);"
 
+# The message's LSN is the end of its WAL record, where the transaction's commit record starts:
+# the transaction's BEGIN carries the same LSN as the message before it.
+capture message_before_commit_v1 "$V1" false \
+    "A non-transactional message written just before its transaction's COMMIT: delivered first, at the LSN where the commit record starts." \
+    "CREATE TABLE notes (id int PRIMARY KEY);
+CREATE PUBLICATION pub FOR ALL TABLES;" \
+    "BEGIN;
+INSERT INTO notes VALUES (1);
+SELECT pg_logical_emit_message(false, 'audit', 'written just before the commit');
+COMMIT;
+INSERT INTO notes VALUES (2);"
+
 capture toast_v1 "$V1" false \
     "An update that leaves an out-of-line (TOASTed) value untouched: that column arrives as 'u' (unchanged TOAST)." \
     "CREATE TABLE docs (id int PRIMARY KEY, title text, body text);
@@ -229,6 +245,10 @@ BEGIN;
 INSERT INTO t SELECT g FROM generate_series(100, 700) g;
 PREPARE TRANSACTION 'gid-stream';
 COMMIT PREPARED 'gid-stream';"
+
+if [[ -n ${CAPTURE_ONLY:-} ]]; then
+    exit 0
+fi
 
 # PostgreSQL 15 speaks protocol v1-v3 only, so the v4 (streaming = parallel) Stream Abort, which
 # appends the abort LSN and abort timestamp, is derived from the real v2 Stream Abort captured

@@ -21,6 +21,20 @@ use crate::{
     Error, ErrorKind, Result,
 };
 
+/// Where a unit the server sends (a transaction, or a message outside one) sits in the order
+/// it sends them. A transaction is known by where its commit record starts, a message only by
+/// where its record ends, and the two can be equal: a commit record starts right where the
+/// record of a message written just before COMMIT ends, and that message comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SentAt(Lsn, Unit);
+
+/// The kind of a [`SentAt`]; at the same LSN a message comes before a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Unit {
+    Message,
+    Transaction,
+}
+
 #[derive(Debug)]
 struct OpenTransaction {
     xid: u32,
@@ -48,10 +62,10 @@ pub(crate) struct Assembler {
     tx_metadata: bool,
     message_prefixes: crate::config::NameFilter,
     emit: [bool; 4],
-    /// Output position of the last fully produced unit (a transaction's commit LSN, or a
-    /// non-transactional message's LSN). The server sends units in this order, so after a
-    /// reconnect everything at or before it was already produced and is skipped.
-    produced_upto: Lsn,
+    /// The last fully produced unit (a transaction, or a non-transactional message). The
+    /// server sends units in this order, so after a reconnect everything at or before it was
+    /// already produced and is skipped.
+    produced_upto: SentAt,
     /// The processing time of the events being made (`ts_us`, microseconds since the Unix
     /// epoch): the caller reads the clock once for a burst of messages.
     pub(crate) clock: i64,
@@ -70,7 +84,7 @@ impl Assembler {
             acks,
             tx_metadata: config.provide_transaction_metadata,
             message_prefixes: config.message_prefixes.clone(),
-            produced_upto: Lsn::ZERO,
+            produced_upto: SentAt(Lsn::ZERO, Unit::Message),
             clock: 0,
             partial: None,
             watermark: None,
@@ -134,7 +148,7 @@ impl Assembler {
 
     /// The end of the last transaction (or non-transactional message) fully produced.
     pub(crate) fn produced_upto(&self) -> Lsn {
-        self.produced_upto
+        self.produced_upto.0
     }
 
     /// The connection was lost: remember how far an open transaction got, so that its replay
@@ -187,7 +201,7 @@ impl Assembler {
                     commit_lsn: b.final_lsn,
                     emitted: 0,
                     skip_events,
-                    skip_all: b.final_lsn <= self.produced_upto,
+                    skip_all: SentAt(b.final_lsn, Unit::Transaction) <= self.produced_upto,
                     commit_time_us: pgoutput::pg_to_unix_micros(b.commit_time),
                     total_order: 0,
                     per_table: Vec::new(),
@@ -237,7 +251,7 @@ impl Assembler {
                     );
                 }
                 self.tx = None;
-                self.produced_upto = c.commit_lsn;
+                self.produced_upto = SentAt(c.commit_lsn, Unit::Transaction);
                 self.last_commit_lsn = Some(c.commit_lsn);
                 self.acks.committed(self.seq, c.end_lsn);
             }
@@ -327,7 +341,7 @@ impl Assembler {
             Message::LogicalMessage(m) => {
                 let transactional = m.transactional;
                 let outside_tx = !transactional && self.tx.is_none();
-                if outside_tx && m.lsn <= self.produced_upto {
+                if outside_tx && SentAt(m.lsn, Unit::Message) <= self.produced_upto {
                     return Ok(()); // produced before a reconnect
                 }
                 if !transactional && m.prefix.as_str() == WATERMARK_PREFIX {
@@ -336,15 +350,13 @@ impl Assembler {
                         self.watermark = Some((w, m.lsn));
                     }
                     if outside_tx {
-                        self.produced_upto = m.lsn;
-                        self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
+                        self.message_done(m.lsn);
                     }
                     return Ok(());
                 }
                 if !self.message_prefixes.matches(m.prefix.as_str()) {
                     if outside_tx {
-                        self.produced_upto = m.lsn;
-                        self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
+                        self.message_done(m.lsn);
                     }
                     return Ok(());
                 }
@@ -376,10 +388,7 @@ impl Assembler {
                     out,
                 );
                 if outside_tx {
-                    // Confirming just past the message's record skips it on restart; confirming
-                    // its start would replay it.
-                    self.produced_upto = m.lsn;
-                    self.acks.committed(self.seq, Lsn(m.lsn.0 + 1));
+                    self.message_done(m.lsn);
                 }
             }
             Message::Relation(_) | Message::Type(_) | Message::Origin(_) => {}
@@ -390,6 +399,16 @@ impl Assembler {
             }
         }
         Ok(())
+    }
+
+    /// A message outside any transaction is done (handed out, or not an event). Its LSN is
+    /// where its record ends, and where the commit record of a transaction written right
+    /// after it starts. Confirming that LSN skips the message on a restart (the server skips
+    /// what starts before the confirmed position) and not that transaction; one past it would
+    /// skip the transaction too.
+    fn message_done(&mut self, lsn: Lsn) {
+        self.produced_upto = SentAt(lsn, Unit::Message);
+        self.acks.committed(self.seq, lsn);
     }
 
     fn table(&self, relations: &RelationCache, id: u32) -> Result<Arc<TableSchema>> {

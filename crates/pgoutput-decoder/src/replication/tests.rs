@@ -51,6 +51,8 @@ const STREAM_V2: &str = include_str!("../../../pgoutput/tests/captures/stream_v2
 const TWO_PHASE_V3: &str = include_str!("../../../pgoutput/tests/captures/two_phase_v3.txt");
 const DML_V1: &str = include_str!("../../../pgoutput/tests/captures/dml_v1.txt");
 const TOAST_V1: &str = include_str!("../../../pgoutput/tests/captures/toast_v1.txt");
+const MESSAGE_BEFORE_COMMIT_V1: &str =
+    include_str!("../../../pgoutput/tests/captures/message_before_commit_v1.txt");
 
 /// A core with the I/O task's part played here: schema questions are answered from the
 /// Relation message itself (its key columns as the primary key), replays run to the end.
@@ -499,6 +501,56 @@ fn after_a_reconnect_a_transaction_produced_whole_is_skipped() {
     h.feed_all(&all);
     assert_eq!(h.summary(), expected);
     assert!(!h.core.in_transaction());
+}
+
+/// `BEGIN; INSERT ...; SELECT pg_logical_emit_message(false, ...); COMMIT`: the message comes
+/// first, at the LSN where the transaction's commit record starts, which its BEGIN carries too.
+#[test]
+fn a_transaction_committed_right_after_a_message_is_delivered() {
+    let all = capture(MESSAGE_BEFORE_COMMIT_V1);
+    let message = &all[0];
+    assert_eq!(message.data[0], b'M');
+    let begin = all.iter().find(|m| m.data[0] == b'B').unwrap();
+    let final_lsn = Lsn(u64::from_be_bytes(begin.data[1..9].try_into().unwrap()));
+    let message_lsn = Lsn(u64::from_be_bytes(message.data[2..10].try_into().unwrap()));
+    assert_eq!(final_lsn, message_lsn, "the capture shows the case");
+
+    let mut h = Harness::new(1);
+    h.feed_all(&all);
+    assert_eq!(
+        h.summary(),
+        ["message audit", "c notes 1", "c notes 2"],
+        "the transaction after the message was dropped"
+    );
+
+    // After a reconnect with nothing acknowledged, each comes once more, and once only.
+    let expected = h.summary();
+    h.core.disconnected();
+    h.core.reconnected(1);
+    h.feed_all(&all);
+    assert_eq!(h.summary(), expected);
+}
+
+/// Once the message alone is acknowledged, the confirmed position must not pass the start of
+/// the commit record after it: the server skips, on a restart, every transaction whose commit
+/// record starts before the confirmed position.
+#[test]
+fn acknowledging_a_message_does_not_confirm_the_transaction_committed_after_it() {
+    let all = capture(MESSAGE_BEFORE_COMMIT_V1);
+    let begin = all.iter().position(|m| m.data[0] == b'B').unwrap();
+    let final_lsn = Lsn(u64::from_be_bytes(
+        all[begin].data[1..9].try_into().unwrap(),
+    ));
+    let mut h = Harness::new(1);
+    h.feed_all(&all[..begin]);
+    assert_eq!(h.summary(), ["message audit"]);
+    h.acks.ack_seq(1);
+    assert!(h.acks.confirmed() > Lsn::ZERO, "the message is confirmed");
+    assert!(
+        h.acks.confirmed() <= final_lsn,
+        "confirmed {} is past the commit record at {final_lsn}",
+        h.acks.confirmed()
+    );
 }
 
 #[test]

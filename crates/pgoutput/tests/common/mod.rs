@@ -23,6 +23,7 @@ pub const FIXTURES: &[(&str, u32)] = &[
     ("schema_types_v1", 1),
     ("truncate_v1", 1),
     ("messages_v1", 1),
+    ("message_before_commit_v1", 1),
     ("toast_v1", 1),
     ("binary_v1", 1),
     ("origin_v1", 1),
