@@ -14,16 +14,12 @@ fn heartbeats_are_written_and_do_not_count_as_activity() {
     pg.psql("db", "create table t (id int primary key)")
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.properties");
-    std::fs::write(
-        &config,
-        cli_run::properties(
-            &pg,
-            "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+    let config = cli_run::write_config(
+        dir.path(),
+        &pg,
+        "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
              heartbeat.interval.ms=200\n",
-        ),
-    )
-    .unwrap();
+    );
     let out = dir.path().join("out.jsonl");
     let started = Instant::now();
     let mut cli = cli_run::spawn_stream(&config, &out, "3", std::process::Stdio::inherit());

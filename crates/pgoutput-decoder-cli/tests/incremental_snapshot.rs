@@ -77,17 +77,13 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.properties");
-    std::fs::write(
-        &config,
-        cli_run::properties(
-            &pg,
-            "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+    let config = cli_run::write_config(
+        dir.path(),
+        &pg,
+        "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
              signal.data.collection=public.debezium_signal\nincremental.snapshot.chunk.size=500\n\
              status.update.interval.ms=200\n",
-        ),
-    )
-    .unwrap();
+    );
     let output = dir.path().join("out.jsonl");
     let log = dir.path().join("log.txt");
     let mut cli =
@@ -310,21 +306,17 @@ fn an_incremental_snapshot_killed_mid_way_resumes_at_the_next_chunk() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.properties");
-    std::fs::write(
-        &config,
-        cli_run::properties(
-            &pg,
-            &format!(
-                "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
+    let config = cli_run::write_config(
+        dir.path(),
+        &pg,
+        &format!(
+            "publication.autocreate.mode=all_tables\nsnapshot.mode=no_data\n\
                  signal.data.collection=public.debezium_signal\n\
                  incremental.snapshot.chunk.size=100\n\
                  offset.storage.file.filename={}\nstatus.update.interval.ms=200\n",
-                dir.path().join("progress.json").display()
-            ),
+            dir.path().join("progress.json").display()
         ),
-    )
-    .unwrap();
+    );
     let progress = dir.path().join("progress.incremental.json");
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
     let spawn =

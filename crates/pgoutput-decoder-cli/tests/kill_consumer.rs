@@ -47,12 +47,7 @@ fn consumer_killed_mid_stream_resumes_without_loss() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.properties");
-    std::fs::write(
-        &config,
-        cli_run::properties(&pg, "status.update.interval.ms=200\n"),
-    )
-    .unwrap();
+    let config = cli_run::write_config(dir.path(), &pg, "status.update.interval.ms=200\n");
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
     let spawn =
         |out: &Path, idle: &str| cli_run::spawn_stream(&config, out, idle, Stdio::inherit());

@@ -92,21 +92,17 @@ fn killed_mid_snapshot(rows_per_table: u32, threads: usize) {
         .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.properties");
     let progress = dir.path().join("progress.json");
-    std::fs::write(
-        &config,
-        cli_run::properties(
-            &pg,
-            &format!(
-                "publication.autocreate.mode=all_tables\nsnapshot.mode=initial\n\
+    let config = cli_run::write_config(
+        dir.path(),
+        &pg,
+        &format!(
+            "publication.autocreate.mode=all_tables\nsnapshot.mode=initial\n\
                  offset.storage.file.filename={}\nstatus.update.interval.ms=200\n\
                  snapshot.max.threads={threads}\n",
-                progress.display()
-            ),
+            progress.display()
         ),
-    )
-    .unwrap();
+    );
     let (out1, out2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
     let spawn = |out: &Path, idle: &str| cli_run::spawn_stream(&config, out, idle, Stdio::null());
     let mut first = spawn(&out1, "600");

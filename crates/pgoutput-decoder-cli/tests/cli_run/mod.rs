@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -24,6 +24,13 @@ pub fn properties(pg: &Cluster, extra: &str) -> String {
         pg.host(),
         pg.port(),
     )
+}
+
+/// Writes [`properties`] with `extra` to `dir/c.properties` and returns its path.
+pub fn write_config(dir: &Path, pg: &Cluster, extra: &str) -> PathBuf {
+    let config = dir.join("c.properties");
+    std::fs::write(&config, properties(pg, extra)).unwrap();
+    config
 }
 
 /// `pgoutput-decoder stream --config CONFIG --output OUT --exit-when-idle IDLE`, with stdin
