@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import Any
 
-from helpers import Database, assert_no_more, collect, wait_until
+from helpers import Database, assert_no_more, collect, require_server, wait_until
 
 TABLE = "CREATE TABLE t (id int PRIMARY KEY, note text);"
 
@@ -133,6 +133,30 @@ async def test_acknowledge_message_lsn_confirms_only_transactions_ended_before_i
 
     reader = db.reader(auto_acknowledge=False)
     assert ids(await collect(reader, 2)) == [4, 5]
+    await assert_no_more(reader)
+
+
+async def test_a_transaction_committed_right_after_a_message_is_never_lost(db: Database) -> None:
+    """A non-transactional message written just before COMMIT comes first, at the LSN where
+    the transaction's commit starts. The transaction comes too, and acknowledging only the
+    message leaves the transaction unconfirmed: a new reader gets it, not the message."""
+    require_server(db.cluster, 14, "logical decoding messages")
+    db.prepare(TABLE)
+    reader = db.reader(auto_acknowledge=False)
+    db.sql(
+        "BEGIN; INSERT INTO t VALUES (1, 'after the message'); "
+        "SELECT pg_logical_emit_message(false, 'audit', 'just before the commit'); COMMIT;"
+    )
+    message, insert = await collect(reader, 2)
+    assert (message.op, insert.op, insert.after["id"]) == ("m", "c", 1)
+    message.acknowledge()
+    await reader.stop()
+
+    reader = db.reader(auto_acknowledge=False)
+    assert ids(await collect(reader, 1)) == [1]
+    await reader.acknowledge()
+    await reader.stop()
+    reader = db.reader(auto_acknowledge=False)
     await assert_no_more(reader)
 
 
