@@ -61,6 +61,20 @@ fn sink_config(broker: &Broker, partitions: i32) -> KafkaSinkConfig {
     c
 }
 
+/// Waits (10 s at most) until the slot's confirmed position reaches `lsn`; `what` says what
+/// failed if it does not.
+async fn wait_confirmed(pg: &Cluster, lsn: Lsn, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while confirmed_flush_lsn(pg, "db") < lsn {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the slot is at {}, not {lsn}",
+            confirmed_flush_lsn(pg, "db")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The slot's confirmed position.
 fn confirmed_flush_lsn(pg: &Cluster, db: &str) -> Lsn {
     pg.psql(
@@ -280,11 +294,7 @@ async fn records_are_the_file_sinks_and_keys_land_where_java_puts_them() {
     assert_eq!(kafka.in_flight(), 0);
 
     // Everything written is acknowledged by both sinks: it is confirmed to the server.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while confirmed_flush_lsn(&pg, "db") < end {
-        assert!(Instant::now() < deadline, "the slot did not move to {end}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_confirmed(&pg, end, "everything written was not confirmed").await;
 
     let written = std::fs::read_to_string(&path).unwrap();
     let expected = file_records(&written);
@@ -471,14 +481,7 @@ async fn a_broker_restart_mid_stream_loses_nothing_and_confirms_only_what_was_ac
     pump(&mut stream, &delivery, &mut [&mut kafka], |n| n >= 500).await;
     kafka.flush().unwrap();
     let before_stop = current_lsn(&pg, "db");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while confirmed_flush_lsn(&pg, "db") < before_stop {
-        assert!(
-            Instant::now() < deadline,
-            "the first rows were not confirmed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_confirmed(&pg, before_stop, "the first rows were not confirmed").await;
 
     broker.stop().unwrap();
     pg.psql(
@@ -500,11 +503,7 @@ async fn a_broker_restart_mid_stream_loses_nothing_and_confirms_only_what_was_ac
     broker.restart().unwrap();
     kafka.flush_within(Duration::from_secs(60)).unwrap();
     let end = current_lsn(&pg, "db");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while confirmed_flush_lsn(&pg, "db") < end {
-        assert!(Instant::now() < deadline, "not confirmed after the restart");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_confirmed(&pg, end, "not confirmed after the restart").await;
     let consumed = read_back(&broker.bootstrap_servers(), "kt.", 1500);
     let mut ids: Vec<i64> = consumed
         .iter()
@@ -650,11 +649,7 @@ async fn a_record_never_acknowledged_is_a_clear_error_and_nothing_past_it_is_con
     pump(&mut stream, &delivery, &mut [&mut kafka], |n| n >= 1).await;
     kafka.flush().unwrap();
     let acknowledged = current_lsn(&pg, "db");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while confirmed_flush_lsn(&pg, "db") < acknowledged {
-        assert!(Instant::now() < deadline, "the first row was not confirmed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_confirmed(&pg, acknowledged, "the first row was not confirmed").await;
 
     broker.stop().unwrap();
     pg.psql("db", "insert into t values (2)").unwrap();
