@@ -15,6 +15,8 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from helpers import Database, assert_no_more, collect, require_server, wait_until
 
 TABLE = "CREATE TABLE t (id int PRIMARY KEY, note text);"
@@ -136,10 +138,15 @@ async def test_acknowledge_message_lsn_confirms_only_transactions_ended_before_i
     await assert_no_more(reader)
 
 
-async def test_a_transaction_committed_right_after_a_message_is_never_lost(db: Database) -> None:
+@pytest.mark.parametrize("by_lsn", [False, True], ids=["message.acknowledge", "acknowledge(lsn)"])
+async def test_a_transaction_committed_right_after_a_message_is_never_lost(
+    db: Database, by_lsn: bool
+) -> None:
     """A non-transactional message written just before COMMIT comes first, at the LSN where
-    the transaction's commit starts. The transaction comes too, and acknowledging only the
-    message leaves the transaction unconfirmed: a new reader gets it, not the message."""
+    the transaction's commit starts (where the message's record ends). The transaction comes
+    too, and acknowledging only the message (``message.acknowledge()``, or
+    ``acknowledge(message.lsn)``) leaves the transaction unconfirmed: a new reader gets it, not
+    the message."""
     require_server(db.cluster, 14, "logical decoding messages")
     db.prepare(TABLE)
     reader = db.reader(auto_acknowledge=False)
@@ -149,7 +156,10 @@ async def test_a_transaction_committed_right_after_a_message_is_never_lost(db: D
     )
     message, insert = await collect(reader, 2)
     assert (message.op, insert.op, insert.after["id"]) == ("m", "c", 1)
-    message.acknowledge()
+    if by_lsn:
+        await reader.acknowledge(message.lsn)
+    else:
+        message.acknowledge()
     await reader.stop()
 
     reader = db.reader(auto_acknowledge=False)
