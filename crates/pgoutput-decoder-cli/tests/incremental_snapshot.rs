@@ -57,6 +57,16 @@ fn items_events(path: &Path) -> Vec<(String, i64, Option<i64>, String)> {
         .collect()
 }
 
+/// `index:op:n` of each of `events` that is of row `id`, for a failure message.
+fn history(events: &[(String, i64, Option<i64>, String)], id: i64) -> Vec<String> {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.1 == id)
+        .map(|(j, e)| format!("{j}:{}:{:?}", e.0, e.2))
+        .collect()
+}
+
 #[test]
 fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_order() {
     let pg = Arc::new(ClusterBuilder::new().start().unwrap());
@@ -140,13 +150,7 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
             "r" => {
                 if let Some(last) = seen.get(id) {
                     if *last != *n {
-                        let history: Vec<String> = events
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, e)| e.1 == *id)
-                            .map(|(j, e)| format!("{j}:{}:{:?}", e.0, e.2))
-                            .collect();
-                        eprintln!("history of {id}: {history:?}");
+                        eprintln!("history of {id}: {:?}", history(&events, *id));
                     }
                     assert_eq!(
                         *last, *n,
@@ -176,28 +180,21 @@ fn incremental_snapshot_under_concurrent_writes_keeps_every_rows_history_in_orde
         })
         .collect();
     // Each differing row once (a row on both sides would otherwise be counted twice).
-    let wrong: Vec<i64> = table
+    let wrong: BTreeSet<i64> = table
         .keys()
         .chain(state.keys())
         .filter(|id| table.get(id) != state.get(id))
         .copied()
-        .collect::<BTreeSet<i64>>()
-        .into_iter()
         .collect();
     if let Some(first) = wrong.first() {
-        let history: Vec<String> = events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.1 == *first)
-            .map(|(j, e)| format!("{j}:{}:{:?}", e.0, e.2))
-            .collect();
         panic!(
             "{} rows differ from the table, e.g. {:?}; row {first}: table {:?}, stream {:?}, \
-             its events (index:op:n) {history:?} of {} events, {reads} reads",
+             its events (index:op:n) {:?} of {} events, {reads} reads",
             wrong.len(),
-            &wrong[..wrong.len().min(5)],
+            wrong.iter().take(5).collect::<Vec<_>>(),
             table.get(first),
             state.get(first),
+            history(&events, *first),
             events.len(),
         );
     }
